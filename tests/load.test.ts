@@ -37,7 +37,7 @@ describe("loadDataset", () => {
     const dates = df.getColumn("Date_time");
     assert.match(String(dates.dtype), /Datetime.*UTC/);
     // Series.get() throws on tz-aware datetimes in nodejs-polars 0.24.1; toArray() works.
-    const [first, second] = dates.toArray() as Date[];
+    const [first, second] = dates.toArray() as unknown as Date[];
     assert.equal(first?.toISOString(), "2017-01-01T00:00:00.000Z");
     assert.equal(second?.toISOString(), "2017-07-01T10:00:00.000Z");
   });

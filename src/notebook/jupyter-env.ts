@@ -1,0 +1,160 @@
+/**
+ * The project-local Jupyter environment.
+ *
+ * Jupyter reads and writes state in many places (~/.jupyter, ~/.local/share/jupyter, the runtime dir, the
+ * Python user site...). A training environment must behave the same on every trainee's machine and must not
+ * leave a kernelspec in their home folder, so everything Jupyter may write lives under `<root>/.jupyter/`
+ * (git-ignored) and the variables below point Jupyter there. What still comes from outside the project:
+ * the `.venv`'s own `share/jupyter` and `etc/jupyter` (JupyterLab's assets and its extension switches) and the
+ * system-wide folders (`/usr/local/share/jupyter`, `/usr/share/jupyter`, `/etc/jupyter`), which jupyter_core
+ * always appends and no variable removes; the project's folders come first, so they win.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { WindflowError } from "../errors.js";
+import { writeFileAtomicSync } from "../util/atomic.js";
+
+/** The folders of the project-local Jupyter environment, all absolute. */
+export interface JupyterPaths {
+  /** The project root (the folder holding windflow's package.json). */
+  readonly root: string;
+  /** `<root>/.jupyter`: everything Jupyter writes. */
+  readonly home: string;
+  /** JUPYTER_DATA_DIR: kernelspecs, JupyterLab workspaces. */
+  readonly dataDir: string;
+  /** JUPYTER_CONFIG_DIR: config files, JupyterLab user settings. */
+  readonly configDir: string;
+  /** JUPYTER_RUNTIME_DIR: connection files, `jpserver-<pid>.json`, the cookie secret. */
+  readonly runtimeDir: string;
+  /** IPYTHONDIR, for the Python kernel the .venv also ships. */
+  readonly ipythonDir: string;
+  /** `<dataDir>/kernels/tslab/kernel.json`. */
+  readonly kernelspecFile: string;
+  /** `<root>/.venv/bin/jupyter`, installed by `make install`. */
+  readonly jupyterBin: string;
+  /** `<root>/node_modules/tslab/bin/tslab`, the kernel's entry point. */
+  readonly tslabBin: string;
+}
+
+/** Computes the paths; touches nothing on disk. */
+export function jupyterPaths(root: string): JupyterPaths {
+  const absRoot = resolve(root);
+  const home = join(absRoot, ".jupyter");
+  const dataDir = join(home, "data");
+  return {
+    root: absRoot,
+    home,
+    dataDir,
+    configDir: join(home, "config"),
+    runtimeDir: join(home, "runtime"),
+    ipythonDir: join(home, "ipython"),
+    kernelspecFile: join(dataDir, "kernels", "tslab", "kernel.json"),
+    jupyterBin: join(absRoot, ".venv", "bin", "jupyter"),
+    tslabBin: join(absRoot, "node_modules", "tslab", "bin", "tslab"),
+  };
+}
+
+/**
+ * The environment for Jupyter processes (server and, through it, kernels): the caller's environment minus
+ * every inherited `JUPYTER*` variable and IPYTHONDIR (a trainee's own JUPYTER_CONFIG_PATH or JUPYTERLAB_DIR
+ * would otherwise leak in), plus the project-local folders.
+ */
+export function jupyterEnv(root: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const paths = jupyterPaths(root);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (key.startsWith("JUPYTER") || key === "IPYTHONDIR") continue;
+    env[key] = value;
+  }
+  return {
+    ...env,
+    JUPYTER_DATA_DIR: paths.dataDir,
+    // Searched before every other data folder, so the project's tslab kernelspec wins over any other.
+    JUPYTER_PATH: paths.dataDir,
+    JUPYTER_CONFIG_DIR: paths.configDir,
+    JUPYTER_RUNTIME_DIR: paths.runtimeDir,
+    // Use the platformdirs layout jupyter_core is migrating to; this also silences its DeprecationWarning.
+    JUPYTER_PLATFORM_DIRS: "1",
+    // The .venv's share/ and etc/ (JupyterLab and its extensions) come before any user-level folder.
+    JUPYTER_PREFER_ENV_PATH: "1",
+    // Keeps ~/.local/lib/python*/site-packages and ~/.local/share/jupyter out of the server and kernels.
+    PYTHONNOUSERSITE: "1",
+    IPYTHONDIR: paths.ipythonDir,
+  };
+}
+
+/** The content of the tslab kernelspec, as Jupyter reads it from `kernel.json`. */
+export interface TslabKernelspec {
+  readonly argv: readonly string[];
+  readonly display_name: string;
+  readonly language: string;
+}
+
+/**
+ * The kernelspec runs tslab with the very Node that runs windflow (`process.execPath`), not whatever `node`
+ * is first on the PATH, so the kernel gets the same Node version and the native addons (zeromq) match.
+ */
+export function tslabKernelspec(root: string): TslabKernelspec {
+  return {
+    argv: [process.execPath, jupyterPaths(root).tslabBin, "kernel", "--config-path", "{connection_file}"],
+    display_name: "TypeScript",
+    language: "typescript",
+  };
+}
+
+/**
+ * Writes `<root>/.jupyter/data/kernels/tslab/kernel.json` (what `tslab install` would do, without needing
+ * jupyter in a particular Python). Atomic, and idempotent: an identical file is left untouched, so a running
+ * JupyterLab never sees it change. Returns whether the file was (re)written.
+ */
+export function writeKernelspec(root: string): { path: string; written: boolean } {
+  const paths = jupyterPaths(root);
+  if (!existsSync(paths.tslabBin)) {
+    throw new WindflowError(`the TypeScript kernel is not installed: ${paths.tslabBin} is missing`, {
+      hint: "Run `npm install` (or `make install`) in the project folder.",
+    });
+  }
+  const content = `${JSON.stringify(tslabKernelspec(root), null, 2)}\n`;
+  let current: string | undefined;
+  try {
+    current = readFileSync(paths.kernelspecFile, "utf8");
+  } catch {
+    current = undefined;
+  }
+  if (current === content) return { path: paths.kernelspecFile, written: false };
+  writeFileAtomicSync(paths.kernelspecFile, content);
+  return { path: paths.kernelspecFile, written: true };
+}
+
+/**
+ * The project root: the nearest folder at or above `start` whose package.json is windflow's. The default
+ * start is this module's folder, which is `<root>/dist/notebook` when compiled and `<root>/src/notebook`
+ * under tsx; Node resolves the `node_modules/windflow -> ..` self-link to the real path, so notebooks that
+ * import "windflow" land here too.
+ */
+export function findProjectRoot(start: string = __dirname): string {
+  let dir = resolve(start);
+  for (;;) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest) && readPackageName(manifest) === "windflow") return dir;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new WindflowError(`no windflow project found at or above ${resolve(start)}`, {
+        hint: "Run the command from inside the windflow project folder (the one with its package.json).",
+      });
+    }
+    dir = parent;
+  }
+}
+
+function readPackageName(manifest: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
+    if (typeof parsed === "object" && parsed !== null && "name" in parsed && typeof parsed.name === "string") {
+      return parsed.name;
+    }
+  } catch {
+    // An unreadable or broken package.json is simply not windflow's.
+  }
+  return undefined;
+}
