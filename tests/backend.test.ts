@@ -80,3 +80,15 @@ describe("TensorFlow.js backend choice", () => {
     assert.equal(choice.attempts.length, 1);
   });
 });
+
+describe("ensureBackend", () => {
+  test("decides once per process and switches only when asked", async () => {
+    const { ensureBackend } = await import("../src/model/backend.js");
+    const first = await ensureBackend({ prefer: "cpu", log: () => {} });
+    const again = await ensureBackend({ log: () => {} });
+    assert.equal(again, first, "the same decision object is returned");
+    const wasm = await ensureBackend({ prefer: "wasm", log: () => {} });
+    assert.equal(wasm.backend, "wasm");
+    assert.equal(tf.getBackend(), "wasm");
+  });
+});

@@ -1,0 +1,85 @@
+# windflow: every command a user runs is a target here (and a `windflow` CLI command).
+# `make help` lists them. Each target installs what it needs, so a fresh clone works with `make demo` / `make test`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE      ?= node
+PYTHON    ?= python3
+VENV      := .venv
+BENCHVENV := .venv-bench
+WINDFLOW  := $(NODE) dist/cli/main.js
+TSC       := $(NODE) node_modules/typescript/bin/tsc
+BIOME     := node_modules/.bin/biome
+PIP_FLAGS := --disable-pip-version-check --no-input -q
+# auto: download the course file, synthesize it when the network is unreachable; or download, or synthetic.
+DATASET   ?= auto
+SEED      ?= 42
+TESTS     ?= tests/*.test.ts
+
+SOURCES := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+
+.PHONY: help install build dataset demo test lint format typecheck lab doctor bench calibrate clean distclean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: node_modules/.installed $(VENV)/.installed dist/.built .jupyter/data/kernels/tslab/kernel.json ## Install everything (npm ci, Python venv with JupyterLab, tslab kernelspec); fast when nothing changed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.installed: requirements/jupyter.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements/jupyter.txt
+	@touch $@
+
+$(BENCHVENV)/.installed: requirements/bench.txt
+	@test -x $(BENCHVENV)/bin/python || $(PYTHON) -m venv $(BENCHVENV)
+	$(BENCHVENV)/bin/pip install $(PIP_FLAGS) -r requirements/bench.txt
+	@touch $@
+
+dist/.built: node_modules/.installed $(SOURCES)
+	$(TSC) -p tsconfig.build.json
+	@touch $@
+
+build: dist/.built ## Compile src/ to dist/ (what notebooks import as "windflow")
+
+.jupyter/data/kernels/tslab/kernel.json: dist/.built
+	$(WINDFLOW) kernelspec
+	@touch $@
+
+dataset: node_modules/.installed dist/.built ## Write data/la-haute-borne-data-2017-2020.csv (DATASET=auto|download|synthetic, SEED=42)
+	$(WINDFLOW) dataset --source $(DATASET) --seed $(SEED) $(if $(FORCE),--force)
+
+demo: install dataset ## Run the main job on the embedded defaults
+	$(WINDFLOW) data describe
+
+lint: node_modules/.installed ## Lint, format check and type check
+	$(BIOME) check .
+	$(TSC) -p tsconfig.json --noEmit
+
+format: node_modules/.installed ## Format the code in place
+	$(BIOME) check --write .
+
+test: install lint ## Run every test (lint included)
+	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
+
+lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel
+	$(WINDFLOW) lab
+
+doctor: node_modules/.installed dist/.built ## Check this machine's set-up and say how to fix what is missing
+	$(WINDFLOW) doctor
+
+calibrate: dataset ## Compare the synthetic data with the real extracts (table + artifacts/calibration.html)
+	$(NODE) --import tsx scripts/calibrate.ts data/la-haute-borne-data-2017-2020.csv
+
+bench: install $(BENCHVENV)/.installed ## Benchmarks, as ratios against anchors measured in the same run
+	$(NODE) --import tsx bench/run.ts
+
+clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)
+	rm -rf dist artifacts .windflow
+
+distclean: clean ## Also remove node_modules, the venvs and the Jupyter dir
+	rm -rf node_modules $(VENV) $(BENCHVENV) .jupyter

@@ -1,0 +1,12 @@
+// Child process of bench/run.ts: loads the data file with windflow's loader, prints {seconds, rssMB, rows}.
+import { loadDataset } from "../src/data/load.js";
+
+void (async () => {
+  const file = process.argv[2] as string;
+  const started = process.hrtime.bigint();
+  const df = await loadDataset(file);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(
+    `${JSON.stringify({ seconds, rssMB: process.resourceUsage().maxRSS / 1024, rows: df.height, cols: df.width })}\n`,
+  );
+})();

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * The `windflow` command: parse, call the library, set the exit code. No logic lives here.
+ */
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { type DatasetSource, datasetPath, makeDataset } from "../data/dataset.js";
+import { describeDataset, formatSummary } from "../data/describe.js";
+import { formatDoctor, runDoctor } from "../doctor.js";
+import { WindflowError } from "../errors.js";
+import { VERSION } from "../index.js";
+import { findProjectRoot, writeKernelspec } from "../notebook/jupyter-env.js";
+import { startJupyterServer } from "../notebook/server.js";
+import { type Progress, progress } from "../util/progress.js";
+
+const root = findProjectRoot(__dirname);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+const program = new Command()
+  .name("windflow")
+  .description("MLOps orchestration training environment: data, pipelines, DAGs, scheduler, UI, notebooks")
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command("dataset")
+  .description(
+    "write data/la-haute-borne-data-2017-2020.csv: download it (sha256 verified) or synthesize it offline",
+  )
+  .addOption(
+    new Option("--source <source>", "auto: download, synthesize when the network is unreachable")
+      .choices(["auto", "download", "synthetic"])
+      .default("auto"),
+  )
+  .option("--seed <n>", "seed of the synthetic generator", (v) => Number.parseInt(v, 10), 42)
+  .option("--force", "replace an existing file", false)
+  .option("--data-dir <dir>", "folder of the data file", join(root, "data"))
+  .action(async (opts: { source: DatasetSource; seed: number; force: boolean; dataDir: string }) => {
+    let bar: Progress | undefined;
+    let barFor: string | undefined;
+    const result = await makeDataset({
+      dataDir: opts.dataDir,
+      source: opts.source,
+      seed: opts.seed,
+      force: opts.force,
+      log: say,
+      onProgress: (what, done, total) => {
+        if (barFor !== what) {
+          bar?.stop();
+          bar = progress(what === "download" ? "download" : "synthesize", total, {
+            unit: what === "download" ? "bytes" : "rows",
+          });
+          barFor = what;
+        }
+        bar?.update(done, total);
+      },
+    });
+    bar?.stop();
+    if (!result.reused) {
+      say(`wrote ${result.path} (${(result.bytes / 1e6).toFixed(1)} MB, ${result.source})`);
+    }
+    process.stdout.write(`${result.path}\n`);
+  });
+
+const data = program.command("data").description("look at the data file");
+data
+  .command("describe")
+  .description("load the data file with the schema and summarise it (rows, turbines, period, target, gaps)")
+  .argument("[file]", "CSV file", datasetPath(join(root, "data")))
+  .option("--json", "print JSON")
+  .action(async (file: string, opts: { json?: boolean }) => {
+    const summary = await describeDataset(file);
+    process.stdout.write(`${opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
+  });
+
+program
+  .command("doctor")
+  .description(
+    "check each part of the set-up (Node, TensorFlow.js backend, polars, venv, kernel, Chromium, data)",
+  )
+  .option("--no-kernel", "skip starting the tslab kernel")
+  .option("--json", "print JSON")
+  .action(async (opts: { kernel: boolean; json?: boolean }) => {
+    const { probeKernel } = await import("../notebook/run.js");
+    const results = await runDoctor({ root, startKernel: opts.kernel, kernelProbe: probeKernel });
+    process.stdout.write(`${opts.json ? JSON.stringify(results, null, 2) : formatDoctor(results)}\n`);
+    if (results.some((r) => r.status === "fail")) process.exitCode = 1;
+  });
+
+program
+  .command("kernelspec")
+  .description("write the TypeScript (tslab) kernelspec into the project's .jupyter/ folder")
+  .action(() => {
+    const { path, written } = writeKernelspec(root);
+    say(`${written ? "wrote" : "up to date:"} ${path}`);
+  });
+
+program
+  .command("lab")
+  .description("start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel")
+  .option("--port <port>", "port (default: a free one)", (v) => Number.parseInt(v, 10))
+  .action(async (opts: { port?: number }) => {
+    writeKernelspec(root);
+    const server = await startJupyterServer({
+      root,
+      app: "lab",
+      notebookDir: join(root, "notebooks"),
+      ...(opts.port ? { port: opts.port } : {}),
+    });
+    process.stdout.write(`JupyterLab is running: ${server.url}lab?token=${server.token}\nCtrl-C to stop.\n`);
+    await new Promise<void>((resolve) => {
+      for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve());
+    });
+    await server.stop();
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof WindflowError) {
+    say(`error: ${error.message}`);
+    if (error.hint) say(`hint: ${error.hint}`);
+  } else {
+    say(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+  process.exitCode = 1;
+});
