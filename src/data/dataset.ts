@@ -10,7 +10,7 @@ import { DownloadError, WindflowError } from "../errors.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { download } from "./download.js";
 import { COURSE_DATASET } from "./schema.js";
-import { synthesizeDataset } from "./synthetic.js";
+import { type SyntheticOptions, synthesizeDataset } from "./synthetic.js";
 
 export type DatasetSource = "auto" | "download" | "synthetic";
 
@@ -28,6 +28,8 @@ export interface DatasetOptions {
   /** Expected size and sha256 of the download. @default the course file's */
   size?: number;
   sha256?: string;
+  /** Extra options of the synthetic generator (tests make small files with `days`). */
+  synthetic?: Omit<SyntheticOptions, "seed" | "onProgress">;
   /** Progress of the download (bytes) or of the generation (rows). */
   onProgress?: (what: "download" | "synthesize", done: number, total: number | undefined) => void;
   /** Where the command says what it does. */
@@ -136,6 +138,7 @@ export async function makeDataset(options: DatasetOptions): Promise<DatasetResul
     );
   }
   const result = await synthesizeDataset(dest, {
+    ...options.synthetic,
     seed,
     onProgress: (done: number, total: number) => options.onProgress?.("synthesize", done, total),
   });
