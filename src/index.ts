@@ -2,7 +2,61 @@
  * windflow's public API: everything notebooks and scripts import comes from here
  * (`import { ... } from "windflow"`).
  */
+
+// Data: schema, loading, conversion for notebooks, the dataset command.
+export { type ToDanfoOptions, toDanfo } from "./data/danfo.js";
+export {
+  type DatasetOptions,
+  type DatasetProvenance,
+  type DatasetResult,
+  type DatasetSource,
+  datasetPath,
+  makeDataset,
+  readProvenance,
+} from "./data/dataset.js";
+export { type DatasetSummary, describeDataset, formatSummary } from "./data/describe.js";
+export { type DownloadOptions, type DownloadResult, download } from "./data/download.js";
+export {
+  checkHeader,
+  DATE_FORMAT,
+  diagnose,
+  type LoadOptions,
+  loadDataset,
+  schemaDtypes,
+} from "./data/load.js";
 export * from "./data/schema.js";
+export { type SyntheticOptions, synthesizeDataset } from "./data/synthetic.js";
+export { type CheckResult, formatDoctor, runDoctor } from "./doctor.js";
 export * from "./errors.js";
+// Model: which TensorFlow.js backend runs.
+export {
+  type BackendChoice,
+  type BackendName,
+  type BackendOptions,
+  chooseBackend,
+  ensureBackend,
+} from "./model/backend.js";
+// Notebooks: the project-local Jupyter, a server, the headless runner.
+export { findProjectRoot, jupyterEnv, jupyterPaths, writeKernelspec } from "./notebook/jupyter-env.js";
+export {
+  type CellEvent,
+  type CellResult,
+  type Notebook,
+  type NotebookFailure,
+  type NotebookRunResult,
+  type RunNotebookOptions,
+  type RunNotebooksOptions,
+  readNotebook,
+  runNotebook,
+  runNotebooks,
+  writeNotebook,
+} from "./notebook/run.js";
+export {
+  type JupyterServer,
+  type StartJupyterServerOptions,
+  startJupyterServer,
+  withJupyterServer,
+} from "./notebook/server.js";
+export { type Progress, progress } from "./util/progress.js";
 
 export const VERSION = "0.1.0";

@@ -150,7 +150,12 @@ export function findProjectRoot(start: string = __dirname): string {
 function readPackageName(manifest: string): string | undefined {
   try {
     const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
-    if (typeof parsed === "object" && parsed !== null && "name" in parsed && typeof parsed.name === "string") {
+    if (
+      typeof parsed === "object" &&
+      parsed !== null &&
+      "name" in parsed &&
+      typeof parsed.name === "string"
+    ) {
       return parsed.name;
     }
   } catch {

@@ -1,0 +1,323 @@
+/**
+ * The notebook runner, end to end: a real Jupyter server from the project's .venv, real tslab kernels,
+ * notebooks importing the built package ("windflow" -> dist/, so run `npm run -s build` first).
+ * One server serves the whole suite; the `after` hook stops it and checks that neither it nor any kernel
+ * it started is still running.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { WindflowError } from "../src/errors.js";
+import {
+  findProjectRoot,
+  jupyterEnv,
+  tslabKernelspec,
+  writeKernelspec,
+} from "../src/notebook/jupyter-env.js";
+import {
+  type CellEvent,
+  type NotebookRunResult,
+  readNotebook,
+  runNotebook,
+  runNotebooks,
+} from "../src/notebook/run.js";
+import { type JupyterServer, startJupyterServer, withJupyterServer } from "../src/notebook/server.js";
+import { tempNotebookDir } from "./helpers/notebook-fixtures.js";
+import { descendantPids, survivors } from "./helpers/notebook-procs.js";
+
+const root = findProjectRoot(__dirname);
+const SETUP_NOTEBOOK = join(root, "notebooks", "00-setup-check.ipynb");
+
+/** Everything a run printed, all cells together. */
+function printed(result: NotebookRunResult): string {
+  return result.cells
+    .flatMap((cell) => cell.outputs)
+    .map((o) => (o.output_type === "stream" ? (typeof o.text === "string" ? o.text : o.text.join("")) : ""))
+    .join("");
+}
+
+describe("project-local Jupyter environment", () => {
+  test("findProjectRoot finds windflow's package.json from src/ and dist/, and fails elsewhere with a hint", () => {
+    assert.equal(findProjectRoot(join(root, "src", "notebook")), root);
+    assert.equal(findProjectRoot(join(root, "dist", "notebook")), root);
+    assert.throws(
+      () => findProjectRoot(tmpdir()),
+      (e: unknown) =>
+        e instanceof WindflowError && /windflow project/.test(e.message) && e.hint !== undefined,
+    );
+  });
+
+  test("writeKernelspec writes tslab's kernel.json once, atomically, and only rewrites it when it changes", (t) => {
+    const fake = mkdtempSync(join(tmpdir(), "windflow-kernelspec-"));
+    t.after(() => rmSync(fake, { recursive: true, force: true }));
+    assert.throws(
+      () => writeKernelspec(fake),
+      (e: unknown) => e instanceof WindflowError && /npm install/.test(e.hint ?? ""),
+    );
+    const tslab = join(fake, "node_modules", "tslab", "bin", "tslab");
+    mkdirSync(join(tslab, ".."), { recursive: true });
+    writeFileSync(tslab, "");
+
+    const first = writeKernelspec(fake);
+    assert.equal(first.path, join(fake, ".jupyter", "data", "kernels", "tslab", "kernel.json"));
+    assert.equal(first.written, true);
+    assert.deepEqual(JSON.parse(readFileSync(first.path, "utf8")), {
+      argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"],
+      display_name: "TypeScript",
+      language: "typescript",
+    });
+    assert.deepEqual(tslabKernelspec(fake).argv[1], tslab);
+
+    const mtime = statSync(first.path).mtimeMs;
+    assert.equal(writeKernelspec(fake).written, false);
+    assert.equal(statSync(first.path).mtimeMs, mtime, "an identical kernelspec is left untouched");
+
+    writeFileSync(first.path, "{}");
+    assert.equal(writeKernelspec(fake).written, true, "a changed kernelspec is repaired");
+    assert.equal(JSON.parse(readFileSync(first.path, "utf8")).display_name, "TypeScript");
+  });
+
+  test("jupyterEnv points every Jupyter folder into <root>/.jupyter and drops inherited JUPYTER* variables", () => {
+    const env = jupyterEnv("/p", {
+      PATH: "/usr/bin",
+      JUPYTER_CONFIG_PATH: "/somewhere/else",
+      JUPYTERLAB_DIR: "/global/lab",
+      IPYTHONDIR: "/home/x/.ipython",
+    });
+    assert.equal(env.PATH, "/usr/bin");
+    assert.equal(env.JUPYTER_CONFIG_PATH, undefined);
+    assert.equal(env.JUPYTERLAB_DIR, undefined);
+    assert.equal(env.JUPYTER_DATA_DIR, "/p/.jupyter/data");
+    assert.equal(env.JUPYTER_PATH, "/p/.jupyter/data");
+    assert.equal(env.JUPYTER_CONFIG_DIR, "/p/.jupyter/config");
+    assert.equal(env.JUPYTER_RUNTIME_DIR, "/p/.jupyter/runtime");
+    assert.equal(env.IPYTHONDIR, "/p/.jupyter/ipython");
+    assert.equal(env.PYTHONNOUSERSITE, "1");
+  });
+
+  test("readNotebook rejects broken files with an error naming the file", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "windflow-nb-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const broken = join(dir, "broken.ipynb");
+    writeFileSync(broken, "{ not json");
+    assert.throws(() => readNotebook(broken), /broken\.ipynb is not a notebook: invalid JSON/);
+    const old = join(dir, "old.ipynb");
+    writeFileSync(old, JSON.stringify({ nbformat: 3, nbformat_minor: 0, metadata: {}, worksheets: [] }));
+    assert.throws(
+      () => readNotebook(old),
+      (e: unknown) =>
+        e instanceof WindflowError &&
+        /old\.ipynb is not a valid nbformat 4 notebook/.test(e.message) &&
+        !!e.hint,
+    );
+  });
+});
+
+describe("running notebooks on a real Jupyter server", () => {
+  let server: JupyterServer | undefined;
+  const notebooks = tempNotebookDir(root);
+  const connect = () => {
+    assert.ok(server, "the Jupyter server did not start (see the before hook's error)");
+    return { serverUrl: server.url, token: server.token, serverRootDir: server.rootDir, timeoutMs: 60_000 };
+  };
+
+  before(
+    async () => {
+      const started = Date.now();
+      server = await startJupyterServer({ root });
+      console.log(`jupyter server ready in ${Date.now() - started} ms at ${server.url}`);
+    },
+    { timeout: 60_000 },
+  );
+
+  after(
+    async () => {
+      notebooks.remove();
+      if (server === undefined) return;
+      const pids = [server.pid, ...descendantPids(server.pid)];
+      await server.stop();
+      assert.deepEqual(await survivors(pids), [], "the server and its kernels must be gone");
+    },
+    { timeout: 60_000 },
+  );
+
+  test("the setup notebook runs green and prints the 138 columns", { timeout: 60_000 }, async () => {
+    const source = readFileSync(SETUP_NOTEBOOK, "utf8");
+    const events: CellEvent[] = [];
+    const output = join(notebooks.dir, "00-setup-check.out.ipynb");
+    const result = await runNotebook(SETUP_NOTEBOOK, {
+      ...connect(),
+      outputPath: output,
+      onCell: (e) => events.push(e),
+    });
+    console.log(
+      `setup notebook: kernel started in ${result.kernelStartMs} ms, run in ${result.durationMs} ms`,
+    );
+    assert.equal(result.ok, true, result.failure?.message);
+    assert.equal(result.failure, undefined);
+    assert.match(printed(result), /\b138\b/);
+    assert.match(printed(result), /R80711/);
+    assert.deepEqual(
+      result.cells.map((c) => [c.status, c.executionCount]),
+      result.cells.map((_, i) => ["ok", i + 1]),
+    );
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      result.cells.flatMap(() => ["start", "end"]),
+    );
+
+    const written = readNotebook(output);
+    assert.deepEqual(written, result.notebook);
+    assert.equal(written.metadata.kernelspec !== undefined, true);
+    assert.equal(readFileSync(SETUP_NOTEBOOK, "utf8"), source, "the source notebook is not modified");
+  });
+
+  test("a type error in cell 2 fails there with the compiler's message: types flow from the package", {
+    timeout: 60_000,
+  }, async () => {
+    const path = notebooks.write("type-error.ipynb", [
+      'import { COLUMNS } from "windflow";',
+      "const s: string = COLUMNS.length;",
+      'console.log("cell 3 ran");',
+    ]);
+    const result = await runNotebook(path, connect());
+    assert.equal(result.ok, false);
+    assert.equal(result.failure?.cellIndex, 2);
+    assert.equal(result.failure?.codeCell, 2);
+    assert.equal(result.failure?.reason, "error");
+    assert.match(result.failure?.message ?? "", /TS2322|not assignable/);
+    assert.match(result.failure?.message ?? "", /'number'.*'string'/);
+    assert.deepEqual(
+      result.cells.map((c) => c.status),
+      ["ok", "error", "not-run"],
+    );
+    const third = result.notebook.cells[2];
+    assert.equal(third?.cell_type, "code");
+    if (third?.cell_type === "code") {
+      assert.equal(third.execution_count, null);
+      assert.deepEqual(third.outputs, []);
+    }
+    assert.doesNotMatch(printed(result), /cell 3 ran/);
+  });
+
+  test("a runtime error in cell 3 fails there with its message; later cells do not run", {
+    timeout: 60_000,
+  }, async () => {
+    const path = notebooks.write("runtime-error.ipynb", [
+      { markdown: "# A notebook that throws" },
+      'import { TURBINES } from "windflow";\nconsole.log(TURBINES.length);',
+      'throw new Error("boom");',
+      'console.log("after the error");',
+    ]);
+    const result = await runNotebook(path, connect());
+    assert.equal(result.ok, false);
+    assert.equal(result.failure?.cellIndex, 3, "1-based among all cells, markdown included");
+    assert.equal(result.failure?.codeCell, 2, "1-based among code cells");
+    assert.match(result.failure?.message ?? "", /Error: boom/);
+    assert.doesNotMatch(
+      result.failure?.message ?? "",
+      /tslab[\\/]dist/,
+      "kernel-internal frames are dropped",
+    );
+    assert.deepEqual(
+      result.cells.map((c) => c.status),
+      ["ok", "error", "not-run"],
+    );
+    assert.match(printed(result), /^4$/m);
+    assert.doesNotMatch(printed(result), /after the error/);
+  });
+
+  test("a cell running past its timeout is interrupted and reported", { timeout: 60_000 }, async () => {
+    const path = notebooks.write("endless.ipynb", ["1 + 1", "while (true) {}", '"not reached"']);
+    const result = await runNotebook(path, { ...connect(), timeoutMs: 1_500 });
+    assert.equal(result.ok, false);
+    assert.equal(result.failure?.reason, "timeout");
+    assert.equal(result.failure?.cellIndex, 2);
+    assert.match(result.failure?.message ?? "", /did not finish within 1500 ms/);
+    assert.deepEqual(
+      result.cells.map((c) => c.status),
+      ["ok", "timeout", "not-run"],
+    );
+  });
+
+  test("runNotebooks runs each notebook on its own kernel and writes each executed copy", {
+    timeout: 60_000,
+  }, async () => {
+    const good = notebooks.write("good.ipynb", ["const x = 20;", "x * 2"]);
+    const bad = notebooks.write("bad.ipynb", ["x * 2"]);
+    const results = await runNotebooks([good, bad], {
+      ...connect(),
+      outputFor: (p) => p.replace(/\.ipynb$/, ".out.ipynb"),
+    });
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, false],
+    );
+    assert.match(printed(results[0] as NotebookRunResult), /^40$/m);
+    // A fresh kernel: `x` from the first notebook does not exist in the second.
+    assert.match(results[1]?.failure?.message ?? "", /Cannot find name 'x'/);
+    const copy = readNotebook(good.replace(/\.ipynb$/, ".out.ipynb"));
+    const last = copy.cells[1];
+    assert.equal(last?.cell_type === "code" ? last.execution_count : undefined, 2);
+  });
+});
+
+describe("server start-up errors", () => {
+  test("a project without .venv gets an error naming `make install`", async (t) => {
+    const fake = mkdtempSync(join(tmpdir(), "windflow-novenv-"));
+    t.after(() => rmSync(fake, { recursive: true, force: true }));
+    await assert.rejects(
+      startJupyterServer({ root: fake }),
+      (e: unknown) =>
+        e instanceof WindflowError &&
+        /\.venv\/bin\/jupyter is missing/.test(e.message) &&
+        /make install/.test(e.hint ?? ""),
+    );
+  });
+
+  test("a server that dies before it is ready is reported with its last output", {
+    timeout: 60_000,
+  }, async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    t.after(() => blocker.close());
+    const port = (blocker.address() as AddressInfo).port;
+    await assert.rejects(startJupyterServer({ root, port }), (e: unknown) => {
+      assert.ok(e instanceof WindflowError);
+      assert.match(e.message, /exited with 1 before it was ready/);
+      assert.match(e.message, new RegExp(`port ${port} is not available|${port} is already in use`));
+      return true;
+    });
+  });
+});
+
+describe("cleanup", () => {
+  test("withJupyterServer stops the server and its kernels when the caller throws", {
+    timeout: 60_000,
+  }, async () => {
+    let pids: number[] = [];
+    await assert.rejects(
+      withJupyterServer({ root }, async (server) => {
+        const response = await fetch(`${server.url}api/kernels`, {
+          method: "POST",
+          headers: { Authorization: `token ${server.token}` },
+          body: JSON.stringify({ name: "tslab" }),
+        });
+        assert.equal(response.status, 201);
+        const deadline = Date.now() + 20_000;
+        while (descendantPids(server.pid).length === 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        pids = [server.pid, ...descendantPids(server.pid)];
+        throw new Error("the caller failed");
+      }),
+      /the caller failed/,
+    );
+    assert.ok(pids.length >= 2, "a kernel process was running under the server");
+    assert.deepEqual(await survivors(pids), []);
+  });
+});
