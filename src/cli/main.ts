@@ -2,7 +2,8 @@
 /**
  * The `windflow` command: parse, call the library, set the exit code. No logic lives here.
  */
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { type DatasetSource, datasetPath, makeDataset } from "../data/dataset.js";
 import { describeDataset, formatSummary } from "../data/describe.js";
@@ -113,6 +114,56 @@ program
     });
     await server.stop();
   });
+
+const notebooks = program.command("notebooks").description("run notebooks headless through a Jupyter server");
+notebooks
+  .command("run")
+  .description("run notebooks cell by cell on the tslab kernel; report the first failing cell of each")
+  .argument("[paths...]", "notebooks to run (default: notebooks/*.ipynb)")
+  .option("--timeout <seconds>", "per-cell timeout", (v) => Number.parseFloat(v), 300)
+  .option("--output <dir>", "write the executed notebooks (with outputs) into this folder")
+  .option("--url <url>", "use a running Jupyter server instead of starting one")
+  .option("--token <token>", "its token")
+  .action(
+    async (paths: string[], opts: { timeout: number; output?: string; url?: string; token?: string }) => {
+      const { runNotebooks } = await import("../notebook/run.js");
+      const targets =
+        paths.length > 0
+          ? paths.map((p) => resolve(p))
+          : readdirSync(join(root, "notebooks"))
+              .filter((f) => f.endsWith(".ipynb"))
+              .sort()
+              .map((f) => join(root, "notebooks", f));
+      const results = await runNotebooks(targets, {
+        root,
+        timeoutMs: opts.timeout * 1000,
+        ...(opts.url ? { serverUrl: opts.url } : {}),
+        ...(opts.token ? { token: opts.token } : {}),
+        ...(opts.output
+          ? { outputFor: (p: string) => join(resolve(opts.output as string), basename(p)) }
+          : {}),
+        onCell: (event) => {
+          if (event.kind === "start") {
+            say(
+              `${relative(root, event.path)}: cell ${event.cellIndex} (code ${event.codeCell}/${event.codeCells})`,
+            );
+          }
+        },
+      });
+      for (const r of results) {
+        const where = relative(root, r.path);
+        if (r.ok) {
+          process.stdout.write(`ok   ${where} (${(r.durationMs / 1000).toFixed(1)} s)\n`);
+        } else {
+          const f = r.failure;
+          process.stdout.write(
+            `FAIL ${where}: cell ${f?.cellIndex} (code cell ${f?.codeCell}, ${f?.reason})\n${f?.message ?? ""}\n`,
+          );
+        }
+      }
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    },
+  );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof WindflowError) {

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { HEADER, row, tempDir } from "./helpers/csv.js";
+
+const root = join(__dirname, "..");
+const tmp = tempDir();
+after(() => tmp.cleanup());
+
+/** Runs the built CLI (dist/, as users run it). */
+function windflow(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, "dist/cli/main.js"), ...args], {
+    encoding: "utf8",
+    cwd: root,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe("windflow CLI", () => {
+  test("--help lists the commands", () => {
+    const r = windflow("--help");
+    assert.equal(r.code, 0);
+    for (const c of ["dataset", "data", "doctor", "kernelspec", "lab", "notebooks"])
+      assert.match(r.out, new RegExp(`\\n  ${c}\\b`));
+  });
+
+  test("an unknown command fails with exit code 1 and help", () => {
+    const r = windflow("frobnicate");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /unknown command 'frobnicate'/);
+  });
+
+  test("data describe summarises a file", () => {
+    const file = tmp.file(
+      "ok.csv",
+      [HEADER, row({ Wind_turbine_name: "R80721" }, 1), row({ Ba_avg: "" }, 2)].join("\n"),
+    );
+    const r = windflow("data", "describe", file, "--json");
+    assert.equal(r.code, 0, r.err);
+    const summary = JSON.parse(r.out);
+    assert.equal(summary.rows, 2);
+    assert.deepEqual(summary.turbines, { R80711: 1, R80721: 1 });
+    assert.equal(summary.target.nonNull, 1);
+  });
+
+  test("a malformed file: exit code 1, the file, line and column, no stack trace", () => {
+    const file = tmp.file("bad.csv", [HEADER, row({}, 1), row({ Ws_avg: "fast" }, 2)].join("\n"));
+    const r = windflow("data", "describe", file);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^error: .*bad\.csv \(line 3, column Ws_avg\): "fast" is not a number\nhint: /);
+    assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+  });
+
+  test("a missing data file says to run make dataset", () => {
+    const r = windflow("data", "describe", join(tmp.dir, "none.csv"));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /hint: run `make dataset`/);
+  });
+
+  test("a bad --source is refused by the parser", () => {
+    const r = windflow("dataset", "--source", "ftp");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /Allowed choices are auto, download, synthetic/);
+  });
+});
