@@ -24,8 +24,14 @@ export {
   loadDataset,
   schemaDtypes,
 } from "./data/load.js";
+export * as physics from "./data/physics.js";
 export * from "./data/schema.js";
-export { type SyntheticOptions, synthesizeDataset } from "./data/synthetic.js";
+export {
+  planSynthetic,
+  REAL_FILE_FACTS,
+  type SyntheticOptions,
+  synthesizeDataset,
+} from "./data/synthetic.js";
 export { type CheckResult, formatDoctor, runDoctor } from "./doctor.js";
 export * from "./errors.js";
 // Model: which TensorFlow.js backend runs.
