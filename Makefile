@@ -40,6 +40,11 @@ $(BENCHVENV)/.installed: requirements/bench.txt
 	$(BENCHVENV)/bin/pip install $(PIP_FLAGS) -r requirements/bench.txt
 	@touch $@
 
+.venv-course/.installed: requirements/course.txt
+	@test -x .venv-course/bin/python || $(PYTHON) -m venv .venv-course
+	.venv-course/bin/pip install $(PIP_FLAGS) -r requirements/course.txt
+	@touch $@
+
 dist/.built: node_modules/.installed $(SOURCES)
 	$(TSC) -p tsconfig.build.json
 	@touch $@
@@ -75,11 +80,11 @@ doctor: node_modules/.installed dist/.built ## Check this machine's set-up and s
 calibrate: dataset ## Compare the synthetic data with the real extracts (table + artifacts/calibration.html)
 	$(NODE) --import tsx scripts/calibrate.ts data/la-haute-borne-data-2017-2020.csv
 
-bench: install $(BENCHVENV)/.installed ## Benchmarks, as ratios against anchors measured in the same run
+bench: install $(BENCHVENV)/.installed .venv-course/.installed ## Benchmarks, as ratios against anchors measured in the same run
 	$(NODE) --import tsx bench/run.ts
 
 clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)
 	rm -rf dist artifacts .windflow
 
 distclean: clean ## Also remove node_modules, the venvs and the Jupyter dir
-	rm -rf node_modules $(VENV) $(BENCHVENV) .jupyter
+	rm -rf node_modules $(VENV) $(BENCHVENV) .venv-course .jupyter

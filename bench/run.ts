@@ -68,26 +68,33 @@ void (async () => {
   const python = join(root, ".venv-bench/bin/python");
   const ours = best(Array.from({ length: repeat }, () => tsx("bench/load-windflow.ts", file)));
   const pandas = best(Array.from({ length: repeat }, () => child(python, ["bench/load_pandas.py", file])));
+  // The course's own stack (pandas 1.5.3, Debian bookworm), the second anchor.
+  const course = best(
+    Array.from({ length: repeat }, () =>
+      child(join(root, ".venv-course/bin/python"), ["bench/load_pandas.py", file]),
+    ),
+  );
   const danfo = skip.has("danfo") ? undefined : tsx("bench/load-danfo.ts", file);
-  results.load = { ours, pandas, danfo, repeat };
+  results.load = { ours, pandas, course, danfo, repeat };
   console.log(`load, median of ${repeat} (time, peak RSS):`);
   console.log(`  windflow (nodejs-polars)  ${fmt(ours)}`);
   console.log(`  pandas ${String(pandas.pandas).padEnd(8)} read_csv  ${fmt(pandas)}   anchor`);
+  console.log(`  pandas ${String(course.pandas).padEnd(8)} read_csv  ${fmt(course)}   the course's pandas`);
   if (danfo) console.log(`  danfojs-node readCSV      ${fmt(danfo)}   (1 run)`);
   const speedVsPandas = pandas.seconds / ours.seconds;
   const rssVsPandas = ours.rssMB / pandas.rssMB;
   console.log(
     `  windflow is ${speedVsPandas.toFixed(1)}x faster than pandas (target >= 2x), peak RSS ${rssVsPandas.toFixed(2)}x pandas' (target <= 1x)`,
   );
-  if (danfo)
-    console.log(
-      `  windflow is ${(danfo.seconds / ours.seconds).toFixed(1)}x faster than danfojs (target >= 20x)`,
-    );
-  results.ratios = {
-    speedVsPandas,
-    rssVsPandas,
-    speedVsDanfo: danfo ? danfo.seconds / ours.seconds : undefined,
-  };
+  const speedVsCourse = course.seconds / ours.seconds;
+  const rssVsCourse = ours.rssMB / course.rssMB;
+  console.log(
+    `  windflow is ${speedVsCourse.toFixed(1)}x faster than the course's pandas ${course.pandas}, peak RSS ${rssVsCourse.toFixed(2)}x its`,
+  );
+  const speedVsDanfo = danfo ? danfo.seconds / ours.seconds : undefined;
+  if (speedVsDanfo)
+    console.log(`  windflow is ${speedVsDanfo.toFixed(1)}x faster than danfojs (target >= 20x)`);
+  results.ratios = { speedVsPandas, rssVsPandas, speedVsCourse, rssVsCourse, speedVsDanfo };
 
   mkdirSync(join(root, "artifacts"), { recursive: true });
   writeFileAtomicSync(join(root, "artifacts/bench.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -87,6 +87,12 @@ describe("loadDataset", () => {
     assert.match(e.message, /bad date/);
   });
 
+  test("a row with values but no date names its line", async () => {
+    const e = await schemaError([HEADER, row({}, 1), row({}, 2), row({ Date_time: "" }, 3)].join("\n"));
+    assert.equal(e.where.line, 4);
+    assert.equal(e.where.column, "Date_time");
+  });
+
   test("a line with extra fields names its line", async () => {
     const e = await schemaError([HEADER, row({}, 1), `${row({}, 2)};7;8`].join("\n"));
     assert.equal(e.where.line, 3);

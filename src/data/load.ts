@@ -124,23 +124,21 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
   } catch (error) {
     throw (await diagnose(file, header)) ?? new SchemaError(file, `could not be read: ${String(error)}`);
   }
-  // A blank line comes back as a row of nulls: drop rows where the name and the date are both empty,
-  // when they are loaded; a row that has values but no date is an error (diagnose finds its line).
+  // A blank line comes back as a row of nulls. Looking at every column of every row costs 0.2 s on the full
+  // file, so look first at the key columns (a blank line has neither name nor date) and only at the few
+  // candidate rows after that; a row that has values but no name or date is an error (diagnose finds its line).
   const keys = [TURBINE_COLUMN, DATE_COLUMN].filter((c) => wanted.includes(c));
+  const keyless = (keys.length > 0 ? keys : wanted).map((c) => pl.col(c).isNull()).reduce((a, b) => a.and(b));
+  const candidates = df.filter(keyless).height;
+  if (candidates > 0) {
+    const blank = wanted.map((c) => pl.col(c).isNull()).reduce((a, b) => a.and(b));
+    df = df.filter(blank.not());
+  }
   if (keys.length > 0) {
-    const isBlankRow = wanted.map((c) => pl.col(c).isNull()).reduce((a, b) => a.and(b));
-    df = df.filter(isBlankRow.not());
     const incomplete = keys.map((c) => pl.col(c).isNull()).reduce((a, b) => a.or(b));
     if (df.filter(incomplete).height > 0) {
       throw (await diagnose(file, header)) ?? new SchemaError(file, "a row has an empty name or date");
     }
-  } else {
-    df = df.filter(
-      wanted
-        .map((c) => pl.col(c).isNull())
-        .reduce((a, b) => a.and(b))
-        .not(),
-    );
   }
   if (wanted.includes(DATE_COLUMN)) {
     const parsed = df.withColumn(
