@@ -7,7 +7,7 @@ SHELL := /bin/bash
 NODE      ?= node
 PYTHON    ?= python3
 VENV      := .venv
-BENCHVENV := .venv-bench
+ORACLEVENV := .venv-oracle
 WINDFLOW  := $(NODE) dist/cli/main.js
 TSC       := $(NODE) node_modules/typescript/bin/tsc
 BIOME     := node_modules/.bin/biome
@@ -35,9 +35,9 @@ $(VENV)/.installed: requirements/jupyter.txt
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements/jupyter.txt
 	@touch $@
 
-$(BENCHVENV)/.installed: requirements/bench.txt
-	@test -x $(BENCHVENV)/bin/python || $(PYTHON) -m venv $(BENCHVENV)
-	$(BENCHVENV)/bin/pip install $(PIP_FLAGS) -r requirements/bench.txt
+$(ORACLEVENV)/.installed: requirements/oracle.txt
+	@test -x $(ORACLEVENV)/bin/python || $(PYTHON) -m venv $(ORACLEVENV)
+	$(ORACLEVENV)/bin/pip install $(PIP_FLAGS) -r requirements/oracle.txt
 	@touch $@
 
 .venv-course/.installed: requirements/course.txt
@@ -68,7 +68,7 @@ lint: node_modules/.installed ## Lint, format check and type check
 format: node_modules/.installed ## Format the code in place
 	$(BIOME) check --write .
 
-test: install lint ## Run every test (lint included)
+test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
 
 lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel
@@ -80,11 +80,11 @@ doctor: node_modules/.installed dist/.built ## Check this machine's set-up and s
 calibrate: dataset ## Compare the synthetic data with the real extracts (table + artifacts/calibration.html)
 	$(NODE) --import tsx scripts/calibrate.ts data/la-haute-borne-data-2017-2020.csv
 
-bench: install $(BENCHVENV)/.installed .venv-course/.installed ## Benchmarks, as ratios against anchors measured in the same run
+bench: install $(ORACLEVENV)/.installed .venv-course/.installed ## Benchmarks, as ratios against anchors measured in the same run
 	$(NODE) --import tsx bench/run.ts
 
 clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)
 	rm -rf dist artifacts .windflow
 
 distclean: clean ## Also remove node_modules, the venvs and the Jupyter dir
-	rm -rf node_modules $(VENV) $(BENCHVENV) .venv-course .jupyter
+	rm -rf node_modules $(VENV) $(ORACLEVENV) .venv-course .jupyter

@@ -65,7 +65,7 @@ void (async () => {
   if (!existsSync(file)) await makeDataset({ dataDir: join(root, "data"), log: (l) => console.log(l) });
   const provenance = readProvenance(file);
   console.log(`data file: ${file} (${provenance ? describeProvenance(provenance) : "origin unknown"})`);
-  const python = join(root, ".venv-bench/bin/python");
+  const python = join(root, ".venv-oracle/bin/python");
   const ours = best(Array.from({ length: repeat }, () => tsx("bench/load-windflow.ts", file)));
   const pandas = best(Array.from({ length: repeat }, () => child(python, ["bench/load_pandas.py", file])));
   // The course's own stack (pandas 1.5.3, Debian bookworm), the second anchor.
