@@ -1,0 +1,78 @@
+/**
+ * Dated file names, as in the course: `{YYYYmmdd-HHMMSS}.csv` next to a `latest.csv` copy.
+ *
+ * The timestamp is in UTC: a run's logical date is a UTC instant (as in Airflow), and the same run must name
+ * its files the same way on every machine whatever its time zone. (The course used the machine's local time.)
+ *
+ * Two runs within the same second must not overwrite each other: the second gets `{stamp}_2.csv`, the third
+ * `{stamp}_3.csv`... `_` sorts after `.`, so a plain listing still shows the files in the order they were made.
+ * The name is claimed with a hard link from the finished temporary file (`link` fails if the name exists), so
+ * the claim and the write are one atomic step: no reader ever sees a half-written file, no run overwrites another.
+ */
+import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tempPathFor } from "../util/atomic.js";
+
+/** `YYYYmmdd-HHMMSS` of a UTC instant (the course's `%Y%m%d-%H%M%S`). */
+export function timestamp(date: Date = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+/** Parses `YYYYmmdd-HHMMSS` (with an optional `_n` suffix) back to its UTC instant; undefined if it is not one. */
+export function parseTimestamp(name: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(?:_\d+)?$/.exec(name);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  const date = new Date(Date.UTC(y as number, (mo as number) - 1, d, h, mi, s));
+  return timestamp(date) === name.slice(0, 15) ? date : undefined;
+}
+
+export interface DatedWrite {
+  /** The dated file written, e.g. `data/predictions/20261125-173000.csv`. */
+  path: string;
+  /** The `latest` copy. */
+  latest: string;
+  /** The `YYYYmmdd-HHMMSS` stamp (without the `_n` suffix). */
+  stamp: string;
+}
+
+/**
+ * Writes `{folder}/{stamp}{ext}` (or `{stamp}_n{ext}` when taken) and `{folder}/latest{ext}`, both atomically.
+ * `write(tmp, stamp)` writes the content to the temporary path it is given.
+ */
+export async function writeDated(
+  folder: string,
+  ext: string,
+  write: (tmp: string, stamp: string) => Promise<void> | void,
+  date: Date = new Date(),
+): Promise<DatedWrite> {
+  mkdirSync(folder, { recursive: true });
+  const stamp = timestamp(date);
+  const tmp = tempPathFor(join(folder, `${stamp}${ext}`));
+  try {
+    await write(tmp, stamp);
+    let path = "";
+    for (let n = 1; ; n++) {
+      path = join(folder, n === 1 ? `${stamp}${ext}` : `${stamp}_${n}${ext}`);
+      try {
+        linkSync(tmp, path); // atomic claim of a free name, with the complete content
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+    }
+    // latest is a copy, not a second link: editing one in place must not change the other.
+    const latest = join(folder, `latest${ext}`);
+    const latestTmp = tempPathFor(latest);
+    try {
+      copyFileSync(tmp, latestTmp);
+      renameSync(latestTmp, latest);
+    } finally {
+      rmSync(latestTmp, { force: true });
+    }
+    return { path, latest, stamp };
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}

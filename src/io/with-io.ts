@@ -1,0 +1,114 @@
+/**
+ * `withIO`: the lab's functions "decorated with read and write". A pipeline step is a pure function of data;
+ * its task twin reads the inputs from files and writes the output to files, so that tasks exchange files and
+ * only small values (paths) pass from one task to the next. Reads fail with an error that names the missing
+ * file and says which task makes it; writes are atomic (temporary file, then rename).
+ */
+import { existsSync } from "node:fs";
+import pl from "nodejs-polars";
+import { WindflowError } from "../errors.js";
+import { writeAtomically } from "../util/atomic.js";
+import { writeDated } from "./dated.js";
+
+export interface Reader<T> {
+  /** What is read, in words: "features file", "model". */
+  what: string;
+  /** What makes the input when it is missing, e.g. "run the train DAG first (or `windflow train`)". */
+  hint: string;
+  read(path: string): Promise<T> | T;
+  /** Whether the input exists; default: the path exists. */
+  exists?(path: string): boolean;
+}
+
+export interface Writer<T> {
+  what: string;
+  /** Writes `value` at `target` (a file, or a folder for dated outputs) and returns the paths written. */
+  write(value: T, target: string): Promise<string[]>;
+}
+
+export class MissingInputError extends WindflowError {
+  constructor(
+    readonly what: string,
+    readonly path: string,
+    hint: string,
+  ) {
+    super(`no ${what} at ${path}`, { hint });
+  }
+}
+
+type Paths<Ins extends unknown[]> = { [K in keyof Ins]: string };
+type Readers<Ins extends unknown[]> = { [K in keyof Ins]: Reader<Ins[K]> };
+
+/**
+ * Turns `step(inputs, options)` into `(inputPaths, target, options) => written paths`.
+ * Example: `withIO(([data], o) => prepareFeatures(data, o), { readers: [csvData], writer: parquetFile })`.
+ */
+export function withIO<Ins extends unknown[], O, Opt>(
+  step: (inputs: Ins, options: Opt) => O | Promise<O>,
+  io: { readers: Readers<Ins>; writer: Writer<O> },
+): (inputPaths: Paths<Ins>, target: string, options: Opt) => Promise<string[]> {
+  return async (inputPaths, target, options) => {
+    const readers = io.readers as Reader<unknown>[];
+    const paths = inputPaths as string[];
+    const inputs: unknown[] = [];
+    for (let i = 0; i < readers.length; i++) {
+      const reader = readers[i] as Reader<unknown>;
+      const path = paths[i] as string;
+      const present = reader.exists ? reader.exists(path) : existsSync(path);
+      if (!present) throw new MissingInputError(reader.what, path, reader.hint);
+      inputs.push(await reader.read(path));
+    }
+    const output = await step(inputs as Ins, options);
+    return io.writer.write(output, target);
+  };
+}
+
+/** A polars frame to a Parquet file (snappy), atomically. */
+export const parquetFile: Writer<pl.DataFrame> = {
+  what: "Parquet file",
+  async write(df, target) {
+    await writeAtomically(target, (tmp) => {
+      df.writeParquet(tmp, { compression: "snappy" });
+    });
+    return [target];
+  },
+};
+
+/** A Parquet file to a polars frame. */
+export function parquetReader(what: string, hint: string): Reader<pl.DataFrame> {
+  return { what, hint, read: (path) => pl.readParquet(path) };
+}
+
+/** A polars frame to a CSV file, atomically. */
+export function csvFile(separator = ","): Writer<pl.DataFrame> {
+  return {
+    what: "CSV file",
+    async write(df, target) {
+      await writeAtomically(target, (tmp) => {
+        df.writeCSV(tmp, { separator, includeHeader: true });
+      });
+      return [target];
+    },
+  };
+}
+
+/**
+ * Dated CSVs: `{target}/{YYYYmmdd-HHMMSS}.csv` and `{target}/latest.csv` (see dated.ts for the naming rule).
+ * The value is a function of the stamp, for contents that carry it (the predictions' `predictions_time`).
+ */
+export function datedCsv(separator = ",", date?: () => Date): Writer<(stamp: string) => pl.DataFrame> {
+  return {
+    what: "dated CSV",
+    async write(make, folder) {
+      const { path, latest } = await writeDated(
+        folder,
+        ".csv",
+        (tmp, stamp) => {
+          make(stamp).writeCSV(tmp, { separator, includeHeader: true });
+        },
+        date?.() ?? new Date(),
+      );
+      return [path, latest];
+    },
+  };
+}
