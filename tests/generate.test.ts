@@ -79,7 +79,11 @@ describe("data generator (get_data_from_engie_hub)", () => {
   test("a missing data file says to run make dataset", async () => {
     await assert.rejects(
       generateData(join(tmp.dir, "none.csv"), join(tmp.dir, "g2"), { now }),
-      /make dataset/,
+      (e: Error & { hint?: string }) => {
+        assert.match(e.message, /none\.csv: no such file/);
+        assert.match(e.hint ?? "", /make dataset/);
+        return true;
+      },
     );
   });
 
