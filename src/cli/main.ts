@@ -106,6 +106,8 @@ program
       root,
       app: "lab",
       notebookDir: join(root, "notebooks"),
+      // TypeScript is the course's language: new notebooks open on tslab, not on the venv's Python kernel.
+      extraArgs: ["--MultiKernelManager.default_kernel_name=tslab"],
       ...(opts.port ? { port: opts.port } : {}),
     });
     process.stdout.write(`JupyterLab is running: ${server.url}lab?token=${server.token}\nCtrl-C to stop.\n`);
