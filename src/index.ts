@@ -16,6 +16,14 @@ export {
 } from "./data/dataset.js";
 export { type DatasetSummary, describeDataset, formatSummary } from "./data/describe.js";
 export { type DownloadOptions, type DownloadResult, download } from "./data/download.js";
+export { type EngieQuery, engieUrl, fetchEngieRecords } from "./data/engie.js";
+export {
+  freshRows,
+  type GenerateOptions,
+  type GenerateResult,
+  generateData,
+  sampleRow,
+} from "./data/generate.js";
 export {
   checkHeader,
   DATE_FORMAT,
@@ -34,6 +42,31 @@ export {
 } from "./data/synthetic.js";
 export { type CheckResult, formatDoctor, runDoctor } from "./doctor.js";
 export * from "./errors.js";
+// Features: the course's prepare_features.
+export {
+  DATE_FEATURES,
+  DROPPED_COLUMNS,
+  FEATURE_COLUMNS,
+  FILL_RULES,
+  type PreparedFeatures,
+  type PrepareOptions,
+  preparedColumns,
+  prepareFeatures,
+  prepareFeaturesWithIO,
+  ROLLING_WINDOW,
+} from "./features/prepare.js";
+// IO between tasks: dated names, withIO.
+export { type DatedWrite, parseTimestamp, timestamp, writeDated } from "./io/dated.js";
+export {
+  csvFile,
+  datedCsv,
+  MissingInputError,
+  parquetFile,
+  parquetReader,
+  type Reader,
+  type Writer,
+  withIO,
+} from "./io/with-io.js";
 // Model: which TensorFlow.js backend runs.
 export {
   type BackendChoice,

@@ -1,0 +1,437 @@
+/**
+ * prepareFeatures: each rule of SEED-NOTES "prepare_features" on small hand-made frames, the errors, the Parquet
+ * that pyarrow reads, and parity with the pandas oracle (tests/oracle/prepare_features.py) on the course's 9-row
+ * extract, a synthetic slice with holes in every filled column, and a slice across a year boundary.
+ * Values must agree to 1e-9, absolute below magnitude 1 and relative above.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import pl from "nodejs-polars";
+import { SENSOR_COLUMNS } from "../src/data/schema.js";
+import { synthesizeCsv } from "../src/data/synthetic.js";
+import { SchemaError, WindflowError } from "../src/errors.js";
+import {
+  DATE_FEATURES,
+  FEATURE_COLUMNS,
+  FILL_RULES,
+  preparedColumns,
+  prepareFeatures,
+  prepareFeaturesWithIO,
+} from "../src/features/prepare.js";
+import {
+  compareFrames,
+  courseFixture,
+  frame,
+  ORACLE_PYTHON,
+  oracleAvailable,
+  punchHoles,
+  readParquetWithPyarrow,
+  runOracle,
+  slicesHoles,
+  values,
+} from "./helpers/features-fixtures.js";
+
+const dir = mkdtempSync(join(tmpdir(), "windflow-features-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const training = { trainingMode: true };
+const prediction = { trainingMode: false };
+
+describe("the feature columns", () => {
+  test("135 features: the 132 sensor columns other than Ba_*, in file order, then year, month, season", () => {
+    assert.equal(FEATURE_COLUMNS.length, 135);
+    assert.deepEqual(
+      FEATURE_COLUMNS.slice(0, 132),
+      SENSOR_COLUMNS.filter((c) => !c.startsWith("Ba_")),
+    );
+    assert.deepEqual(FEATURE_COLUMNS.slice(132), ["year", "month", "season"]);
+    assert.deepEqual(preparedColumns(true), ["Ba_avg", ...FEATURE_COLUMNS]);
+    assert.deepEqual(preparedColumns(false), [...FEATURE_COLUMNS]);
+  });
+
+  test("the fill rules cover Q_* (4), Va1_* (4), Va2_* (4), Rs_* and Rm_* (8)", () => {
+    assert.deepEqual(FILL_RULES.forwardFill, ["Q_avg", "Q_min", "Q_max", "Q_std"]);
+    assert.deepEqual(FILL_RULES.mean, ["Va1_avg", "Va1_min", "Va1_max", "Va1_std"]);
+    assert.deepEqual(FILL_RULES.median, ["Va2_avg", "Va2_min", "Va2_max", "Va2_std"]);
+    assert.deepEqual(FILL_RULES.rollingMean, [
+      ...["Rs_avg", "Rs_min", "Rs_max", "Rs_std"],
+      ...["Rm_avg", "Rm_min", "Rm_max", "Rm_std"],
+    ]);
+  });
+
+  test("output: the columns in order, sensors Float64, date features Int32, no nulls", () => {
+    const df = frame([{ Date_time: "2017-05-01T12:00:00+02:00", Q_avg: null, Pas_avg: null }]);
+    for (const [options, columns] of [
+      [training, preparedColumns(true)],
+      [prediction, preparedColumns(false)],
+    ] as const) {
+      const out = prepareFeatures(df, options);
+      assert.deepEqual(out.columns, columns);
+      const dtypes = out.dtypes.map(String);
+      out.columns.forEach((c, i) => {
+        const expected = (DATE_FEATURES as readonly string[]).includes(c) ? "Int32" : "Float64";
+        assert.match(dtypes[i] ?? "", new RegExp(expected), c);
+      });
+      assert.equal(
+        out
+          .nullCount()
+          .row(0)
+          .reduce((a: number, b: number) => a + b, 0),
+        0,
+      );
+    }
+  });
+});
+
+describe("the rules, on hand-made frames", () => {
+  test("1. training drops the rows without a target (null or NaN); prediction keeps every row, drops Ba_avg", () => {
+    const df = frame([
+      { Date_time: "2017-01-01T10:00:00+01:00", Ba_avg: 1 },
+      { Date_time: "2017-01-01T10:10:00+01:00", Ba_avg: null },
+      { Date_time: "2017-01-01T10:20:00+01:00", Ba_avg: Number.NaN },
+      { Date_time: "2017-01-01T10:30:00+01:00", Ba_avg: 4 },
+    ]);
+    assert.deepEqual(values(prepareFeatures(df, training), "Ba_avg"), [1, 4]);
+    const out = prepareFeatures(df, prediction);
+    assert.equal(out.height, 4);
+    assert.ok(!out.columns.includes("Ba_avg"));
+  });
+
+  test("prediction input without Ba_avg is fine; training input without it names the column", () => {
+    const df = frame([{ Date_time: "2017-01-01T10:00:00+01:00" }], { drop: ["Ba_avg"] });
+    assert.deepEqual(prepareFeatures(df, prediction).columns, [...FEATURE_COLUMNS]);
+    assert.throws(
+      () => prepareFeatures(df, training),
+      (e: unknown) =>
+        e instanceof SchemaError &&
+        e.where.column === "Ba_avg" &&
+        /missing required column Ba_avg/.test(e.message) &&
+        /trainingMode: false/.test(e.hint ?? ""),
+    );
+  });
+
+  test("2. year, month and season of the UTC instant (local midnight of Jan 1st is still December)", () => {
+    const dates = [
+      ["2017-01-01T00:00:00+01:00", 2016, 12, 1],
+      ["2017-02-15T12:00:00+01:00", 2017, 2, 1],
+      ["2017-03-01T00:30:00+01:00", 2017, 2, 1],
+      ["2017-03-01T01:00:00+01:00", 2017, 3, 2],
+      ["2017-05-15T12:00:00+02:00", 2017, 5, 2],
+      ["2017-06-01T01:00:00+02:00", 2017, 5, 2],
+      ["2017-06-01T02:00:00+02:00", 2017, 6, 3],
+      ["2017-08-15T12:00:00+02:00", 2017, 8, 3],
+      ["2017-09-15T12:00:00+02:00", 2017, 9, 4],
+      ["2017-11-30T12:00:00+01:00", 2017, 11, 4],
+      ["2017-12-01T00:30:00+01:00", 2017, 11, 4],
+      ["2017-12-15T12:00:00+01:00", 2017, 12, 1],
+      ["2018-01-01T00:30:00+01:00", 2017, 12, 1],
+      ["2018-01-01T01:00:00+01:00", 2018, 1, 1],
+    ] as const;
+    const out = prepareFeatures(frame(dates.map(([d]) => ({ Date_time: d }))), prediction);
+    // The dates are already in order, so the sort keeps them.
+    assert.deepEqual(
+      values(out, "year"),
+      dates.map((d) => d[1]),
+    );
+    assert.deepEqual(
+      values(out, "month"),
+      dates.map((d) => d[2]),
+    );
+    assert.deepEqual(
+      values(out, "season"),
+      dates.map((d) => d[3]),
+    );
+  });
+
+  test("Date_time may be a Datetime: naive (taken as UTC), UTC or another zone (converted to UTC)", () => {
+    const strings = frame([
+      { Date_time: "2018-01-01T00:30:00+01:00", Ba_avg: 1 },
+      { Date_time: "2017-12-31T23:50:00+00:00", Ba_avg: 2 },
+    ]);
+    const expected = prepareFeatures(strings, training);
+    const parsed = strings.withColumn(
+      pl.col("Date_time").str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%:z"),
+    );
+    const variants = {
+      utc: parsed,
+      paris: parsed.withColumn(pl.col("Date_time").dt.convertTimeZone("Europe/Paris")),
+      naive: strings.withColumn(
+        pl.Series("Date_time", [new Date("2017-12-31T23:30:00Z"), new Date("2017-12-31T23:50:00Z")]),
+      ),
+    };
+    assert.match(String(variants.naive.getColumn("Date_time").dtype), /Datetime\(ms,\)/);
+    assert.match(String(variants.paris.getColumn("Date_time").dtype), /Europe\/Paris/);
+    for (const [name, df] of Object.entries(variants)) {
+      const out = prepareFeatures(df, training);
+      assert.ok(out.frameEqual(expected), name);
+    }
+    assert.deepEqual(values(expected, "Ba_avg"), [1, 2]);
+    assert.deepEqual(values(expected, "year"), [2017, 2017]);
+    assert.deepEqual(values(expected, "month"), [12, 12]);
+  });
+
+  test("3. the sort is stable: equal dates keep their input order, across turbines", () => {
+    const df = frame([
+      { Date_time: "2017-01-02T00:00:00+01:00", Wind_turbine_name: "R80711", Q_avg: 5, Ba_avg: 40 },
+      { Date_time: "2017-01-01T00:00:00+01:00", Wind_turbine_name: "R80721", Q_avg: 1, Ba_avg: 10 },
+      { Date_time: "2017-01-01T00:00:00+01:00", Wind_turbine_name: "R80736", Q_avg: null, Ba_avg: 20 },
+      { Date_time: "2017-01-01T00:00:00+01:00", Wind_turbine_name: "R80790", Q_avg: 3, Ba_avg: 30 },
+      { Date_time: "2016-12-31T23:00:00+00:00", Wind_turbine_name: "R80711", Q_avg: 9, Ba_avg: 0 },
+    ]);
+    const out = prepareFeatures(df, training);
+    // 2016-12-31T23:00Z equals 2017-01-01T00:00+01:00: a tie with the three rows before it, so it comes last of them.
+    assert.deepEqual(values(out, "Ba_avg"), [10, 20, 30, 0, 40]);
+    // 4. The forward fill runs after the sort: the missing Q of R80736 takes R80721's, its predecessor.
+    assert.deepEqual(values(out, "Q_avg"), [1, 1, 3, 9, 5]);
+  });
+
+  test("4. Q_* forward fill; a leading missing value stays missing, then 0; NaN is missing", () => {
+    const df = frame([
+      { Date_time: "2017-01-01T00:30:00+01:00", Q_avg: 7, Q_std: Number.NaN },
+      { Date_time: "2017-01-01T00:00:00+01:00", Q_avg: null, Q_std: null },
+      { Date_time: "2017-01-01T00:40:00+01:00", Q_avg: null, Q_std: 2 },
+      { Date_time: "2017-01-01T00:50:00+01:00", Q_avg: null, Q_std: Number.NaN },
+    ]);
+    const out = prepareFeatures(df, prediction);
+    assert.deepEqual(values(out, "Q_avg"), [0, 7, 7, 7]);
+    assert.deepEqual(values(out, "Q_std"), [0, 0, 2, 2]);
+  });
+
+  test("4. Va1_* column mean and Va2_* column median, over the rows left after the target filter", () => {
+    const df = frame([
+      { Date_time: "2017-01-01T00:00:00+01:00", Va1_avg: 1, Va2_avg: 1 },
+      { Date_time: "2017-01-01T00:10:00+01:00", Va1_avg: null, Va2_avg: null },
+      { Date_time: "2017-01-01T00:20:00+01:00", Va1_avg: 2, Va2_avg: 2 },
+      { Date_time: "2017-01-01T00:30:00+01:00", Va1_avg: 9, Va2_avg: 9 },
+      { Date_time: "2017-01-01T00:40:00+01:00", Va1_avg: 100, Va2_avg: 100, Ba_avg: null },
+      { Date_time: "2017-01-01T00:50:00+01:00", Va1_avg: 10, Va2_avg: 10 },
+      { Date_time: "2017-01-01T01:00:00+01:00", Va1_avg: Number.NaN, Va2_avg: Number.NaN },
+    ]);
+    const train = prepareFeatures(df, training);
+    assert.deepEqual(values(train, "Va1_avg"), [1, 5.5, 2, 9, 10, 5.5]);
+    assert.deepEqual(values(train, "Va2_avg"), [1, 5.5, 2, 9, 10, 5.5]); // median of 1, 2, 9, 10
+    const predict = prepareFeatures(df, prediction);
+    assert.deepEqual(values(predict, "Va1_avg"), [1, 24.4, 2, 9, 100, 10, 24.4]);
+    assert.deepEqual(values(predict, "Va2_avg"), [1, 9, 2, 9, 100, 10, 9]);
+    // A column with no value at all has no mean: 0.
+    const empty = frame([{ Date_time: "2017-01-01T00:00:00+01:00", Va1_min: null, Va2_min: null }]);
+    assert.deepEqual(values(prepareFeatures(empty, prediction), "Va1_min"), [0]);
+    assert.deepEqual(values(prepareFeatures(empty, prediction), "Va2_min"), [0]);
+  });
+
+  test("4. Rs_*/Rm_*: mean of the non-missing values among the last 30 rows, from the original values", () => {
+    // Sorted values: 2, null, 4, null, then 31 nulls, then 8, null.
+    const raw: (number | null)[] = [2, null, 4, null, ...Array<null>(31).fill(null), 8, null];
+    const start = Date.parse("2017-01-01T00:00:00Z");
+    const rows = raw.map((v, i) => ({
+      Date_time: new Date(start + i * 600_000).toISOString().replace(".000Z", "+00:00"),
+      Rs_avg: v,
+      Rm_std: v,
+    }));
+    rows.reverse(); // the rule applies to the sorted rows
+    const out = prepareFeatures(frame(rows), prediction);
+    // Window of row i: rows i-29..i. Filled values are not used by later windows (row 3 is mean(2, 4), not
+    // mean(2, 2, 4)). Rows 32-34 see no value: null, then 0.
+    const expected = raw.map((v, i) => {
+      if (v !== null) return v;
+      const window = raw.slice(Math.max(0, i - 29), i + 1).filter((x): x is number => x !== null);
+      return window.length === 0 ? 0 : window.reduce((a, b) => a + b, 0) / window.length;
+    });
+    assert.deepEqual(expected.slice(0, 4), [2, 2, 4, 3]);
+    assert.deepEqual(expected.slice(30, 37), [4, 4, 0, 0, 0, 8, 8]);
+    assert.deepEqual(values(out, "Rs_avg"), expected);
+    assert.deepEqual(values(out, "Rm_std"), expected);
+  });
+
+  test("5-6. dropped columns go; every other missing value becomes 0 (no forward fill, no mean)", () => {
+    const df = frame([
+      { Date_time: "2017-01-01T00:00:00+01:00", Ws_avg: 5, Pas_avg: null, Ot_std: Number.NaN },
+      { Date_time: "2017-01-01T00:10:00+01:00", Ws_avg: null, Pas_avg: null, Ot_std: 3 },
+    ]);
+    const out = prepareFeatures(df, training);
+    for (const c of ["Wind_turbine_name", "Date_time", "Ba_min", "Ba_max", "Ba_std"]) {
+      assert.ok(!out.columns.includes(c), c);
+    }
+    assert.deepEqual(values(out, "Ws_avg"), [5, 0]);
+    assert.deepEqual(values(out, "Pas_avg"), [0, 0]);
+    assert.deepEqual(values(out, "Ot_std"), [0, 3]);
+  });
+
+  test("the input frame is left as it was", () => {
+    const df = frame([
+      { Date_time: "2017-01-01T00:10:00+01:00", Q_avg: null, Ba_avg: null },
+      { Date_time: "2017-01-01T00:00:00+01:00", Q_avg: 1 },
+    ]);
+    prepareFeatures(df, training);
+    assert.equal(df.height, 2);
+    assert.deepEqual(values(df, "Q_avg"), [null, 1]);
+    assert.equal(df.getColumn("Date_time").dtype.variant, "String");
+  });
+});
+
+describe("errors name the column", () => {
+  const base = { Date_time: "2017-01-01T00:00:00+01:00" };
+  test("a missing column", () => {
+    const df = frame([base], { drop: ["Rs_std", "Q_avg"] });
+    assert.throws(
+      () => prepareFeatures(df, prediction),
+      (e: unknown) =>
+        e instanceof SchemaError &&
+        e.where.column === "Q_avg" &&
+        /missing required columns Q_avg, Rs_std/.test(e.message),
+    );
+  });
+
+  test("an unknown column", () => {
+    const df = frame([base]).withColumn(pl.lit(1).alias("power_ratio"));
+    assert.throws(
+      () => prepareFeatures(df, prediction),
+      (e: unknown) => e instanceof SchemaError && e.where.column === "power_ratio",
+    );
+  });
+
+  test("a sensor column holding text", () => {
+    const df = frame([base]).withColumn(pl.lit("high").alias("Ws_avg"));
+    assert.throws(
+      () => prepareFeatures(df, training),
+      (e: unknown) =>
+        e instanceof SchemaError && e.where.column === "Ws_avg" && /not numbers/.test(e.message),
+    );
+  });
+
+  test("an unparsable or missing date", () => {
+    for (const [bad, pattern] of [
+      ["2017-01-01 00:00", /1 unparsable date, the first one "2017-01-01 00:00"/],
+      [null, /1 row has no date/],
+    ] as const) {
+      const df = frame([base, { Date_time: bad }]);
+      assert.throws(
+        () => prepareFeatures(df, prediction),
+        (e: unknown) => e instanceof SchemaError && e.where.column === "Date_time" && pattern.test(e.message),
+      );
+    }
+  });
+
+  test("prepareFeaturesWithIO: a missing input file gets a hint", async () => {
+    const missing = join(dir, "nope.csv");
+    await assert.rejects(
+      prepareFeaturesWithIO(missing, join(dir, "f.parquet"), training),
+      (e: unknown) =>
+        e instanceof WindflowError &&
+        /nope\.csv: no such file/.test(e.message) &&
+        /make dataset/.test(e.hint ?? ""),
+    );
+    await assert.rejects(
+      prepareFeaturesWithIO(missing, join(dir, "f.parquet"), prediction),
+      (e: unknown) => e instanceof WindflowError && /data generator/.test(e.hint ?? ""),
+    );
+    assert.ok(!existsSync(join(dir, "f.parquet")));
+  });
+});
+
+/** The parity datasets: name -> CSV path. */
+const datasets: Record<string, string> = {};
+
+describe("parity with the pandas oracle", () => {
+  before(() => {
+    // The oracle venv is installed by `make test`; the course fixture sits in ../shared (never in the repo).
+    assert.ok(oracleAvailable(), `no ${ORACLE_PYTHON}: run \`make .venv-oracle/.installed\``);
+    datasets.synthetic = join(dir, "synthetic.csv");
+    writeFileSync(
+      datasets.synthetic,
+      punchHoles(synthesizeCsv({ seed: 7, start: "2017-03-20T00:00:00+01:00", days: 3 }), slicesHoles()),
+    );
+    datasets["year boundary"] = join(dir, "year-boundary.csv");
+    writeFileSync(
+      datasets["year boundary"],
+      punchHoles(synthesizeCsv({ seed: 11, start: "2017-12-31T20:00:00+01:00", days: 1 }), slicesHoles()),
+    );
+  });
+
+  // The course fixture first: read in place from the shared folder.
+  const fixture = courseFixture();
+  const cases = [
+    [
+      "course fixture",
+      () => {
+        assert.ok(existsSync(fixture), `${fixture} not found: set WINDFLOW_SHARED_DIR to the shared folder`);
+        return fixture;
+      },
+    ],
+    ["synthetic", () => datasets.synthetic as string],
+    ["year boundary", () => datasets["year boundary"] as string],
+  ] as const;
+
+  for (const [name, csv] of cases) {
+    test(`${name}: same columns, order, dtypes, rows and values (1e-9), both modes`, async () => {
+      const slug = name.replace(/ /g, "-");
+      await Promise.all(
+        [true, false].map(async (trainingMode) => {
+          const mode = trainingMode ? "training" : "prediction";
+          const ours = join(dir, `${slug}-${mode}-ours.parquet`);
+          const theirs = join(dir, `${slug}-${mode}-oracle.parquet`);
+          const [written] = await Promise.all([
+            prepareFeaturesWithIO(csv(), ours, { trainingMode }),
+            runOracle(csv(), theirs, trainingMode),
+          ]);
+          assert.deepEqual(written.columns, preparedColumns(trainingMode));
+          const { problems } = compareFrames(pl.readParquet(ours), pl.readParquet(theirs));
+          assert.deepEqual(problems, [], `${name}, ${mode}`);
+        }),
+      );
+    });
+  }
+
+  test("the synthetic slices exercise what they should", async () => {
+    // Holes of every kind survive into the file; a run of Rs beyond the window and the leading Q become 0.
+    const df = pl.readParquet(join(dir, "synthetic-training-ours.parquet"));
+    assert.equal(values(df, "Q_avg")[0], 0, "the first sorted row's Q has nothing to forward fill");
+    assert.ok(values(df, "Q_avg")[1] === 0 && values(df, "Q_avg")[2] === 0);
+    const zerosRs = values(df, "Rs_avg").filter((v) => v === 0).length;
+    assert.ok(zerosRs >= 45 - 29, `Rs_avg zeros: ${zerosRs}`);
+    // The year-boundary slice: rows before 01:00 local on Jan 1st 2018 are December 2017 in UTC.
+    const year = pl.readParquet(join(dir, "year-boundary-prediction-ours.parquet"));
+    const text = readFileSync(datasets["year boundary"] as string, "utf8");
+    const dates = text
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => Date.parse(l.split(";")[1] as string));
+    const december = dates.filter((t) => t < Date.parse("2018-01-01T00:00:00Z")).length;
+    assert.ok(december > 0 && december < dates.length);
+    assert.equal(values(year, "year").filter((y) => y === 2017).length, december);
+    assert.equal(values(year, "month").filter((m) => m === 12).length, december);
+    assert.ok(values(year, "season").every((s) => s === 1));
+    // Duplicate timestamps: four turbines, and one turbine's repeated records.
+    assert.ok(new Set(dates).size < dates.length / 4);
+  });
+
+  test("pyarrow reads the Parquet we write: columns, Arrow types, rows, snappy", async () => {
+    for (const trainingMode of [true, false]) {
+      const mode = trainingMode ? "training" : "prediction";
+      const ours = join(dir, `synthetic-${mode}-ours.parquet`);
+      const [info, oracle] = await Promise.all([
+        readParquetWithPyarrow(ours),
+        readParquetWithPyarrow(join(dir, `synthetic-${mode}-oracle.parquet`)),
+      ]);
+      assert.deepEqual(info.columns, preparedColumns(trainingMode));
+      for (const c of info.columns) {
+        assert.equal(info.types[c], (DATE_FEATURES as readonly string[]).includes(c) ? "int32" : "double", c);
+      }
+      assert.deepEqual(info.types, oracle.types);
+      assert.deepEqual(info.dtypes, oracle.dtypes);
+      assert.deepEqual(info.shape, [pl.readParquet(ours).height, preparedColumns(trainingMode).length]);
+      assert.deepEqual(info.shape, oracle.shape);
+      assert.equal(info.nulls, 0);
+      assert.deepEqual(info.compression, ["SNAPPY"]);
+    }
+    // Written atomically: nothing temporary left next to the files.
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+      [],
+    );
+  });
+});
