@@ -321,7 +321,7 @@ describe("errors name the column", () => {
       prepareFeaturesWithIO(missing, join(dir, "f.parquet"), training),
       (e: unknown) =>
         e instanceof WindflowError &&
-        /nope\.csv: no such file/.test(e.message) &&
+        /no data file at .*nope\.csv/.test(e.message) &&
         /make dataset/.test(e.hint ?? ""),
     );
     await assert.rejects(

@@ -23,13 +23,12 @@
  *   or unknown column is a SchemaError naming it. `Date_time` may be a Datetime (naive = UTC, or any time zone,
  *   converted to UTC) or an ISO 8601 string with offset (parsed to UTC).
  */
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
 import { DATE_FORMAT, loadDataset } from "../data/load.js";
 import { COLUMNS, DATE_COLUMN, SENSOR_COLUMNS, TARGET, TURBINE_COLUMN } from "../data/schema.js";
-import { SchemaError, WindflowError } from "../errors.js";
-import { writeAtomically } from "../util/atomic.js";
+import { SchemaError } from "../errors.js";
+import { parquetFile, type Reader, withIO } from "../io/with-io.js";
 
 /** The date features, appended after the sensor columns in this order. Int32. */
 export const DATE_FEATURES = ["year", "month", "season"] as const;
@@ -243,16 +242,22 @@ export async function prepareFeaturesWithIO(
   featuresPath: string,
   options: PrepareOptions,
 ): Promise<PreparedFeatures> {
-  if (!existsSync(dataPath)) {
-    throw new WindflowError(`${dataPath}: no such file`, {
-      hint: options.trainingMode
-        ? "run `make dataset` to download or synthesize the La Haute Borne data file"
-        : "run the data generator DAG first: it writes data/generated_data/latest.csv",
-    });
-  }
-  const data = await loadDataset(dataPath);
-  const features = prepareFeatures(data, { source: dataPath, ...options });
-  const path = resolve(featuresPath);
-  await writeAtomically(path, (tmp) => features.writeParquet(tmp, { compression: "snappy" }));
-  return { path, rows: features.height, columns: features.columns };
+  const reader: Reader<pl.DataFrame> = {
+    what: options.trainingMode ? "data file" : "generated data file",
+    hint: options.trainingMode
+      ? "run `make dataset` to download or synthesize the La Haute Borne data file"
+      : "run the data generator DAG first: it writes data/generated_data/latest.csv",
+    read: (path) => loadDataset(path),
+  };
+  let shape = { rows: 0, columns: [] as string[] };
+  const step = withIO(
+    ([data]: [pl.DataFrame]) => {
+      const features = prepareFeatures(data, { source: dataPath, ...options });
+      shape = { rows: features.height, columns: features.columns };
+      return features;
+    },
+    { readers: [reader], writer: parquetFile },
+  );
+  const [path] = await step([dataPath], resolve(featuresPath), undefined);
+  return { path: path as string, ...shape };
 }
