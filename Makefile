@@ -62,7 +62,7 @@ demo: install dataset ## Run the main job on the embedded defaults
 	$(WINDFLOW) data describe
 
 lint: node_modules/.installed ## Lint, format check and type check
-	$(BIOME) check .
+	$(BIOME) check --error-on-warnings .
 	$(TSC) -p tsconfig.json --noEmit
 
 format: node_modules/.installed ## Format the code in place
