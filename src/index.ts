@@ -96,6 +96,58 @@ export {
   startJupyterServer,
   withJupyterServer,
 } from "./notebook/server.js";
+// Orchestration: DAG authoring, states, readiness, schedules, in-process test runs, DAG files.
+export {
+  chain,
+  type Dag,
+  type DagBuilder,
+  type DagOptions,
+  dag,
+  isDag,
+  TASK_DEFAULTS,
+  type TaskOptions,
+} from "./orchestration/dag.js";
+export { parseDuration } from "./orchestration/duration.js";
+export * from "./orchestration/errors.js";
+export { renderDag } from "./orchestration/graph.js";
+export { listDagFiles, loadDag, loadDagFile } from "./orchestration/loader.js";
+export {
+  evaluate,
+  readyTasks,
+  runState,
+  tasksToSkipOrFail,
+  triggerRuleVerdict,
+} from "./orchestration/readiness.js";
+export {
+  describeSchedule,
+  manualRun,
+  nextDueAt,
+  nextRun,
+  normalizeSchedule,
+  runIdFor,
+  runsDue,
+  type ScheduleInput,
+} from "./orchestration/schedule.js";
+export * from "./orchestration/state.js";
+export * from "./orchestration/test-run.js";
+export {
+  type DagSpec,
+  type DataInterval,
+  type Json,
+  type JsonObject,
+  type ScheduleSpec,
+  type TaskContext,
+  type TaskFn,
+  type TaskRef,
+  type TaskSpec,
+  TRIGGER_RULES,
+  type TriggerRule,
+} from "./orchestration/types.js";
+export {
+  assertDagSpec,
+  fromJSON as dagSpecFromJSON,
+  toJSON as dagSpecToJSON,
+} from "./orchestration/validate.js";
 export { type Progress, progress } from "./util/progress.js";
 
 export const VERSION = "0.1.0";
