@@ -1,0 +1,20 @@
+/**
+ * The program of a task process: `node task-process.js DAG TASK RUN_ID` runs one try (`tasksRunMain`) and
+ * exits with its code. The local executor starts this file rather than the whole CLI because it loads only
+ * what a try needs (the store, the DAG loader), not the CLI's commands and their libraries: the start of a
+ * task process is most of the hand-off time between two tasks. `windflow tasks run` does the same thing.
+ */
+import { tasksRunMain } from "./run-task.js";
+
+if (require.main === module) {
+  tasksRunMain(process.argv.slice(2)).then(
+    // Exit now, even if a stopped task left work behind (timers, sockets): the try is over and recorded.
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(
+        `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(2);
+    },
+  );
+}
