@@ -58,8 +58,12 @@ build: dist/.built ## Compile src/ to dist/ (what notebooks import as "windflow"
 dataset: node_modules/.installed dist/.built ## Write data/la-haute-borne-data-2017-2020.csv (DATASET=auto|download|synthetic, SEED=42)
 	$(WINDFLOW) dataset --source $(DATASET) --seed $(SEED) $(if $(FORCE),--force)
 
-demo: install dataset ## Run the main job on the embedded defaults
+demo: install dataset ## Run the main job on the embedded defaults: train DAG, then predict DAG (dated prediction CSV)
 	$(WINDFLOW) data describe
+	$(WINDFLOW) dags test train
+	$(WINDFLOW) dags test get_data_from_engie_hub
+	$(WINDFLOW) dags test predict
+	@echo "predictions: $$(ls -1 data/predictions/2*.csv | tail -n 1) (and data/predictions/latest.csv)"
 
 lint: node_modules/.installed ## Lint, format check and type check
 	$(BIOME) check --error-on-warnings .

@@ -96,6 +96,50 @@ void (async () => {
     console.log(`  windflow is ${speedVsDanfo.toFixed(1)}x faster than danfojs (target >= 20x)`);
   results.ratios = { speedVsPandas, rssVsPandas, speedVsCourse, rssVsCourse, speedVsDanfo };
 
+  // 3. The ML pipeline end to end: windflow (polars + TensorFlow.js) vs the Python pipeline with the same
+  //    semantics (pandas + the course's RandomForestRegressor(n_estimators=1, max_depth=10)), same split.
+  if (!skip.has("pipeline")) {
+    const work = join(tmpdir(), `windflow-bench-pipeline-${process.pid}`);
+    try {
+      const validation = "0.2";
+      const ours = tsx("bench/pipeline-windflow.ts", file, join(work, "ours"), validation);
+      const py = child(python, ["bench/pipeline_python.py", file, join(work, "py"), validation]);
+      const coursePy = child(join(root, ".venv-course/bin/python"), [
+        "bench/pipeline_python.py",
+        file,
+        join(work, "course"),
+        validation,
+      ]);
+      results.pipeline = { ours, python: py, course: coursePy };
+      const stages = (m: Measure) =>
+        Object.entries(m.stages as Record<string, number>)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(", ");
+      const v = (m: Measure) => m.validation as { rmse: number; mae: number; r2: number };
+      console.log(`pipeline end to end (features + train + predict, validation = last 20 % of rows):`);
+      console.log(
+        `  windflow (polars + TF.js ${ours.backend})  ${fmt(ours)}  RMSE ${v(ours).rmse.toFixed(3)}  R^2 ${v(ours).r2.toFixed(4)}  (${stages(ours)})`,
+      );
+      console.log(
+        `  pandas ${py.pandas} + forest        ${fmt(py)}  RMSE ${v(py).rmse.toFixed(3)}  R^2 ${v(py).r2.toFixed(4)}  (${stages(py)})`,
+      );
+      console.log(
+        `  course: pandas ${coursePy.pandas} + forest ${fmt(coursePy)}  RMSE ${v(coursePy).rmse.toFixed(3)}  R^2 ${v(coursePy).r2.toFixed(4)}  (${stages(coursePy)})`,
+      );
+      console.log(
+        `  windflow time ${(ours.seconds / py.seconds).toFixed(2)}x the Python pipeline's (target <= 1x), peak RSS ${(ours.rssMB / py.rssMB).toFixed(2)}x (target < 1x), RMSE ${(v(ours).rmse / v(py).rmse).toFixed(2)}x the course model's (target < 1x)`,
+      );
+      results.pipelineRatios = {
+        timeVsPython: ours.seconds / py.seconds,
+        rssVsPython: ours.rssMB / py.rssMB,
+        rmseVsCourseModel: v(ours).rmse / v(py).rmse,
+        timeVsCoursePipeline: ours.seconds / coursePy.seconds,
+      };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
   mkdirSync(join(root, "artifacts"), { recursive: true });
   writeFileAtomicSync(join(root, "artifacts/bench.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log("wrote artifacts/bench.json");

@@ -3,6 +3,7 @@
  * (`import { ... } from "windflow"`).
  */
 
+export * from "./config.js";
 // Data: schema, loading, conversion for notebooks, the dataset command.
 export { type ToDanfoOptions, toDanfo } from "./data/danfo.js";
 export {
@@ -109,6 +110,7 @@ export {
 } from "./orchestration/dag.js";
 export { parseDuration } from "./orchestration/duration.js";
 export * from "./orchestration/errors.js";
+export * from "./orchestration/executor/index.js";
 export { renderDag } from "./orchestration/graph.js";
 export { listDagFiles, loadDag, loadDagFile } from "./orchestration/loader.js";
 export {
@@ -129,6 +131,7 @@ export {
   type ScheduleInput,
 } from "./orchestration/schedule.js";
 export * from "./orchestration/state.js";
+export * from "./orchestration/store/index.js";
 export * from "./orchestration/test-run.js";
 export {
   type DagSpec,
@@ -148,6 +151,16 @@ export {
   fromJSON as dagSpecFromJSON,
   toJSON as dagSpecToJSON,
 } from "./orchestration/validate.js";
+// The pipeline steps as tasks call them (file in, file out).
+export {
+  modelReader,
+  type PredictWithIOOptions,
+  type PredictWithIOResult,
+  predictWithIO,
+  type TrainWithIOOptions,
+  type TrainWithIOResult,
+  trainModelWithIO,
+} from "./pipeline/steps.js";
 export { type Progress, progress } from "./util/progress.js";
 
 export const VERSION = "0.1.0";

@@ -21,7 +21,18 @@ describe("windflow CLI", () => {
   test("--help lists the commands", () => {
     const r = windflow("--help");
     assert.equal(r.code, 0);
-    for (const c of ["dataset", "data", "doctor", "kernelspec", "lab", "notebooks"])
+    for (const c of [
+      "dataset",
+      "data",
+      "features",
+      "train",
+      "predict",
+      "generate",
+      "doctor",
+      "kernelspec",
+      "lab",
+      "notebooks",
+    ])
       assert.match(r.out, new RegExp(`\\n  ${c}\\b`));
   });
 
@@ -56,6 +67,64 @@ describe("windflow CLI", () => {
     const r = windflow("data", "describe", join(tmp.dir, "none.csv"));
     assert.equal(r.code, 1);
     assert.match(r.err, /hint: run `make dataset`/);
+  });
+
+  test("the pipeline commands chain: generate, features, train, predict; each prints the paths it wrote", async () => {
+    const { synthesizeDataset } = await import("../src/data/synthetic.js");
+    const data = join(tmp.dir, "data.csv");
+    await synthesizeDataset(data, { seed: 9, days: 3 });
+    const p = (...x: string[]) => join(tmp.dir, ...x);
+    const gen = windflow("generate", "--data", data, "--output", p("generated"));
+    assert.equal(gen.code, 0, gen.err);
+    assert.deepEqual(gen.out.trim().split("\n").slice(1), [p("generated", "latest.csv")]);
+    const trainFeatures = windflow("features", "--input", data, "--output", p("train.parquet"));
+    assert.equal(trainFeatures.code, 0, trainFeatures.err);
+    assert.equal(trainFeatures.out.trim(), p("train.parquet"));
+    const train = windflow(
+      "train",
+      "--features",
+      p("train.parquet"),
+      "--models",
+      p("models"),
+      "--epochs",
+      "2",
+    );
+    assert.equal(train.code, 0, train.err);
+    assert.match(train.err, /validation: RMSE \d/);
+    assert.match(train.out.trim(), /models\/\d{8}-\d{6}$/);
+    const features = windflow(
+      "features",
+      "--prediction",
+      "--input",
+      p("generated", "latest.csv"),
+      "--output",
+      p("f.parquet"),
+    );
+    assert.equal(features.code, 0, features.err);
+    const predict = windflow(
+      "predict",
+      "--features",
+      p("f.parquet"),
+      "--model",
+      p("models"),
+      "--output",
+      p("predictions"),
+    );
+    assert.equal(predict.code, 0, predict.err);
+    const [dated, latest] = predict.out.trim().split("\n");
+    assert.match(dated ?? "", /predictions\/\d{8}-\d{6}\.csv$/);
+    assert.equal(latest, p("predictions", "latest.csv"));
+    const missing = windflow(
+      "predict",
+      "--features",
+      p("f.parquet"),
+      "--model",
+      p("no-models"),
+      "--output",
+      p("x"),
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /error: no model at .*no-models\nhint: run the train DAG first/);
   });
 
   test("a bad --source is refused by the parser", () => {

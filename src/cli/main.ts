@@ -10,9 +10,11 @@ import { describeDataset, formatSummary } from "../data/describe.js";
 import { formatDoctor, runDoctor } from "../doctor.js";
 import { WindflowError } from "../errors.js";
 import { VERSION } from "../index.js";
+import type { BackendName } from "../model/backend.js";
 import { findProjectRoot, writeKernelspec } from "../notebook/jupyter-env.js";
 import { startJupyterServer } from "../notebook/server.js";
 import { type Progress, progress } from "../util/progress.js";
+import { registerOrchestrationCommands } from "./orchestration.js";
 
 const root = findProjectRoot(__dirname);
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -116,6 +118,125 @@ program
     });
     await server.stop();
   });
+
+// The pipeline steps, one command each (what the DAGs' tasks call). Paths written go to stdout.
+const dataDir = join(root, "data");
+const defaults = {
+  data: datasetPath(dataDir),
+  trainFeatures: join(dataDir, "prepared_features_train.parquet"),
+  generated: join(dataDir, "generated_data"),
+  models: join(root, "models"),
+  predictions: join(dataDir, "predictions"),
+};
+
+program
+  .command("features")
+  .description("prepare_features: data CSV -> features Parquet (the course's rules)")
+  .option("--prediction", "prediction mode: drop the target (default: training mode, drop rows without it)")
+  .option("--input <csv>", "data file (default: the dataset, or generated_data/latest.csv with --prediction)")
+  .option(
+    "--output <parquet>",
+    "features file (default: data/prepared_features_train.parquet, or ..._{stamp}.parquet)",
+  )
+  .action(async (opts: { prediction?: boolean; input?: string; output?: string }) => {
+    const { prepareFeaturesWithIO } = await import("../features/prepare.js");
+    const { timestamp } = await import("../io/dated.js");
+    const trainingMode = !opts.prediction;
+    const input = opts.input ?? (trainingMode ? defaults.data : join(defaults.generated, "latest.csv"));
+    const output =
+      opts.output ??
+      (trainingMode ? defaults.trainFeatures : join(dataDir, `prepared_features_${timestamp()}.parquet`));
+    const result = await prepareFeaturesWithIO(input, output, { trainingMode });
+    say(
+      `${result.rows} rows x ${result.columns.length} columns (${trainingMode ? "training" : "prediction"} mode)`,
+    );
+    process.stdout.write(`${result.path}\n`);
+  });
+
+program
+  .command("train")
+  .description("train_model: features Parquet -> models/{YYYYmmdd-HHMMSS}/ and models/latest")
+  .option("--features <parquet>", "training features", defaults.trainFeatures)
+  .option("--models <dir>", "model registry folder", defaults.models)
+  .option("--epochs <n>", "most epochs (early stopping may end sooner)", (v) => Number.parseInt(v, 10))
+  .addOption(
+    new Option("--backend <name>", "force a TensorFlow.js backend").choices(["tensorflow", "wasm", "cpu"]),
+  )
+  .action(async (opts: { features: string; models: string; epochs?: number; backend?: BackendName }) => {
+    const { trainModelWithIO } = await import("../pipeline/steps.js");
+    const result = await trainModelWithIO(opts.features, opts.models, {
+      ...(opts.epochs ? { epochs: opts.epochs } : {}),
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      log: say,
+    });
+    const m = result.metrics;
+    say(`validation: RMSE ${m.rmse.toFixed(3)}, MAE ${m.mae.toFixed(3)}, R^2 ${m.r2.toFixed(4)}`);
+    process.stdout.write(`${result.dir}\n`);
+  });
+
+program
+  .command("predict")
+  .description("predict: features Parquet + model -> predictions/{YYYYmmdd-HHMMSS}.csv and latest.csv")
+  .requiredOption("--features <parquet>", "prediction-mode features (windflow features --prediction)")
+  .option("--model <path>", "a model folder, or a registry folder for its latest model", defaults.models)
+  .option("--output <dir>", "predictions folder", defaults.predictions)
+  .action(async (opts: { features: string; model: string; output: string }) => {
+    const { predictWithIO } = await import("../pipeline/steps.js");
+    const result = await predictWithIO(opts.features, opts.model, opts.output);
+    say(`${result.rows} predictions with ${result.model}`);
+    process.stdout.write(`${result.path}\n${result.latest}\n`);
+  });
+
+program
+  .command("generate")
+  .description("get_data_from_engie_hub: one sampled row, dated now and now + 60 s -> generated_data/")
+  .option("--data <csv>", "data file to sample from", defaults.data)
+  .option("--output <dir>", "folder of the generated files", defaults.generated)
+  .option(
+    "--seed <n>",
+    "which row is sampled (fixed, as the course's random_state)",
+    (v) => Number.parseInt(v, 10),
+    42,
+  )
+  .option("--engie-url <url>", "fetch rows from an ENGIE records API at this base URL instead of sampling")
+  .option("--turbine <name>", "with --engie-url: the turbine", "R80711")
+  .option("--from <iso>", "with --engie-url: first date")
+  .option("--to <iso>", "with --engie-url: last date")
+  .action(
+    async (opts: {
+      data: string;
+      output: string;
+      seed: number;
+      engieUrl?: string;
+      turbine: string;
+      from?: string;
+      to?: string;
+    }) => {
+      const { generateData } = await import("../data/generate.js");
+      if (opts.engieUrl && (!opts.from || !opts.to)) {
+        throw new WindflowError("--engie-url needs --from and --to", {
+          hint: "e.g. --from 2017-01-01T00:00:00+01:00 --to 2017-01-01T01:00:00+01:00",
+        });
+      }
+      const result = await generateData(opts.data, opts.output, {
+        seed: opts.seed,
+        ...(opts.engieUrl
+          ? {
+              engie: {
+                baseUrl: opts.engieUrl,
+                turbine: opts.turbine,
+                from: opts.from as string,
+                to: opts.to as string,
+              },
+            }
+          : {}),
+      });
+      say(`${result.rows} rows`);
+      process.stdout.write(`${result.path}\n${result.latest}\n`);
+    },
+  );
+
+registerOrchestrationCommands(program, { root, say });
 
 const notebooks = program.command("notebooks").description("run notebooks headless through a Jupyter server");
 notebooks

@@ -17,8 +17,8 @@ import type { Dag } from "./dag.js";
 import { isRetryable, TaskSkip, TaskTimeoutError } from "./errors.js";
 import { evaluate, runState } from "./readiness.js";
 import { manualRun } from "./schedule.js";
-import { type RunState, runTransition, type TaskState, transition } from "./state.js";
-import { taskOptions } from "./task-options.js";
+import { type RunState, runTransition, TASK_FAILED, type TaskState, transition } from "./state.js";
+import { findTask, taskOptions } from "./task-options.js";
 import type { Json, JsonObject } from "./types.js";
 
 /** Options of `testDag`. */
@@ -39,6 +39,13 @@ export interface TestDagOptions {
   onTask?: (event: TestRunEvent) => void;
   /** Receives each `ctx.log` line as it is written (they are also in the result). */
   log?: (taskId: string, line: string) => void;
+  /**
+   * Run only this task (`windflow tasks test`), whatever its trigger rule; the others do not run, and the
+   * run's state is the task's. Its upstream tasks' return values come from `xcoms`.
+   */
+  only?: string;
+  /** Return values of upstream tasks, by task id, for `only`. @default {} */
+  xcoms?: Record<string, Json>;
 }
 
 /** An error as reported: what the CLI prints and JSON can hold. */
@@ -118,7 +125,7 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
   const states: Record<string, TaskState> = Object.fromEntries(
     spec.tasks.map((t) => [t.id, "none" as TaskState]),
   );
-  const xcoms: Record<string, Json> = {};
+  const xcoms: Record<string, Json> = { ...options.xcoms };
   const results: TaskResult[] = [];
   let run: RunState = runTransition("queued", "running");
 
@@ -126,6 +133,24 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
     results.push(result);
     options.onTask?.({ type: "finish", task: result });
   };
+
+  if (options.only !== undefined) {
+    const only = findTask(spec, options.only).id;
+    states[only] = transition("none", "scheduled");
+    const result = await runTask(only);
+    finish(result);
+    run = runTransition(run, TASK_FAILED.has(result.state) ? "failed" : "success");
+    return {
+      dagId: spec.id,
+      runId,
+      logicalDate,
+      stamp,
+      params,
+      state: run as TestRunResult["state"],
+      tasks: results,
+      durationMs: performance.now() - began,
+    };
+  }
 
   for (;;) {
     const { ready, decided } = evaluate(spec, states);

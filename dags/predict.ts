@@ -1,0 +1,51 @@
+/**
+ * The predict DAG (the course's dags/predict.py): features of the latest generated records (prediction mode,
+ * a dated features file), then predictions with the latest model into a dated CSV and `latest.csv`.
+ * In the lab, the `predict` task is the exercise: trainees write it.
+ */
+import { join } from "node:path";
+import { dag, predictWithIO, prepareFeaturesWithIO } from "windflow";
+
+const project = join(__dirname, "..");
+
+export default dag(
+  {
+    id: "predict",
+    description:
+      "Predicts the pitch angle of the latest generated records: **prepare_features** (prediction mode, " +
+      "`data/prepared_features_{stamp}.parquet`), then **predict** with `models/latest` into " +
+      "`data/predictions/{stamp}.csv` and `latest.csv`.",
+    schedule: { every: "2m" },
+    startDate: "2026-01-01T00:00:00Z",
+    catchup: false,
+    tags: ["ml", "inference"],
+    params: {
+      inputPath: "data/generated_data/latest.csv",
+      modelPath: "models",
+      predictionsFolder: "data/predictions",
+    },
+  },
+  (d) => {
+    const features = d.task("prepare_features", async (ctx) => {
+      const written = await prepareFeaturesWithIO(
+        join(project, ctx.params.inputPath),
+        join(project, "data", `prepared_features_${ctx.stamp}.parquet`),
+        { trainingMode: false },
+      );
+      return written.path;
+    });
+    // BEGIN SOLUTION
+    const predict = d.task("predict", async (ctx) => {
+      const written = await predictWithIO(
+        ctx.xcom(features),
+        join(project, ctx.params.modelPath),
+        join(project, ctx.params.predictionsFolder),
+        { now: ctx.logicalDate },
+      );
+      ctx.log(`${written.rows} predictions with ${written.model}`);
+      return written.path;
+    });
+    features.before(predict);
+    // END SOLUTION
+  },
+);

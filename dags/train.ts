@@ -1,0 +1,54 @@
+/**
+ * The train DAG (the course's dags/train.py): prepare the training features from the data file, then train
+ * a model on them. The first task hands the features file's path to the second (its return value).
+ */
+import { join } from "node:path";
+import { dag, prepareFeaturesWithIO, trainModelWithIO } from "windflow";
+
+/** Paths are relative to the project folder, the parent of dags/. */
+const project = join(__dirname, "..");
+
+export default dag(
+  {
+    id: "train",
+    description:
+      "Trains the pitch-angle model: **prepare_features** (training mode) on the La Haute Borne data file, " +
+      "then **train_model** (TensorFlow.js) into `models/{YYYYmmdd-HHMMSS}/`, `models/latest` pointing at it.",
+    schedule: { every: "28d" }, // every 4 weeks
+    startDate: "2026-01-01T00:00:00Z",
+    catchup: false,
+    tags: ["ml", "training"],
+    params: {
+      dataPath: "data/la-haute-borne-data-2017-2020.csv",
+      featuresPath: "data/prepared_features_train.parquet",
+      modelsDir: "models",
+    },
+  },
+  (d) => {
+    const features = d.task("prepare_features", async (ctx) => {
+      const written = await prepareFeaturesWithIO(
+        join(project, ctx.params.dataPath),
+        join(project, ctx.params.featuresPath),
+        { trainingMode: true },
+      );
+      ctx.log(`${written.rows} rows x ${written.columns.length} columns`);
+      return written.path;
+    });
+    const train = d.task("train_model", async (ctx) => {
+      const model = await trainModelWithIO(ctx.xcom(features), join(project, ctx.params.modelsDir), {
+        now: ctx.logicalDate,
+        progress: false,
+        log: ctx.log,
+        // One log line per epoch: the task's log shows training progress live.
+        onEpoch: (e) =>
+          ctx.log(
+            `epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}, validation RMSE ${e.valRmse.toFixed(3)} deg` +
+              `${e.best ? " (best)" : ""}, ${e.seconds.toFixed(0)} s`,
+          ),
+      });
+      ctx.log(`validation RMSE ${model.metrics.rmse.toFixed(3)}, R^2 ${model.metrics.r2.toFixed(4)}`);
+      return model.dir;
+    });
+    features.before(train);
+  },
+);

@@ -1,0 +1,458 @@
+/**
+ * The orchestration commands of the `windflow` CLI: dags, tasks, scheduler, db, config.
+ * Thin like main.ts: parse, call the library, print, set the exit code. Libraries are imported when a
+ * command runs, so that `windflow --help` stays fast.
+ */
+import { existsSync } from "node:fs";
+import { relative } from "node:path";
+import { type Command, Option } from "commander";
+import type { WindflowConfig } from "../config.js";
+import { WindflowError } from "../errors.js";
+import type { Dag } from "../orchestration/dag.js";
+import type { SqliteStore } from "../orchestration/store/sqlite.js";
+import type { Json, JsonObject } from "../orchestration/types.js";
+
+export interface CliContext {
+  /** The project root. */
+  root: string;
+  /** Writes a line to stderr. */
+  say: (line: string) => void;
+}
+
+const out = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+export function registerOrchestrationCommands(program: Command, { root, say }: CliContext): void {
+  async function config(): Promise<WindflowConfig> {
+    const { loadConfig } = await import("../config.js");
+    return loadConfig({ root });
+  }
+
+  /** Opens the store (creating the database if needed), runs `fn`, closes it. */
+  async function withStore<T>(fn: (store: SqliteStore, c: WindflowConfig) => T | Promise<T>): Promise<T> {
+    const c = await config();
+    const { openStore } = await import("../orchestration/store/index.js");
+    const store = openStore(c);
+    try {
+      return await fn(store, c);
+    } finally {
+      store.close();
+    }
+  }
+
+  /** The active DAG record, parsing the DAGs folder first if the store does not know the DAG yet. */
+  async function storedDag(store: SqliteStore, c: WindflowConfig, dagId: string) {
+    const { activeDag, syncDagFolder } = await import("../orchestration/scheduler/index.js");
+    if (!store.getDag(dagId)?.isActive) {
+      say(
+        `DAG ${dagId} is not in the store yet: parsing the DAGs folder ${relative(root, c.core.dags_folder) || "."}`,
+      );
+      const summary = await syncDagFolder(c, store);
+      for (const e of summary.errors) say(`import error: ${e.message.split("\n")[0]}`);
+    }
+    return activeDag(store, dagId);
+  }
+
+  /** Finds the DAG `id` among the DAG files; a clear error listing the known ids otherwise. */
+  async function findDag(id: string): Promise<Dag> {
+    const c = await config();
+    const { listDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+    const known: string[] = [];
+    for (const file of listDagFiles(c.core.dags_folder)) {
+      let dags: Dag[];
+      try {
+        dags = loadDagFile(file);
+      } catch {
+        continue; // a broken file does not hide the others; `dags list` reports it
+      }
+      for (const d of dags) {
+        if (d.id === id) return d;
+        known.push(d.id);
+      }
+    }
+    throw new WindflowError(`no DAG ${JSON.stringify(id)} in ${c.core.dags_folder}`, {
+      hint: known.length > 0 ? `known DAGs: ${known.join(", ")}` : "the DAGs folder defines no DAG",
+    });
+  }
+
+  async function conf(text: string | undefined): Promise<JsonObject | undefined> {
+    if (text === undefined) return undefined;
+    const { parseConf } = await import("../orchestration/scheduler/trigger.js");
+    return parseConf(text);
+  }
+
+  // --- dags ----------------------------------------------------------------------------------------------
+
+  const dags = program
+    .command("dags")
+    .description("DAGs: list, show, trigger, pause, unpause, test, list-runs, state");
+  dags
+    .command("list")
+    .description(
+      "list the DAGs with their paused state and the import errors (from the store once it exists)",
+    )
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const c = await config();
+      const { dagRow, formatDagList, storedDagList } = await import("../orchestration/scheduler/views.js");
+      let listing: ReturnType<typeof storedDagList> | undefined;
+      if (existsSync(c.database.path)) {
+        const { openStore } = await import("../orchestration/store/index.js");
+        const store = openStore(c);
+        try {
+          listing = storedDagList(store, root);
+        } finally {
+          store.close();
+        }
+        // A database where no scheduler has recorded anything yet says nothing: read the files.
+        if (listing.dags.length === 0 && listing.importErrors.length === 0) listing = undefined;
+      }
+      if (!listing) {
+        const { listDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+        listing = { dags: [], importErrors: [] };
+        for (const file of listDagFiles(c.core.dags_folder)) {
+          try {
+            for (const d of loadDagFile(file)) listing.dags.push(dagRow(d.spec, root));
+          } catch (error) {
+            listing.importErrors.push({
+              file: relative(root, file),
+              error: (error as Error).message,
+              at: "",
+            });
+          }
+        }
+      }
+      if (opts.json) json(listing);
+      else out(formatDagList(listing.dags, listing.importErrors));
+      if (listing.importErrors.length > 0) process.exitCode = 1;
+    });
+  dags
+    .command("show")
+    .description("show a DAG's tasks and dependencies as a text graph")
+    .argument("<dag_id>")
+    .option("--json", "print the serialised DAG")
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const d = await findDag(id);
+      if (opts.json) {
+        const { toJSON } = await import("../orchestration/validate.js");
+        out(toJSON(d.spec));
+      } else {
+        const { renderDag } = await import("../orchestration/graph.js");
+        out(renderDag(d.spec));
+      }
+    });
+  dags
+    .command("test")
+    .description("run a whole DAG in this process, no database: each task's state and duration")
+    .argument("<dag_id>")
+    .option("--date <iso>", "logical date (default: now)")
+    .option("--conf <json>", "the run's conf (overrides params)")
+    .option("--json", "print JSON")
+    .action(async (id: string, opts: { date?: string; conf?: string; json?: boolean }) => {
+      const { formatTestRun, testDag } = await import("../orchestration/test-run.js");
+      const runConf = await conf(opts.conf);
+      const d = await findDag(id);
+      const result = await testDag(d, {
+        ...(opts.date ? { logicalDate: opts.date } : {}),
+        ...(runConf ? { conf: runConf } : {}),
+        onTask: (event) => {
+          if (event.type === "start") say(`${id}.${event.taskId}: try ${event.tryNumber} started`);
+        },
+        log: (taskId, line) => say(`  [${taskId}] ${line}`),
+      });
+      if (opts.json) json(result);
+      else out(formatTestRun(result));
+      if (result.state !== "success") process.exitCode = 1;
+    });
+  dags
+    .command("trigger")
+    .description(
+      "create a manual run (logical date: now, to the second); prints its run id, logical date and file stamp. " +
+        "A paused DAG's run stays queued until the DAG is unpaused",
+    )
+    .argument("<dag_id>")
+    .option("--conf <json>", "the run's conf: a JSON object overriding params")
+    .option("--date <iso>", "logical date (default: now, to the second)")
+    .option("--unpause", "unpause the DAG too (its scheduled runs then start as well)")
+    .option("--json", "print JSON")
+    .action(async (id: string, opts: { conf?: string; date?: string; unpause?: boolean; json?: boolean }) => {
+      const runConf = await conf(opts.conf);
+      const { setDagPaused, triggerDag } = await import("../orchestration/scheduler/trigger.js");
+      const { runRow } = await import("../orchestration/scheduler/views.js");
+      await withStore(async (store, c) => {
+        await storedDag(store, c, id);
+        if (opts.unpause && setDagPaused(store, id, false)) say(`DAG ${id} unpaused`);
+        const result = triggerDag(store, id, {
+          ...(runConf ? { conf: runConf } : {}),
+          ...(opts.date ? { logicalDate: opts.date } : {}),
+        });
+        const row = runRow(result.run);
+        const note = result.paused
+          ? `DAG ${id} is paused: the run stays queued until \`windflow dags unpause ${id}\``
+          : undefined;
+        if (opts.json) {
+          json({ ...row, conf: result.run.conf, paused: result.paused, ...(note ? { note } : {}) });
+          return;
+        }
+        out(`run_id        ${row.runId}`);
+        out(`logical_date  ${row.logicalDate}`);
+        out(`stamp         ${row.stamp}  (the run's dated files, e.g. predictions/${row.stamp}.csv)`);
+        out(`state         ${row.state}`);
+        if (note) out(`note          ${note}`);
+        else out("note          the scheduler starts it (`windflow scheduler`)");
+      });
+    });
+  for (const [name, paused] of [
+    ["pause", true],
+    ["unpause", false],
+  ] as const) {
+    dags
+      .command(name)
+      .description(
+        paused
+          ? "pause a DAG: no new scheduled run, and its runs wait (running tasks finish)"
+          : "unpause a DAG: the scheduler creates its due runs and runs them",
+      )
+      .argument("<dag_id>")
+      .action(async (id: string) => {
+        const { setDagPaused } = await import("../orchestration/scheduler/trigger.js");
+        await withStore(async (store, c) => {
+          await storedDag(store, c, id);
+          const changed = setDagPaused(store, id, paused);
+          out(`DAG ${id} ${changed ? "is now" : "was already"} ${paused ? "paused" : "unpaused"}`);
+        });
+      });
+  }
+  dags
+    .command("list-runs")
+    .description("list runs, newest logical date first")
+    .argument("[dag_id]", "only this DAG's runs")
+    .addOption(
+      new Option("--state <state>", "only runs in this state").choices([
+        "queued",
+        "running",
+        "success",
+        "failed",
+      ]),
+    )
+    .option("--limit <n>", "at most this many", (v) => Number.parseInt(v, 10))
+    .option("--json", "print JSON")
+    .action(async (id: string | undefined, opts: { state?: string; limit?: number; json?: boolean }) => {
+      const { formatRuns, runRow } = await import("../orchestration/scheduler/views.js");
+      await withStore((store) => {
+        const rows = store
+          .listRuns({
+            ...(id ? { dagId: id } : {}),
+            ...(opts.state ? { states: [opts.state as "queued"] } : {}),
+            ...(opts.limit ? { limit: opts.limit } : {}),
+          })
+          .map(runRow);
+        if (opts.json) json(rows);
+        else out(formatRuns(rows));
+      });
+    });
+  dags
+    .command("state")
+    .description("the state of a run and of each of its task instances")
+    .argument("<dag_id>")
+    .argument("<run_id>")
+    .option("--json", "print JSON")
+    .action(async (dagId: string, runId: string, opts: { json?: boolean }) => {
+      const { formatRunState, runStateView } = await import("../orchestration/scheduler/views.js");
+      await withStore((store) => {
+        const view = runStateView(store, { dagId, runId });
+        if (opts.json) json(view);
+        else out(formatRunState(view));
+        if (view.run.state === "failed") process.exitCode = 1;
+      });
+    });
+
+  // --- tasks ---------------------------------------------------------------------------------------------
+
+  const tasks = program.command("tasks").description("task instances: list, run, test, logs");
+  tasks
+    .command("list")
+    .description("the tasks of a DAG, upstream first, with their options")
+    .argument("<dag_id>")
+    .option("--json", "print JSON")
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const { taskRows } = await import("../orchestration/scheduler/views.js");
+      const rows = taskRows((await findDag(id)).spec);
+      if (opts.json) return json(rows);
+      for (const t of rows)
+        out(
+          `${t.taskId}${t.upstream.length > 0 ? `  <- ${t.upstream.join(", ")}` : ""}` +
+            `${t.triggerRule === "all_success" ? "" : `  [${t.triggerRule}]`}`,
+        );
+    });
+  tasks
+    .command("run")
+    .description("run one try of a queued task instance in this process (what the executor starts)")
+    .argument("<dag_id>")
+    .argument("<task_id>")
+    .argument("<run_id>")
+    .action(async (dagId: string, taskId: string, runId: string) => {
+      const { tasksRunMain } = await import("../orchestration/executor/run-task.js");
+      const code = await tasksRunMain([dagId, taskId, runId], { config: await config() });
+      // Exit now: a stopped task may have left work behind; the try is over and recorded.
+      process.exit(code);
+    });
+  tasks
+    .command("test")
+    .description("run one task in this process, no database, whatever its dependencies")
+    .argument("<dag_id>")
+    .argument("<task_id>")
+    .option("--date <iso>", "logical date (default: now)")
+    .option("--conf <json>", "the run's conf (overrides params)")
+    .option(
+      "--xcom <json>",
+      'return values of upstream tasks, e.g. \'{"prepare_features": "data/x.parquet"}\'',
+    )
+    .option("--json", "print JSON")
+    .action(
+      async (
+        dagId: string,
+        taskId: string,
+        opts: { date?: string; conf?: string; xcom?: string; json?: boolean },
+      ) => {
+        const { formatTestRun, testDag } = await import("../orchestration/test-run.js");
+        const runConf = await conf(opts.conf);
+        const xcoms = (await conf(opts.xcom)) as Record<string, Json> | undefined;
+        const d = await findDag(dagId);
+        const result = await testDag(d, {
+          only: taskId,
+          ...(xcoms ? { xcoms } : {}),
+          ...(opts.date ? { logicalDate: opts.date } : {}),
+          ...(runConf ? { conf: runConf } : {}),
+          log: (_task, line) => say(`  [${taskId}] ${line}`),
+        });
+        if (opts.json) json(result);
+        else out(formatTestRun(result));
+        if (result.state !== "success") process.exitCode = 1;
+      },
+    );
+  tasks
+    .command("logs")
+    .description("print the log of a task instance's try (the current or last one unless --try)")
+    .argument("<dag_id>")
+    .argument("<task_id>")
+    .argument("<run_id>")
+    .option("--try <n>", "which try", (v) => Number.parseInt(v, 10))
+    .option("--follow", "keep printing while the try runs")
+    .action(
+      async (dagId: string, taskId: string, runId: string, opts: { try?: number; follow?: boolean }) => {
+        const { followFile, logPathOf, tryGoesOn } = await import("../orchestration/scheduler/views.js");
+        await withStore(async (store, c) => {
+          const key = { dagId, runId, taskId };
+          const found = logPathOf(c.logging.base_log_folder, key, {
+            store,
+            ...(opts.try === undefined ? {} : { tryNumber: opts.try }),
+          });
+          if (!found || (!opts.follow && !existsSync(found.path)))
+            throw new WindflowError(
+              `no log for ${dagId}/${runId}/${taskId}${opts.try ? ` try ${opts.try}` : ""}`,
+              {
+                hint: store.getTaskInstance(key)
+                  ? "the task instance has not started a try yet: `windflow dags state` shows its state"
+                  : "check the ids with `windflow dags list-runs` and `windflow tasks list`",
+              },
+            );
+          const tryNumber = found.tryNumber;
+          await followFile(
+            found.path,
+            (text) => process.stdout.write(text),
+            () => opts.follow === true && tryGoesOn(store, key, tryNumber),
+          );
+        });
+      },
+    );
+
+  // --- scheduler -----------------------------------------------------------------------------------------
+
+  program
+    .command("scheduler")
+    .description(
+      "parse the DAG files, create and run DAG runs. --once: one pass, then wait for the tasks it started; " +
+        "--until-idle: until no run of an unpaused DAG is left to run. SIGTERM/SIGINT stop it gracefully",
+    )
+    .option("--once", "one pass (parse, schedule, dispatch), then wait for the task processes it started")
+    .option("--until-idle", "loop until nothing is left to do")
+    .option("--timeout <seconds>", "stop after this long (exit code 1)", (v) => Number.parseFloat(v))
+    .action(async (opts: { once?: boolean; untilIdle?: boolean; timeout?: number }) => {
+      if (opts.once && opts.untilIdle)
+        throw new WindflowError("--once and --until-idle exclude each other", { hint: "give one of them" });
+      const { schedulerMain } = await import("../orchestration/scheduler/main.js");
+      process.exitCode = await schedulerMain({
+        config: await config(),
+        mode: opts.once ? "once" : opts.untilIdle ? "until-idle" : "forever",
+        ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout * 1000 }),
+      });
+    });
+
+  // --- db ------------------------------------------------------------------------------------------------
+
+  const db = program.command("db").description("the metadata database: init, reset");
+  db.command("init")
+    .description("create the home, the config file (defaults) and the database, or migrate it; idempotent")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { dbInit } = await import("../orchestration/store/index.js");
+      const r = dbInit(await config());
+      if (opts.json) return json(r);
+      out(`home      ${r.home}`);
+      out(`config    ${r.configFile}${r.configWritten ? " (written with the defaults)" : ""}`);
+      out(
+        `database  ${r.database} (${r.databaseCreated ? "created, " : ""}schema ${r.schemaVersionBefore} -> ${r.schemaVersion})`,
+      );
+    });
+  db.command("reset")
+    .description("delete the database (DAG records, runs, task instances, users) and create an empty one")
+    .option("--yes", "confirm")
+    .action(async (opts: { yes?: boolean }) => {
+      const c = await config();
+      if (!opts.yes)
+        throw new WindflowError(`db reset deletes ${c.database.path} and everything in it`, {
+          hint: "stop the scheduler, then run `windflow db reset --yes`",
+        });
+      const { dbReset } = await import("../orchestration/store/index.js");
+      const r = dbReset(c);
+      out(`database  ${r.database} (empty, schema ${r.schemaVersion})`);
+    });
+
+  // --- config --------------------------------------------------------------------------------------------
+
+  const cfg = program
+    .command("config")
+    .description("the configuration: windflow.cfg and WINDFLOW__* variables");
+  cfg
+    .command("list")
+    .description("every setting with its value and where it comes from")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { configList } = await import("../config.js");
+      const entries = configList(await config());
+      if (opts.json) return json(entries);
+      let section = "";
+      for (const e of entries) {
+        if (e.section !== section) {
+          out(`${section ? "\n" : ""}[${e.section}]`);
+          section = e.section;
+        }
+        out(`${e.key} = ${e.value}${e.source.kind === "default" ? "" : `  # ${e.from}`}`);
+      }
+    });
+  cfg
+    .command("get")
+    .description("the value of one setting")
+    .argument("<section>")
+    .argument("<key>")
+    .option("--json", "print JSON (value, origin, description)")
+    .action(async (section: string, key: string, opts: { json?: boolean }) => {
+      const { configGet } = await import("../config.js");
+      const entry = configGet(section, key, await config());
+      if (opts.json) json(entry);
+      else out(entry.value);
+    });
+}

@@ -1,0 +1,162 @@
+/**
+ * What is saved next to a model (metadata.json): everything needed to use it again (feature names and order,
+ * the fitted scalers) and to judge it (validation metrics, how and on what it was trained). Plain JSON,
+ * checked field by field when read back, since it comes from a file a person may have edited.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { WindflowError } from "../errors.js";
+import type { BackendName } from "./backend.js";
+import { type ScalerParams, StandardScaler } from "./scaler.js";
+
+export const METADATA_FORMAT = "windflow-model";
+export const METADATA_FORMAT_VERSION = 1;
+
+/** Scores on the validation rows, in the target's unit (degrees for `Ba_avg`). */
+export interface ValidationMetrics {
+  rmse: number;
+  mae: number;
+  /** Coefficient of determination (1 - SSE / SST around the validation mean, like scikit-learn's r2_score). */
+  r2: number;
+  /** RMSE of the naive model that always predicts the training mean: the number to beat by far. */
+  baselineRmse: number;
+  /** How many rows were scored. */
+  rows: number;
+}
+
+/** One line of the learning curve. */
+export interface EpochReport {
+  /** 1-based, as printed ("epoch 3 / 30"). */
+  epoch: number;
+  /** The most epochs this run may take (early stopping may end it sooner). */
+  epochs: number;
+  /**
+   * The training objective averaged over the epoch's batches: mean squared error on the training rows in
+   * standardised target units, plus the L2 penalty of the weights (so it can sit above valLoss).
+   */
+  loss: number;
+  /** Mean squared error on the validation rows after the epoch, in standardised target units. */
+  valLoss: number;
+  /** Validation RMSE in the target's unit. */
+  valRmse: number;
+  /** Adam's learning rate during the epoch. */
+  learningRate: number;
+  /** The best validation loss so far (this epoch's weights are the ones kept if so). */
+  best: boolean;
+  /** Seconds since training started. */
+  seconds: number;
+}
+
+export interface TrainingSummary {
+  /** Rows the model was fitted on (the first ones, in time order). */
+  rows: number;
+  /** Rows held out for validation (the last ones). */
+  validationRows: number;
+  validationFraction: number;
+  hiddenUnits: number[];
+  learningRate: number;
+  /** Learning rate of the last epoch (cosine schedule from learningRate). */
+  finalLearningRate: number;
+  batchSize: number;
+  /** The maximum asked for. */
+  epochs: number;
+  /** Epochs actually run. */
+  epochsRun: number;
+  /** 1-based epoch whose weights were kept (best validation loss). */
+  bestEpoch: number;
+  patience: number;
+  /** First epoch counted towards patience. */
+  startFromEpoch: number;
+  seed: number;
+  /** Wall-clock training time, data conversion included. */
+  seconds: number;
+  history: EpochReport[];
+}
+
+export interface ModelMetadata {
+  format: typeof METADATA_FORMAT;
+  formatVersion: typeof METADATA_FORMAT_VERSION;
+  /** The predicted column (`Ba_avg`). */
+  target: string;
+  /** Feature names in the model's input order; prediction frames are reordered by these names. */
+  features: string[];
+  /** Standardisation of the features, fitted on the training rows. */
+  scaler: ScalerParams;
+  /** Standardisation of the target: the network predicts z, `predict` returns z * scale + mean. */
+  targetScaler: ScalerParams;
+  metrics: ValidationMetrics;
+  training: TrainingSummary;
+  /** The TensorFlow.js backend that trained the model. */
+  backend: BackendName | string;
+  /** sha256 of the data file the features came from, when the caller knows it. */
+  dataSha256: string | null;
+  /** ISO 8601, UTC. */
+  createdAt: string;
+  windflowVersion: string;
+}
+
+let cachedVersion: string | undefined;
+
+/** windflow's version, from its package.json (two levels above this file in src/model/ and in dist/model/). */
+export function windflowVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      cachedVersion = manifest.name === "windflow" && manifest.version ? manifest.version : "unknown";
+    } catch {
+      cachedVersion = "unknown";
+    }
+  }
+  return cachedVersion;
+}
+
+/**
+ * Checks a parsed metadata.json and returns it typed. `source` (the file) is named in the error, which says
+ * which field is wrong.
+ */
+export function parseMetadata(value: unknown, source: string): ModelMetadata {
+  const bad = (why: string) =>
+    new WindflowError(`${source}: corrupt model metadata: ${why}`, {
+      hint: "the model folder is damaged or was edited by hand: train the model again (run the train DAG or `windflow train`)",
+    });
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("not a JSON object");
+  const v = value as Record<string, unknown>;
+  if (v.format !== METADATA_FORMAT)
+    throw bad(`format is ${JSON.stringify(v.format)}, expected "${METADATA_FORMAT}"`);
+  if (v.formatVersion !== METADATA_FORMAT_VERSION) {
+    throw bad(
+      `formatVersion ${JSON.stringify(v.formatVersion)} is not supported (this windflow reads ${METADATA_FORMAT_VERSION})`,
+    );
+  }
+  if (typeof v.target !== "string" || v.target === "") throw bad("target must be a column name");
+  const features = v.features;
+  if (!Array.isArray(features) || features.length === 0 || !features.every((f) => typeof f === "string")) {
+    throw bad("features must be a non-empty array of column names");
+  }
+  if (new Set(features).size !== features.length) throw bad("features has duplicated names");
+  for (const field of ["scaler", "targetScaler"] as const) {
+    try {
+      StandardScaler.fromJSON(v[field]);
+    } catch (error) {
+      throw bad(`${field}: ${(error as Error).message}`);
+    }
+  }
+  const scaler = v.scaler as ScalerParams;
+  if (scaler.columns.join("\u0000") !== features.join("\u0000")) {
+    throw bad("scaler.columns differ from features");
+  }
+  if ((v.targetScaler as ScalerParams).columns.length !== 1) throw bad("targetScaler must have one column");
+  const metrics = v.metrics as Record<string, unknown> | undefined;
+  if (typeof metrics !== "object" || metrics === null) throw bad("metrics is missing");
+  for (const m of ["rmse", "mae", "r2", "baselineRmse"]) {
+    if (typeof metrics[m] !== "number") throw bad(`metrics.${m} must be a number`);
+  }
+  if (typeof v.training !== "object" || v.training === null) throw bad("training is missing");
+  if (typeof v.createdAt !== "string") throw bad("createdAt must be a date string");
+  if (v.dataSha256 !== null && typeof v.dataSha256 !== "string")
+    throw bad("dataSha256 must be a string or null");
+  return value as ModelMetadata;
+}

@@ -1,0 +1,574 @@
+/**
+ * The regression model of the pitch angle `Ba_avg`: a TensorFlow.js multilayer perceptron on the 135 features
+ * of prepare_features. Cut like tfjs-examples abalone-node: `createModel` is pure (architecture + compile),
+ * `trainModel` does the data work and the fitting, `predict` applies a trained model to a features frame.
+ *
+ * Training, in order:
+ * 1. time-ordered split: the last `validationFraction` of the rows (the features are sorted by date) are held
+ *    out; nothing is shuffled across the split, so validation measures predicting the future from the past;
+ * 2. standardisation of the features and of the target, fitted on the training rows only, with values clamped
+ *    into the training range (StandardScaler `clip: "range"`: some course columns only start reporting in the
+ *    validation months, and an MLP would extrapolate them linearly);
+ * 3. Adam on mean squared error with a cosine learning-rate decay, mini-batches reshuffled every epoch with a
+ *    seeded generator;
+ * 4. early stopping on the validation loss, restoring the weights of the best epoch (Keras'
+ *    `restore_best_weights`, which `tf.callbacks.earlyStopping` lacks);
+ * 5. validation metrics in degrees: RMSE, MAE, R^2, and the RMSE of always predicting the training mean.
+ *
+ * Reproducibility: the kernel initialisers and the shuffling are seeded; on one backend (cpu, wasm) the same
+ * seed and data give the same weights. Different backends differ in float rounding.
+ *
+ * Accuracy reference: the course's model, scikit-learn `RandomForestRegressor(n_estimators=1, max_depth=10)`,
+ * fitted on the same training rows and scored on the same validation rows (tests/oracle/course_model.py).
+ * Why the defaults: on the course-size synthetic file the validation error of a ReLU MLP comes from imprecision
+ * on the plateaus of the pitch (-1, 45, 90 deg, where the tree's leaves are exact) rather than from capacity;
+ * what lowered it was a longer schedule with a decaying rate, a little L2, and clamping the predictions into the
+ * target's training range. Adding width or depth did not.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type pl from "nodejs-polars";
+import { Rng } from "../data/random.js";
+import { WindflowError } from "../errors.js";
+import { type Progress, progress } from "../util/progress.js";
+import { type BackendName, ensureBackend } from "./backend.js";
+import { numericColumns } from "./frame.js";
+import {
+  type EpochReport,
+  METADATA_FORMAT,
+  METADATA_FORMAT_VERSION,
+  type ModelMetadata,
+  type ValidationMetrics,
+  windflowVersion,
+} from "./metadata.js";
+import { StandardScaler } from "./scaler.js";
+import { speedUpWasmMatMul } from "./wasm-matmul.js";
+
+/** The course's target: the average pitch angle of the blades over the 10 minutes, in degrees. */
+export const TARGET = "Ba_avg";
+/**
+ * Rows per prediction batch: wasm predicts 100k rows in 45 ms with 4096, 4 s with tfjs' default 32 (STACK.md).
+ * Each batch is uploaded from JS on its own: on wasm, slicing a batch out of one big tensor (what
+ * `model.predict(x, {batchSize})` does) copies the whole tensor every time (172k x 135: 3.3 s instead of 0.6 s).
+ */
+export const PREDICT_BATCH_SIZE = 4096;
+
+export interface CreateModelOptions {
+  /**
+   * Units of the hidden ReLU layers. 135 inputs, many of them redundant (avg/min/max/std of the same sensor):
+   * a first layer about as wide as the input, then a narrower one, separates the regimes of the pitch (fine
+   * pitch -1 deg below rated wind, a ramp above it, 45 deg idling, 90 deg feathered when stopped) with sharp
+   * piecewise-linear edges. Measured on the course-size synthetic file, 30 epochs each: 256-128 was no more
+   * accurate for twice the time, 128-64-32 overfitted, 64-64 was less accurate.
+   * @default [128, 64]
+   */
+  hiddenUnits?: readonly number[];
+  /** Adam's (initial) learning rate. @default 0.003 */
+  learningRate?: number;
+  /** Seed of the kernel initialisers (layer i uses seed + i). @default 42 */
+  seed?: number;
+  /**
+   * L2 penalty on the hidden layers' kernels: a little keeps the weights small where the validation months
+   * (autumn, winter) leave the training distribution. @default 1e-5
+   */
+  l2?: number;
+}
+
+export const MODEL_DEFAULTS = { hiddenUnits: [128, 64], learningRate: 3e-3, seed: 42, l2: 1e-5 } as const;
+
+/**
+ * A compiled multilayer perceptron `inputSize -> hiddenUnits (ReLU) -> 1 (linear)` trained on mean squared
+ * error with Adam. Pure: no data, no backend choice (call ensureBackend first to pick the backend).
+ */
+export function createModel(inputSize: number, options: CreateModelOptions = {}): tf.Sequential {
+  const hiddenUnits = options.hiddenUnits ?? MODEL_DEFAULTS.hiddenUnits;
+  const learningRate = options.learningRate ?? MODEL_DEFAULTS.learningRate;
+  const seed = options.seed ?? MODEL_DEFAULTS.seed;
+  const l2 = options.l2 ?? MODEL_DEFAULTS.l2;
+  if (!Number.isInteger(inputSize) || inputSize < 1) {
+    throw new WindflowError(`createModel: inputSize must be a positive integer, got ${inputSize}`);
+  }
+  if (!hiddenUnits.every((u) => Number.isInteger(u) && u > 0)) {
+    throw new WindflowError(
+      `createModel: hiddenUnits must be positive integers, got ${hiddenUnits.join(", ")}`,
+    );
+  }
+  if (!(learningRate > 0))
+    throw new WindflowError(`createModel: learningRate must be > 0, got ${learningRate}`);
+  const model = tf.sequential({ name: "windflow_pitch_mlp" });
+  hiddenUnits.forEach((units, i) => {
+    model.add(
+      tf.layers.dense({
+        ...(i === 0 ? { inputShape: [inputSize] } : {}),
+        units,
+        activation: "relu",
+        // He initialisation suits ReLU (Glorot would shrink the signal layer after layer).
+        kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+        ...(l2 > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2 }) } : {}),
+        name: `hidden_${i + 1}`,
+      }),
+    );
+  });
+  model.add(
+    tf.layers.dense({
+      ...(hiddenUnits.length === 0 ? { inputShape: [inputSize] } : {}),
+      units: 1,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + hiddenUnits.length }),
+      name: "pitch",
+    }),
+  );
+  // By name, so that the model owns its optimiser and model.dispose() frees Adam's moment estimates too
+  // (an optimiser passed as an object outlives the model); the learning rate is set right after.
+  model.compile({ optimizer: "adam", loss: "meanSquaredError" });
+  setLearningRate(model, learningRate);
+  return model;
+}
+
+export interface TrainOptions extends CreateModelOptions {
+  /** The column to predict; every other column of the frame is a feature. @default "Ba_avg" */
+  target?: string;
+  /** Share of the rows, the last ones, held out for validation. @default 0.2 */
+  validationFraction?: number;
+  /** Most epochs to run (early stopping may end sooner). @default 40 */
+  epochs?: number;
+  /**
+   * Learning rate at the last epoch: the rate follows a cosine from `learningRate` down to this over `epochs`
+   * (large steps first, then fine ones: the noise of Adam's steps is what limits the accuracy at the end).
+   * Set it equal to `learningRate` for a constant rate. @default learningRate / 100
+   */
+  finalLearningRate?: number;
+  /** Rows per gradient step (larger batches are not faster per epoch on wasm, and learn less). @default 256 */
+  batchSize?: number;
+  /** Epochs without a better validation loss before stopping (counted from `startFromEpoch`). @default 8 */
+  patience?: number;
+  /**
+   * First epoch (1-based) whose lack of improvement counts towards `patience`: before it the learning rate is
+   * high and the validation loss jumps from epoch to epoch (the best weights are still kept from epoch 1).
+   * @default half of `epochs`, rounded up
+   */
+  startFromEpoch?: number;
+  /** Improvement of the validation loss (standardised units) that counts as better. @default 0 */
+  minDelta?: number;
+  /**
+   * Clamp the features into the range seen in the training rows before scaling, and the predictions into the
+   * target's training range (see StandardScaler: an MLP extrapolates linearly; columns constant in training,
+   * like the course's `Wa_c_avg`, stay constant; the predicted pitch stays within its -1 / 90 deg stops).
+   * @default true
+   */
+  clipToTrainingRange?: boolean;
+  /** Called after each epoch, e.g. by a notebook to draw the learning curve. */
+  onEpoch?: (report: EpochReport) => void | Promise<void>;
+  /** Show a progress bar on stderr. @default true when stderr is a terminal */
+  progress?: boolean;
+  /** Force a TensorFlow.js backend (see ensureBackend). @default the fastest available */
+  backend?: BackendName;
+  /** Where the backend choice is logged. @default ensureBackend's (stderr) */
+  log?: (line: string) => void;
+  /** sha256 of the data file, recorded in the metadata. @default null */
+  dataSha256?: string | null;
+}
+
+export const TRAIN_DEFAULTS = {
+  target: TARGET,
+  validationFraction: 0.2,
+  epochs: 40,
+  batchSize: 256,
+  patience: 8,
+  minDelta: 0,
+  clipToTrainingRange: true,
+} as const;
+
+export interface TrainResult {
+  model: tf.Sequential;
+  metadata: ModelMetadata;
+}
+
+/**
+ * Where the time-ordered split falls: rows `[0, train)` train, rows `[train, rows)` validate, with
+ * `floor(rows * validationFraction)` validation rows (tests/oracle/course_model.py uses the same rule).
+ */
+export function splitRows(rows: number, validationFraction: number): { train: number; validation: number } {
+  if (!(validationFraction > 0 && validationFraction < 1)) {
+    throw new WindflowError(
+      `validationFraction must be between 0 and 1 (exclusive), got ${validationFraction}`,
+    );
+  }
+  const validation = Math.floor(rows * validationFraction);
+  const train = rows - validation;
+  if (validation < 1 || train < 1) {
+    throw new WindflowError(
+      `${rows} rows are too few to hold out ${validationFraction * 100}% for validation and still train`,
+      { hint: "train on more rows (the features file looks almost empty)" },
+    );
+  }
+  return { train, validation };
+}
+
+/**
+ * Early stopping on the validation loss that keeps a copy of the best weights and puts them back at the end.
+ * Epochs without improvement are counted from `startFromEpoch` on (Keras' `start_from_epoch`: no stop during the
+ * warm-up, where a large learning rate makes the validation loss jump), but the best weights are tracked from
+ * the first epoch. A validation loss that is NaN (diverged training) stops at once.
+ */
+export class EarlyStopping {
+  bestLoss = Number.POSITIVE_INFINITY;
+  /** 1-based epoch of the best loss; 0 before the first update. */
+  bestEpoch = 0;
+  private wait = 0;
+  private best: tf.Tensor[] | undefined;
+
+  constructor(
+    readonly patience: number,
+    readonly minDelta = 0,
+    readonly startFromEpoch = 1,
+  ) {}
+
+  /** Records one epoch (1-based); `stop` says whether training should end now. */
+  update(model: tf.LayersModel, epoch: number, valLoss: number): { improved: boolean; stop: boolean } {
+    if (Number.isNaN(valLoss)) return { improved: false, stop: true };
+    if (valLoss < this.bestLoss - this.minDelta) {
+      this.bestLoss = valLoss;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      for (const t of this.best ?? []) t.dispose();
+      // getWeights() returns the variables' current values; the optimiser later assigns new tensors to the
+      // variables, so clones keep this epoch's numbers.
+      this.best = model.getWeights().map((w) => w.clone());
+      return { improved: true, stop: false };
+    }
+    if (epoch >= this.startFromEpoch) this.wait++;
+    return { improved: false, stop: this.wait >= this.patience };
+  }
+
+  /** Puts the best weights back into `model` (no-op before any improvement) and frees the copy. */
+  restore(model: tf.LayersModel): void {
+    if (this.best) model.setWeights(this.best);
+    this.dispose();
+  }
+
+  dispose(): void {
+    for (const t of this.best ?? []) t.dispose();
+    this.best = undefined;
+  }
+}
+
+/** RMSE, MAE and R^2 of `predicted` against `actual`, plus the RMSE of always predicting `trainMean`. */
+export function regressionMetrics(
+  actual: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  trainMean: number,
+): ValidationMetrics {
+  const n = actual.length;
+  if (n === 0 || predicted.length !== n) {
+    throw new WindflowError(`metrics need as many predictions as rows (${predicted.length} vs ${n})`);
+  }
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += actual[i] as number;
+  mean /= n;
+  let sse = 0;
+  let sae = 0;
+  let sst = 0;
+  let sbase = 0;
+  for (let i = 0; i < n; i++) {
+    const a = actual[i] as number;
+    const e = (predicted[i] as number) - a;
+    sse += e * e;
+    sae += Math.abs(e);
+    sst += (a - mean) * (a - mean);
+    sbase += (trainMean - a) * (trainMean - a);
+  }
+  return {
+    rmse: Math.sqrt(sse / n),
+    mae: sae / n,
+    // scikit-learn's convention for a constant target: 1 if predicted perfectly, else 0.
+    r2: sst > 0 ? 1 - sse / sst : sse === 0 ? 1 : 0,
+    baselineRmse: Math.sqrt(sbase / n),
+    rows: n,
+  };
+}
+
+/**
+ * Trains a model on a training-mode features frame (features + target, rows in time order). Returns the model
+ * with its best weights and the metadata to save with it (see saveModel / saveToRegistry).
+ */
+export async function trainModel(features: pl.DataFrame, options: TrainOptions = {}): Promise<TrainResult> {
+  const started = performance.now();
+  const target = options.target ?? TRAIN_DEFAULTS.target;
+  const validationFraction = options.validationFraction ?? TRAIN_DEFAULTS.validationFraction;
+  const epochs = options.epochs ?? TRAIN_DEFAULTS.epochs;
+  const batchSize = options.batchSize ?? TRAIN_DEFAULTS.batchSize;
+  const patience = options.patience ?? TRAIN_DEFAULTS.patience;
+  const minDelta = options.minDelta ?? TRAIN_DEFAULTS.minDelta;
+  const startFromEpoch = options.startFromEpoch ?? Math.ceil(epochs / 2);
+  const clip = (options.clipToTrainingRange ?? TRAIN_DEFAULTS.clipToTrainingRange) ? "range" : null;
+  const hiddenUnits = [...(options.hiddenUnits ?? MODEL_DEFAULTS.hiddenUnits)];
+  const learningRate = options.learningRate ?? MODEL_DEFAULTS.learningRate;
+  const seed = options.seed ?? MODEL_DEFAULTS.seed;
+  const finalLearningRate = options.finalLearningRate ?? learningRate / 100;
+  if (!(finalLearningRate > 0 && finalLearningRate <= learningRate)) {
+    throw new WindflowError(`finalLearningRate must be in (0, learningRate], got ${finalLearningRate}`);
+  }
+  for (const [name, value] of [
+    ["epochs", epochs],
+    ["batchSize", batchSize],
+    ["patience", patience],
+    ["startFromEpoch", startFromEpoch],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new WindflowError(`${name} must be a positive integer, got ${value}`);
+  }
+
+  const columns = features.columns;
+  if (!columns.includes(target)) {
+    throw new WindflowError(`the features frame has no target column ${target}`, {
+      hint: "train on features prepared in training mode (prepare_features keeps Ba_avg)",
+    });
+  }
+  const featureNames = columns.filter((c) => c !== target);
+  if (featureNames.length === 0) throw new WindflowError("the features frame has no feature column");
+  const rows = features.height;
+  const split = splitRows(rows, validationFraction);
+
+  const backend = await ensureBackend({
+    ...(options.backend ? { prefer: options.backend } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  if (backend.backend === "wasm") speedUpWasmMatMul();
+
+  // polars -> one Float64Array per column -> standardised row-major Float32Array (scalers fitted on the
+  // training rows only; subarray() views, no copies). The float64 feature columns (230 MB on the course file)
+  // are dropped as soon as the matrix exists.
+  const yColumn = numericColumns(features, [target], "target")[0] as Float64Array;
+  const scaler = new StandardScaler({ clip });
+  const x = ((xColumns: Float64Array[]) => {
+    scaler.fitColumns(
+      featureNames,
+      xColumns.map((c) => c.subarray(0, split.train)),
+    );
+    return scaler.transformColumns(xColumns);
+  })(numericColumns(features, featureNames));
+  const targetScaler = new StandardScaler({ clip }).fitColumns([target], [yColumn.subarray(0, split.train)]);
+  const y = targetScaler.transformColumns([yColumn]);
+  const d = featureNames.length;
+  const targetParams = targetScaler.toJSON();
+  const trainMean = targetParams.mean[0] as number;
+  const yScale = targetParams.scale[0] as number;
+  // The validation loss is measured on what predict() returns: clamped into the target's range if asked.
+  const zRange: [number, number] =
+    clip === "range"
+      ? [
+          ((targetParams.min[0] as number) - trainMean) / yScale,
+          ((targetParams.max[0] as number) - trainMean) / yScale,
+        ]
+      : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+
+  const l2 = options.l2 ?? MODEL_DEFAULTS.l2;
+  const model = createModel(d, { hiddenUnits, learningRate, seed, l2 });
+  const xTrain = x.subarray(0, split.train * d);
+  const yTrain = y.subarray(0, split.train);
+  const xVal = x.subarray(split.train * d);
+  const yVal = y.subarray(split.train);
+  const stopper = new EarlyStopping(patience, minDelta, startFromEpoch);
+  const rng = new Rng(seed, "windflow", "shuffle");
+  const order = new Int32Array(split.train);
+  const xShuffled = new Float32Array(xTrain.length);
+  const yShuffled = new Float32Array(yTrain.length);
+  const batches = Math.ceil(split.train / batchSize);
+  const showProgress = options.progress ?? process.stderr.isTTY === true;
+  const bar: Progress | undefined = showProgress
+    ? progress("training", epochs, { unit: "epochs" })
+    : undefined;
+  const history: EpochReport[] = [];
+
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const rate = cosine(learningRate, finalLearningRate, epoch, epochs);
+      setLearningRate(model, rate);
+      // Reshuffle the training rows with the seeded generator (tfjs' own shuffle uses Math.random), in JS:
+      // copying rows of a Float32Array is 5x faster than tf.gather on wasm.
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const a = order[i] as number;
+        order[i] = order[j] as number;
+        order[j] = a;
+      }
+      for (let i = 0; i < order.length; i++) {
+        const r = order[i] as number;
+        xShuffled.set(xTrain.subarray(r * d, r * d + d), i * d);
+        yShuffled[i] = yTrain[r] as number;
+      }
+      const xs = tf.tensor2d(xShuffled, [split.train, d]);
+      const ys = tf.tensor2d(yShuffled, [split.train, 1]);
+      let fitted: tf.History;
+      try {
+        fitted = await model.fit(xs, ys, {
+          batchSize,
+          epochs: 1,
+          shuffle: false, // shuffled above, with the seed
+          verbose: 0,
+          callbacks: bar
+            ? { onBatchEnd: async (batch) => bar.update(epoch - 1 + (batch + 1) / batches) }
+            : undefined,
+        });
+      } finally {
+        xs.dispose();
+        ys.dispose();
+      }
+      const loss = fitted.history.loss?.[0] as number;
+      const valLoss = meanSquaredError(predictRows(model, xVal, d), yVal, zRange);
+      const { improved, stop } = stopper.update(model, epoch, valLoss);
+      const report: EpochReport = {
+        epoch,
+        epochs,
+        loss,
+        valLoss,
+        valRmse: Math.sqrt(valLoss) * yScale,
+        learningRate: rate,
+        best: improved,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(report);
+      bar?.update(epoch);
+      await options.onEpoch?.(report);
+      if (stop) break;
+    }
+    if (stopper.bestEpoch === 0) {
+      throw new WindflowError("training diverged: the validation loss is NaN from the first epoch", {
+        hint: "lower the learning rate, or check the features for huge values",
+      });
+    }
+    stopper.restore(model);
+    bar?.update(history.length, history.length);
+  } catch (error) {
+    stopper.dispose();
+    model.dispose();
+    throw error;
+  } finally {
+    bar?.stop();
+  }
+
+  const predicted = targetScaler.inverseTransform(predictRows(model, xVal, d));
+  const metrics = regressionMetrics(yColumn.subarray(split.train), predicted, trainMean);
+
+  const metadata: ModelMetadata = {
+    format: METADATA_FORMAT,
+    formatVersion: METADATA_FORMAT_VERSION,
+    target,
+    features: featureNames,
+    scaler: scaler.toJSON(),
+    targetScaler: targetScaler.toJSON(),
+    metrics,
+    training: {
+      rows: split.train,
+      validationRows: split.validation,
+      validationFraction,
+      hiddenUnits,
+      learningRate,
+      finalLearningRate,
+      batchSize,
+      epochs,
+      epochsRun: history.length,
+      bestEpoch: stopper.bestEpoch,
+      patience,
+      startFromEpoch,
+      seed,
+      seconds: (performance.now() - started) / 1000,
+      history,
+    },
+    backend: backend.backend,
+    dataSha256: options.dataSha256 ?? null,
+    createdAt: new Date().toISOString(),
+    windflowVersion: windflowVersion(),
+  };
+  return { model, metadata };
+}
+
+/** Cosine annealing from `start` (epoch 1) to `end` (epoch `epochs`). */
+export function cosine(start: number, end: number, epoch: number, epochs: number): number {
+  if (epochs <= 1) return start;
+  const t = (epoch - 1) / (epochs - 1);
+  return end + 0.5 * (start - end) * (1 + Math.cos(Math.PI * t));
+}
+
+/** tfjs optimisers read `learningRate` at every step but declare it protected: set it through a cast. */
+function setLearningRate(model: tf.LayersModel, rate: number): void {
+  (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
+/** MSE of `predicted` (clamped into `range`) against `actual`. */
+function meanSquaredError(predicted: Float32Array, actual: Float32Array, [lo, hi]: [number, number]): number {
+  let sum = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const p = predicted[i] as number;
+    const e = (p < lo ? lo : p > hi ? hi : p) - (actual[i] as number);
+    sum += e * e;
+  }
+  return sum / actual.length;
+}
+
+/**
+ * The model's outputs for a row-major matrix of `d` columns, uploaded and predicted PREDICT_BATCH_SIZE rows at
+ * a time (see PREDICT_BATCH_SIZE for why not one big tensor).
+ */
+export function predictRows(model: tf.LayersModel, x: Float32Array, d: number): Float32Array {
+  const rows = x.length / d;
+  const out = new Float32Array(rows);
+  for (let start = 0; start < rows; start += PREDICT_BATCH_SIZE) {
+    const n = Math.min(PREDICT_BATCH_SIZE, rows - start);
+    const batch = tf.tidy(() => {
+      const input = tf.tensor2d(x.subarray(start * d, (start + n) * d), [n, d]);
+      return model.predict(input, { batchSize: PREDICT_BATCH_SIZE }) as tf.Tensor;
+    });
+    try {
+      out.set(batch.dataSync() as Float32Array, start);
+    } finally {
+      batch.dispose();
+    }
+  }
+  return out;
+}
+
+/** What `predict` needs from a model's metadata. */
+export type PredictionSpec = Pick<ModelMetadata, "features" | "scaler" | "targetScaler" | "target">;
+
+/**
+ * Predicts the target for every row of `features`, in row order. The frame's columns must be exactly the
+ * model's features, in any order (they are taken by name in the metadata's order); the target column, if
+ * present (a training-mode frame), is ignored. A missing or an extra column is a WindflowError naming it.
+ */
+export function predict(
+  model: tf.LayersModel,
+  metadata: PredictionSpec,
+  features: pl.DataFrame,
+): Float32Array {
+  const expected = new Set(metadata.features);
+  const present = features.columns;
+  const presentSet = new Set(present);
+  const missing = metadata.features.filter((f) => !presentSet.has(f));
+  const extra = present.filter((c) => !expected.has(c) && c !== metadata.target);
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [
+      missing.length > 0
+        ? `missing feature column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`
+        : "",
+      extra.length > 0 ? `unexpected column${extra.length > 1 ? "s" : ""} ${extra.join(", ")}` : "",
+    ].filter(Boolean);
+    throw new WindflowError(`the features do not match the model: ${parts.join("; ")}`, {
+      hint: "prepare the features with the same prepare_features as the training data (the model's metadata.json lists its features)",
+    });
+  }
+  const inputSize = model.inputs[0]?.shape[1];
+  if (inputSize !== metadata.features.length) {
+    throw new WindflowError(
+      `the model takes ${inputSize} inputs but its metadata lists ${metadata.features.length} features`,
+      { hint: "the model folder mixes files of two models: train again" },
+    );
+  }
+  const rows = features.height;
+  if (rows === 0) return new Float32Array(0);
+  const scaler = StandardScaler.fromJSON(metadata.scaler);
+  const targetScaler = StandardScaler.fromJSON(metadata.targetScaler);
+  return targetScaler.inverseTransform(
+    predictRows(model, scaler.transform(features), metadata.features.length),
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * The scheduler side: the DAG processor (DAG files -> store, in child processes), the scheduler loop, manual
+ * triggers and the views the CLI prints. See `scheduler.ts` for the loop's pass order and modes.
+ */
+export {
+  type ApplySummary,
+  applyProcessorResults,
+  DagProcessor,
+  type DagProcessorOptions,
+  defaultParseCommand,
+  type ProcessorResult,
+  syncDagFolder,
+} from "./dag-processor.js";
+export * from "./decide.js";
+export { createLogger, LOG_LEVELS, type LogLevel, type SchedulerLogger, SILENT } from "./log.js";
+export { SCHEDULER_EXIT_CODES, type SchedulerMainOptions, schedulerMain } from "./main.js";
+export { type ParseMessage, parseDagFileMessage } from "./parse-process.js";
+export {
+  MAX_START_ATTEMPTS,
+  ORPHAN_QUEUED_GRACE_MS,
+  Scheduler,
+  type SchedulerMode,
+  type SchedulerOptions,
+  type SchedulerReport,
+  type SchedulerRunOptions,
+  TIMEOUT_GRACE_MS,
+} from "./scheduler.js";
+export {
+  activeDag,
+  ConfSyntaxError,
+  DagInactiveError,
+  parseConf,
+  setDagPaused,
+  type TriggerOptions,
+  type TriggerResult,
+  triggerDag,
+} from "./trigger.js";
+export * from "./views.js";
+export {
+  defaultWarmWorkerCommand,
+  type TaskExecutor,
+  WarmExecutor,
+  type WarmExecutorOptions,
+} from "./warm-executor.js";
+export type { WarmAssignment, WarmReady } from "./warm-worker.js";

@@ -1,0 +1,258 @@
+/**
+ * `WarmExecutor`: the local executor with a pool of warm task processes (`warm-worker.ts`), to cut the
+ * hand-off between tasks. A cold task process spends most of the hand-off starting: Node, tsx (~0.3 s from
+ * the sources), the store and loader modules; a warm one has done all that before it is needed, so handing
+ * it a try is an IPC message and the claim (tens of ms).
+ *
+ * Still one process per try: a warm process runs one try and exits, and a new one is started to take its
+ * place in the pool. Everything else is `LocalExecutor`'s: a warm process, once assigned, is detached from
+ * the scheduler (IPC closed, own process group) and watched by pid like an adopted process (its exit also
+ * wakes the scheduler at once), killed the same way, and it outlives a scheduler killed with SIGKILL. When no
+ * warm process is ready (a burst of tasks, or warm processes that keep failing to start), a try starts cold.
+ *
+ * The cost: `size` idle Node processes (~80 MB each from the sources), and a warm process's own stdout and
+ * stderr go to `<base_log_folder>/scheduler/warm-workers.log` rather than the try's log (what the task prints
+ * through `console` and `process.stdout` is captured into the try's log all the same; only output written
+ * below Node, such as a native crash, lands there).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import type { Environment, WindflowConfig } from "../../config.js";
+import { type ExecutorEvent, LocalExecutor, type StartedTask } from "../executor/local.js";
+import { taskLogPath } from "../executor/task-log.js";
+import type { TaskInstanceKey, TaskInstanceRecord } from "../store/store.js";
+import { type SchedulerLogger, SILENT } from "./log.js";
+import type { WarmAssignment, WarmReady } from "./warm-worker.js";
+
+/** What the scheduler needs of an executor (`LocalExecutor` and `WarmExecutor` both are). */
+export type TaskExecutor = Pick<
+  LocalExecutor,
+  "running" | "has" | "start" | "adopt" | "poll" | "kill" | "close"
+>;
+
+/** Options of `WarmExecutor`. */
+export interface WarmExecutorOptions {
+  config: WindflowConfig;
+  /** Warm processes kept ready. */
+  size: number;
+  /** The warm process program. @default `defaultWarmWorkerCommand()` */
+  command?: readonly string[];
+  /** The program for cold starts (see `LocalExecutor`). @default `defaultTaskCommand()` */
+  coldCommand?: readonly string[];
+  /** @default config.env with WINDFLOW_HOME = config.home */
+  env?: Environment;
+  /** Called when a task process ends (wakes the scheduler). */
+  onExit?: () => void;
+  log?: SchedulerLogger;
+}
+
+/** This Node on `warm-worker`, through tsx when running from the sources. */
+export function defaultWarmWorkerCommand(): string[] {
+  const fromSources = __filename.endsWith(".ts");
+  const entry = join(__dirname, fromSources ? "warm-worker.ts" : "warm-worker.js");
+  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+}
+
+/** Warm processes that die before being ready this many times in a row: the pool gives up (cold starts). */
+const MAX_BOOT_FAILURES = 3;
+
+/** The local executor with warm task processes (see the module comment). */
+export class WarmExecutor implements TaskExecutor {
+  private readonly local: LocalExecutor;
+  private readonly config: WindflowConfig;
+  private readonly size: number;
+  private readonly command: readonly string[];
+  private readonly env: Environment;
+  private readonly onExit: (() => void) | undefined;
+  private readonly log: SchedulerLogger;
+  private readonly ready: ChildProcess[] = [];
+  /** Warm processes loading, with the try reserved for each when none was ready (null: none yet). */
+  private readonly booting = new Map<ChildProcess, WarmAssignment | null>();
+  /** Warm processes handed a try: no longer the pool's. */
+  private readonly assigned = new WeakSet<ChildProcess>();
+  /** How assigned warm processes ended, by pid, until `poll` reports them. */
+  private readonly exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
+  private readonly workerLog: string;
+  private bootFailures = 0;
+  private closed = false;
+  private warmStarts = 0;
+  private coldStarts = 0;
+
+  constructor(options: WarmExecutorOptions) {
+    this.config = options.config;
+    this.size = Math.max(0, Math.floor(options.size));
+    this.command = options.command ?? defaultWarmWorkerCommand();
+    this.env = options.env ?? { ...options.config.env, WINDFLOW_HOME: options.config.home };
+    this.onExit = options.onExit;
+    this.log = options.log ?? SILENT;
+    this.workerLog = join(options.config.logging.base_log_folder, "scheduler", "warm-workers.log");
+    this.local = new LocalExecutor({
+      config: options.config,
+      env: this.env,
+      ...(options.coldCommand ? { command: options.coldCommand } : {}),
+      onExit: () => this.onExit?.(),
+    });
+    this.refill();
+  }
+
+  get running(): number {
+    return this.local.running;
+  }
+
+  /** Warm processes ready now. */
+  get idle(): number {
+    return this.ready.length;
+  }
+
+  /** Tries started on a warm process, and cold. */
+  get starts(): { warm: number; cold: number } {
+    return { warm: this.warmStarts, cold: this.coldStarts };
+  }
+
+  has(key: TaskInstanceKey): boolean {
+    return this.local.has(key);
+  }
+
+  adopt(key: TaskInstanceKey, pid: number): void {
+    this.local.adopt(key, pid);
+  }
+
+  /** As `LocalExecutor.poll`; a warm process's exit code or signal is known (it was our child): given. */
+  poll(): ExecutorEvent[] {
+    return this.local.poll().map((event) => {
+      const exit = event.pid === null ? undefined : this.exits.get(event.pid);
+      if (!exit) return event;
+      this.exits.delete(event.pid as number);
+      return { ...event, exitCode: exit.code, signal: exit.signal, adopted: false };
+    });
+  }
+
+  kill(key: TaskInstanceKey): boolean {
+    return this.local.kill(key);
+  }
+
+  /**
+   * Hands the try to a warm process, or starts it cold when none is ready. (`deadlineMs` is only honoured
+   * for cold starts: the scheduler enforces timeouts itself.)
+   */
+  start(
+    ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">,
+    options: { deadlineMs?: number } = {},
+  ): StartedTask {
+    const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
+    if (this.local.has(key))
+      throw new Error(`WarmExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
+    let worker = this.ready.shift();
+    while (worker && (worker.pid === undefined || !worker.connected || worker.exitCode !== null))
+      worker = this.ready.shift();
+    const assignment: WarmAssignment = { type: "run", ...key };
+    if (!worker) {
+      // None ready: the process that has been loading longest is closer to ready than a cold start would be.
+      for (const [child, reserved] of this.booting)
+        if (reserved === null && child.pid !== undefined && child.exitCode === null) {
+          worker = child;
+          break;
+        }
+      if (worker) this.booting.set(worker, assignment);
+    }
+    this.refill();
+    if (!worker?.pid) {
+      this.coldStarts++;
+      return this.local.start(ti, options);
+    }
+    if (!this.booting.has(worker)) this.assign(worker, assignment);
+    this.local.adopt(key, worker.pid);
+    this.warmStarts++;
+    return {
+      ...key,
+      pid: worker.pid,
+      logPath: taskLogPath(this.config.logging.base_log_folder, key, ti.tryNumber + 1),
+    };
+  }
+
+  /**
+   * Hands a ready warm process its try. From then on the process is the try's, not the pool's: detached from
+   * us once the message is out, watched by pid (its exit wakes the scheduler).
+   */
+  private assign(worker: ChildProcess, assignment: WarmAssignment): void {
+    this.assigned.add(worker);
+    worker.send(assignment, () => {
+      if (worker.connected) worker.disconnect();
+    });
+    const pid = worker.pid as number;
+    worker.once("exit", (code, signal) => {
+      this.exits.set(pid, { code, signal });
+      this.onExit?.();
+    });
+  }
+
+  /** Stops the idle warm processes; then as `LocalExecutor.close` (tries running go on, unless `kill`). */
+  close(options: { kill?: boolean } = {}): void {
+    this.closed = true;
+    for (const [worker, reserved] of [...this.ready.map((w) => [w, null] as const), ...this.booting]) {
+      if (reserved !== null) continue; // its try is reserved: it takes it when ready, like a started try
+      try {
+        process.kill(-(worker.pid as number), "SIGKILL");
+      } catch {
+        worker.kill("SIGKILL");
+      }
+    }
+    this.ready.splice(0);
+    this.local.close(options);
+  }
+
+  private refill(): void {
+    const free = () => this.ready.length + [...this.booting.values()].filter((a) => a === null).length;
+    while (!this.closed && this.bootFailures < MAX_BOOT_FAILURES && free() < this.size) this.spawnWorker();
+  }
+
+  private spawnWorker(): void {
+    const [program, ...args] = this.command;
+    mkdirSync(join(this.workerLog, ".."), { recursive: true });
+    const fd = openSync(this.workerLog, "a");
+    let child: ChildProcess;
+    try {
+      child = spawn(program as string, args, {
+        cwd: this.config.root,
+        env: this.env,
+        detached: true,
+        stdio: ["ignore", fd, fd, "ipc"],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    this.booting.set(child, null);
+    // Idle warm processes must not keep the scheduler's process alive.
+    child.unref();
+    (child.channel as { unref?: () => void } | undefined)?.unref?.();
+    child.on("message", (message: WarmReady) => {
+      if (message?.type !== "ready" || !this.booting.has(child)) return;
+      const reserved = this.booting.get(child) ?? null;
+      this.booting.delete(child);
+      this.bootFailures = 0;
+      if (reserved) this.assign(child, reserved);
+      else if (this.closed) child.kill("SIGKILL");
+      else this.ready.push(child);
+    });
+    const lost = (why: string) => {
+      // A process that dies with a try reserved: the scheduler sees the try's task instance still queued
+      // and its pid dead, a start that failed (started again).
+      if (this.booting.get(child)) this.onExit?.();
+      const wasBooting = this.booting.delete(child);
+      const at = this.ready.indexOf(child);
+      if (at >= 0) this.ready.splice(at, 1);
+      if (this.closed || this.assigned.has(child) || (!wasBooting && at < 0)) return;
+      if (wasBooting) this.bootFailures++;
+      this.log.warn(
+        `warm task process ${child.pid ?? "?"} ${why} while idle (see ${this.workerLog})` +
+          (this.bootFailures >= MAX_BOOT_FAILURES ? ": no more warm processes, tries start cold" : ""),
+      );
+      setTimeout(() => this.refill(), 200).unref();
+    };
+    child.once("error", (error) => lost(`could not start (${error.message})`));
+    child.once("exit", (code, signal) =>
+      lost(signal ? `was killed by ${signal}` : `exited with code ${code}`),
+    );
+  }
+}

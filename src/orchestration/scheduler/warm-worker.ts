@@ -1,0 +1,64 @@
+/**
+ * The program of a warm task process (`WarmExecutor`): started ahead of need, it loads what a try needs (the
+ * store, the config, the DAG loader and tsx, warmed up with a first TypeScript transform), says `ready`, and
+ * waits for one assignment on its IPC channel. It then runs that one try exactly as `windflow tasks run`
+ * does (`tasksRunMain`: claim, load the DAG file, run, record) and exits with its code. One try per process,
+ * as with a cold start: no state leaks from one try to the next, and killing the process kills the try.
+ *
+ * An idle warm process exits when its scheduler goes away (the IPC channel closes); an assigned one is
+ * detached from it and finishes its try whatever happens to the scheduler.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { register } from "tsx/cjs/api";
+import { tasksRunMain } from "../executor/run-task.js";
+
+/** What the scheduler sends a warm process. */
+export interface WarmAssignment {
+  readonly type: "run";
+  readonly dagId: string;
+  readonly taskId: string;
+  readonly runId: string;
+}
+
+/** What a warm process sends once loaded. */
+export interface WarmReady {
+  readonly type: "ready";
+}
+
+/** Loads tsx's transform once (esbuild's start is a good part of a DAG file's first load). */
+function warmUp(): void {
+  const dir = mkdtempSync(join(tmpdir(), "windflow-warm-"));
+  try {
+    const file = join(dir, "warm.ts");
+    writeFileSync(file, "export const warm: number = 1;\n");
+    register({ namespace: `windflow-warm-${process.pid}` }).require(file, __filename);
+  } catch {
+    // Only a head start: the try loads its DAG file anyway.
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  let assigned = false;
+  process.on("message", (message: WarmAssignment) => {
+    if (assigned || message?.type !== "run") return;
+    assigned = true;
+    tasksRunMain([message.dagId, message.taskId, message.runId]).then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        process.stderr.write(
+          `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+        process.exit(2);
+      },
+    );
+  });
+  process.on("disconnect", () => {
+    if (!assigned) process.exit(0);
+  });
+  warmUp();
+  process.send?.({ type: "ready" } satisfies WarmReady);
+}

@@ -1,0 +1,208 @@
+/**
+ * The orchestration commands of the `windflow` CLI, run as a user runs them (a process per command, from the
+ * sources), in a temporary home: dags list / trigger / unpause / state / list-runs, the scheduler until idle
+ * and stopped by SIGTERM, tasks list / test / logs / run, db init / reset, config get; exit codes and JSON.
+ */
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { after, describe, test } from "node:test";
+import { cli, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+
+const envs: SchedulerEnv[] = [];
+after(() => {
+  for (const e of envs) e.cleanup();
+});
+const RUN = "manual__20261125-173005";
+
+describe("windflow dags / tasks / scheduler / db / config", () => {
+  test("a DAG from files to a finished run, as a user drives it", async () => {
+    const e = schedulerEnv();
+    envs.push(e);
+    e.install("scheduler-chain.ts", "chain.ts");
+    e.install("throws.ts");
+    const run = (...args: string[]) => cli(args, e.env);
+
+    // No database yet: the files are parsed; the broken one is reported and fails the command.
+    const listed = await run("dags", "list", "--json");
+    assert.equal(listed.code, 1, listed.stderr);
+    const fromFiles = JSON.parse(listed.stdout) as {
+      dags: { dagId: string; paused: null }[];
+      importErrors: { file: string }[];
+    };
+    assert.deepEqual(
+      fromFiles.dags.map((d) => [d.dagId, d.paused]),
+      [["sched_chain", null]],
+    );
+    assert.match(fromFiles.importErrors[0]?.file ?? "", /throws\.ts$/);
+
+    const init = await run("db", "init", "--json");
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal((JSON.parse(init.stdout) as { databaseCreated: boolean }).databaseCreated, true);
+
+    // Trigger: the DAG is parsed into the store first; the run is dated to the second; paused: it waits.
+    const trigger = await run(
+      "dags",
+      "trigger",
+      "sched_chain",
+      "--conf",
+      '{"label": "sum"}',
+      "--date",
+      "2026-11-25T17:30:05Z",
+    );
+    assert.equal(trigger.code, 0, trigger.stderr);
+    assert.match(trigger.stderr, /DAG sched_chain is not in the store yet: parsing the DAGs folder/);
+    assert.match(trigger.stdout, new RegExp(`^run_id +${RUN}$`, "m"));
+    assert.match(trigger.stdout, /^logical_date +2026-11-25T17:30:05\.000Z$/m);
+    assert.match(
+      trigger.stdout,
+      /^stamp +20261125-173005 +\(the run's dated files, e\.g\. predictions\/20261125-173005\.csv\)$/m,
+    );
+    assert.match(
+      trigger.stdout,
+      /^note +DAG sched_chain is paused: the run stays queued until `windflow dags unpause sched_chain`$/m,
+    );
+
+    const [stored, badConf, again] = await Promise.all([
+      run("dags", "list"),
+      run("dags", "trigger", "sched_chain", "--conf", "[1]"),
+      run("dags", "trigger", "sched_chain", "--date", "2026-11-25T17:30:05Z", "--json"),
+    ]);
+    assert.match(stored.stdout, /^sched_chain +paused +manual only +3 tasks +\S+chain\.ts$/m);
+    assert.match(stored.stdout, /^BROKEN \S+throws\.ts: .*dataPath is not configured/m);
+    assert.equal(badConf.code, 1);
+    assert.match(badConf.stderr, /error: conf "\[1\]": not a JSON object\nhint: /);
+    assert.equal(again.code, 1, "the same run id twice");
+    assert.match(again.stderr, /a run manual__20261125-173005 exists already/);
+
+    const unpause = await run("dags", "unpause", "sched_chain");
+    assert.equal(unpause.stdout.trim(), "DAG sched_chain is now unpaused");
+
+    const scheduler = await cli(["scheduler", "--until-idle", "--timeout", "60"], e.env, {
+      timeoutMs: 90_000,
+    });
+    assert.equal(scheduler.code, 0, scheduler.stderr);
+    assert.match(
+      scheduler.stderr,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO +scheduler started \(until-idle\)/m,
+    );
+    assert.match(scheduler.stderr, /run sched_chain\/manual__20261125-173005 success/);
+
+    const [state, runs, logs, tasks] = await Promise.all([
+      run("dags", "state", "sched_chain", RUN, "--json"),
+      run("dags", "list-runs", "sched_chain", "--json"),
+      run("tasks", "logs", "sched_chain", "load", RUN),
+      run("tasks", "list", "sched_chain", "--json"),
+    ]);
+    const view = JSON.parse(state.stdout) as {
+      run: { state: string; stamp: string };
+      tasks: { taskId: string; returnValue: unknown }[];
+    };
+    assert.equal(view.run.state, "success");
+    assert.equal(view.run.stamp, "20261125-173005");
+    assert.deepEqual(
+      view.tasks.map((t) => [t.taskId, t.returnValue]),
+      [
+        ["extract", { rows: 3 }],
+        ["transform", 6],
+        ["load", "sum=6 at 20261125-173005"],
+      ],
+    );
+    assert.deepEqual(
+      (JSON.parse(runs.stdout) as { runId: string; state: string }[]).map((r) => [r.runId, r.state]),
+      [[RUN, "success"]],
+    );
+    assert.match(logs.stdout, /\[windflow\] try 1 of 1: sched_chain\/load/);
+    assert.match(logs.stdout, /\[windflow\] success, returned "sum=6 at 20261125-173005"/);
+    assert.deepEqual(
+      (JSON.parse(tasks.stdout) as { taskId: string; upstream: string[] }[]).map((t) => [
+        t.taskId,
+        t.upstream,
+      ]),
+      [
+        ["extract", []],
+        ["transform", ["extract"]],
+        ["load", ["transform"]],
+      ],
+    );
+
+    // One task in this process, no database; upstream values given by hand.
+    const [tested, notQueued, text] = await Promise.all([
+      run("tasks", "test", "sched_chain", "transform", "--xcom", '{"extract": {"rows": 5}}', "--json"),
+      run("tasks", "run", "sched_chain", "load", RUN),
+      run("dags", "state", "sched_chain", RUN),
+    ]);
+    assert.equal(tested.code, 0, tested.stderr);
+    const result = JSON.parse(tested.stdout) as {
+      state: string;
+      tasks: { taskId: string; value: unknown }[];
+    };
+    assert.equal(result.state, "success");
+    assert.deepEqual(
+      result.tasks.map((t) => [t.taskId, t.value]),
+      [["transform", 10]],
+    );
+    assert.equal(notQueued.code, 2, "tasks run of a finished task instance runs nothing");
+    assert.match(notQueued.stderr, /is success, not queued: nothing to run/);
+    assert.match(
+      text.stdout,
+      /^sched_chain\/manual__20261125-173005: success \(manual, logical date 2026-11-25T17:30:05\.000Z, files stamped 20261125-173005\)$/m,
+    );
+    assert.match(text.stdout, /^ {2}load +success +\d+\.\ds +-> "sum=6 at 20261125-173005"$/m);
+
+    // db reset asks for --yes; then the store is empty.
+    const [refused, value, unknown, help] = await Promise.all([
+      run("db", "reset"),
+      run("config", "get", "core", "dags_folder"),
+      run("config", "get", "core", "nope"),
+      run("dags", "trigger", "--help"),
+    ]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /hint: stop the scheduler, then run `windflow db reset --yes`/);
+    assert.equal(value.stdout.trim(), e.dags);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /config \[core\] nope: is not a windflow setting/);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--conf <json>/);
+    const reset = await run("db", "reset", "--yes");
+    assert.equal(reset.code, 0, reset.stderr);
+    const empty = await run("dags", "list-runs", "--json");
+    assert.deepEqual(JSON.parse(empty.stdout), []);
+  });
+
+  test("SIGTERM stops the scheduler gracefully: it exits, its running task processes finish and record their end", async () => {
+    const e = schedulerEnv();
+    envs.push(e);
+    e.install("scheduler-parallel.ts");
+    const trigger = await cli(["dags", "trigger", "sched_parallel", "--unpause", "--json"], e.env);
+    assert.equal(trigger.code, 0, trigger.stderr);
+    const runId = (JSON.parse(trigger.stdout) as { runId: string }).runId;
+
+    let child: ChildProcess | undefined;
+    const scheduler = cli(["scheduler"], e.env, {
+      timeoutMs: 60_000,
+      onSpawn: (c) => {
+        child = c;
+        e.track(c);
+      },
+    });
+    const started = await until(
+      "a task to run",
+      () => {
+        const running = e.store.listTaskInstances({ dagId: "sched_parallel", states: ["running"] });
+        return running.length > 0 ? running : undefined;
+      },
+      30_000,
+    );
+    child?.kill("SIGTERM");
+    const stopped = await scheduler;
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stderr, /scheduler stopping: received SIGTERM/);
+    assert.match(stopped.stderr, /left running \(they record their own end\)/);
+    // The tries that were running end on their own, successfully; the run waits for the next scheduler.
+    for (const ti of started)
+      await until(`${ti.taskId} to record its end`, () =>
+        e.store.getTaskInstance(ti)?.state === "success" ? true : undefined,
+      );
+    assert.equal(e.store.getRun({ dagId: "sched_parallel", runId })?.state, "running");
+  });
+});

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import pl from "nodejs-polars";
+import { synthesizeDataset } from "../src/data/synthetic.js";
+import { MissingInputError } from "../src/io/with-io.js";
+import {
+  generateData,
+  predictWithIO,
+  prepareFeaturesWithIO,
+  type TrainWithIOResult,
+  trainModelWithIO,
+} from "../src/pipeline/steps.js";
+import { tempDir } from "./helpers/csv.js";
+
+const tmp = tempDir();
+const d = (...p: string[]) => join(tmp.dir, ...p);
+const now = new Date("2026-11-25T17:30:05Z");
+let trained: TrainWithIOResult;
+
+before(async () => {
+  await synthesizeDataset(d("data.csv"), { seed: 5, days: 4 });
+});
+after(() => tmp.cleanup());
+
+describe("the pipeline steps, file to file (train then predict, as the DAGs run them)", () => {
+  test("prepare_features (training) -> train_model writes a dated model folder and points latest at it", async () => {
+    const features = await prepareFeaturesWithIO(d("data.csv"), d("prepared_features_train.parquet"), {
+      trainingMode: true,
+    });
+    assert.equal(features.columns[0], "Ba_avg");
+    trained = await trainModelWithIO(features.path, d("models"), {
+      epochs: 3,
+      progress: false,
+      now,
+      log: () => {},
+    });
+    assert.equal(trained.name, "20261125-173005");
+    for (const f of ["model.json", "weights.bin", "metadata.json"])
+      assert.ok(existsSync(join(trained.dir, f)), f);
+    assert.equal(readFileSync(d("models", "latest"), "utf8").trim(), trained.name);
+    assert.ok(Number.isFinite(trained.metrics.rmse));
+  });
+
+  test("generate -> prepare_features (prediction) -> predict writes the course's two columns, dated and latest", async () => {
+    const generated = await generateData(d("data.csv"), d("generated_data"), { now });
+    const features = await prepareFeaturesWithIO(
+      generated.latest,
+      d("prepared_features_20261125-173005.parquet"),
+      {
+        trainingMode: false,
+      },
+    );
+    const result = await predictWithIO(features.path, d("models"), d("predictions"), { now });
+    assert.equal(result.path, d("predictions", "20261125-173005.csv"));
+    assert.equal(result.rows, 2);
+    assert.equal(result.model, trained.dir);
+    const text = readFileSync(result.path, "utf8");
+    assert.equal(text, readFileSync(d("predictions", "latest.csv"), "utf8"));
+    const [header, ...rows] = text.trim().split("\n");
+    assert.equal(header, "predictions,predictions_time");
+    assert.equal(rows.length, 2);
+    for (const r of rows) {
+      const [value, stamp] = r.split(",");
+      assert.ok(Number.isFinite(Number(value)), `prediction ${value}`);
+      assert.equal(stamp, "20261125-173005");
+    }
+    // The same sample twice gives the same prediction twice.
+    assert.equal(rows[0]?.split(",")[0], rows[1]?.split(",")[0]);
+
+    // A second run in the same second never overwrites the first one's file.
+    const again = await predictWithIO(features.path, d("models"), d("predictions"), { now });
+    assert.equal(again.path, d("predictions", "20261125-173005_2.csv"));
+    assert.deepEqual(readdirSync(d("predictions")).sort(), [
+      "20261125-173005.csv",
+      "20261125-173005_2.csv",
+      "latest.csv",
+    ]);
+  });
+
+  test("predict without a model says to run the train DAG; nothing is written", async () => {
+    const features = d("f.parquet");
+    pl.DataFrame({ x: [1] }).writeParquet(features);
+    await assert.rejects(predictWithIO(features, d("empty-models"), d("p2")), (e) => {
+      assert.ok(e instanceof MissingInputError);
+      assert.equal(e.what, "model");
+      assert.match(e.hint ?? "", /run the train DAG first/);
+      return true;
+    });
+    assert.equal(existsSync(d("p2")), false);
+  });
+
+  test("features that do not match the model's are refused with the column named", async () => {
+    const train = pl.readParquet(d("prepared_features_train.parquet"));
+    const wrong = train.drop("Ba_avg").drop("Ws_avg").withColumn(pl.lit(1.0).alias("Extra_col"));
+    wrong.writeParquet(d("wrong.parquet"));
+    await assert.rejects(predictWithIO(d("wrong.parquet"), d("models"), d("p3")), /Ws_avg/);
+    assert.equal(existsSync(d("p3")), false);
+  });
+
+  test("train without features says which task makes them", async () => {
+    await assert.rejects(trainModelWithIO(d("none.parquet"), d("models")), (e: Error & { hint?: string }) => {
+      assert.match(e.message, /no features file at .*none\.parquet/);
+      assert.match(e.hint ?? "", /prepare_features/);
+      return true;
+    });
+  });
+});
