@@ -6,6 +6,7 @@ the course's model -> validation RMSE -> save the model (joblib) -> predict ever
 -> predictions CSV. Prints one JSON line with the stage times, peak RSS and the validation metrics.
 """
 import json
+import math
 import os
 import resource
 import sys
@@ -40,7 +41,8 @@ def main():
     features = pd.read_parquet(features_path)
     y = features[TARGET].to_numpy()
     x = features.drop(columns=[TARGET]).to_numpy(dtype=np.float64)
-    n_train = len(features) - int(round(len(features) * validation))
+    # The same split as windflow's splitRows (src/model/model.ts): floor of the validation share.
+    n_train = len(features) - math.floor(len(features) * validation)
     model = RandomForestRegressor(n_estimators=1, max_depth=10, random_state=0)
     model.fit(x[:n_train], y[:n_train])
     joblib.dump(model, os.path.join(work_dir, "model.joblib"))

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -41,6 +42,10 @@ describe("the pipeline steps, file to file (train then predict, as the DAGs run 
       assert.ok(existsSync(join(trained.dir, f)), f);
     assert.equal(readFileSync(d("models", "latest"), "utf8").trim(), trained.name);
     assert.ok(Number.isFinite(trained.metrics.rmse));
+    // The metadata names the data the model was fitted on: the features file's sha256.
+    const expected = createHash("sha256").update(readFileSync(features.path)).digest("hex");
+    const metadata = JSON.parse(readFileSync(join(trained.dir, "metadata.json"), "utf8"));
+    assert.equal(metadata.dataSha256, expected);
   });
 
   test("generate -> prepare_features (prediction) -> predict writes the course's two columns, dated and latest", async () => {

@@ -88,7 +88,7 @@ export interface ModelMetadata {
   training: TrainingSummary;
   /** The TensorFlow.js backend that trained the model. */
   backend: BackendName | string;
-  /** sha256 of the data file the features came from, when the caller knows it. */
+  /** sha256 of the training data: the features file (`trainModelWithIO`), or what the caller gave. */
   dataSha256: string | null;
   /** ISO 8601, UTC. */
   createdAt: string;

@@ -13,7 +13,14 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
 import { datedCsv, parquetReader, type Reader, type Writer, withIO } from "../io/with-io.js";
-import { type LoadedModel, listModels, loadModel, resolveModelDir, saveToRegistry } from "../model/io.js";
+import {
+  type LoadedModel,
+  listModels,
+  loadModel,
+  resolveModelDir,
+  saveToRegistry,
+  sha256File,
+} from "../model/io.js";
 import type { ValidationMetrics } from "../model/metadata.js";
 import { predict, type TrainOptions, type TrainResult, trainModel } from "../model/model.js";
 
@@ -57,7 +64,11 @@ export interface TrainWithIOResult {
   metrics: ValidationMetrics;
 }
 
-/** `train_model`: features Parquet -> a new dated folder in the model registry, `latest` pointing at it. */
+/**
+ * `train_model`: features Parquet -> a new dated folder in the model registry, `latest` pointing at it.
+ * The metadata records the sha256 of the features file the model was fitted on (`dataSha256`), unless the
+ * caller gives one: which data made a model can be checked later.
+ */
 export async function trainModelWithIO(
   featuresPath: string,
   modelsDir: string,
@@ -81,7 +92,8 @@ export async function trainModelWithIO(
     readers: [trainingFeatures],
     writer: registry,
   });
-  await step([featuresPath], resolve(modelsDir), options);
+  const dataSha256 = options.dataSha256 ?? (existsSync(featuresPath) ? await sha256File(featuresPath) : null);
+  await step([featuresPath], resolve(modelsDir), { ...options, dataSha256 });
   return saved as TrainWithIOResult;
 }
 

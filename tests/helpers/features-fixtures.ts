@@ -23,6 +23,57 @@ export function courseFixture(): string {
   return join(sharedDir(), "data", "la-haute-borne", "sub_eolienne_data.csv");
 }
 
+/**
+ * The `Date_time` of each row of the course fixture, in its (unsorted) order: turbine R80711, January 2013.
+ * Only the layout is kept here (the extract itself is never copied into the repository).
+ */
+export const COURSE_FIXTURE_DATES = [
+  "2013-01-07T01:20:00+01:00",
+  "2013-01-05T22:20:00+01:00",
+  "2013-01-06T08:30:00+01:00",
+  "2013-01-05T21:10:00+01:00",
+  "2013-01-06T11:20:00+01:00",
+  "2013-01-06T09:50:00+01:00",
+  "2013-01-10T03:30:00+01:00",
+  "2013-01-06T07:30:00+01:00",
+  "2013-01-11T02:10:00+01:00",
+] as const;
+
+/** The columns empty on every row of the course fixture. */
+export const COURSE_FIXTURE_EMPTY = [
+  ...["Va1", "Va2", "Pas"].flatMap((v) => ["avg", "min", "max", "std"].map((s) => `${v}_${s}`)),
+  ...["Wa_c", "Na_c"].flatMap((v) => ["min", "max", "std"].map((s) => `${v}_${s}`)),
+];
+
+/**
+ * A stand-in for the course fixture when the shared folder is not next to the clone (a CI machine): the same
+ * turbine, the same nine date-times in the same unsorted order, the same empty columns, synthetic values.
+ */
+export function courseFixtureStandIn(synthesize: (start: string, days: number) => string): string {
+  const csv = synthesize("2013-01-05T00:00:00+01:00", 7);
+  const lines = csv.replace(/\n$/, "").split("\n");
+  const header = (lines[0] as string).split(SEPARATOR);
+  const at = (c: string) => {
+    const i = header.indexOf(c);
+    if (i < 0) throw new Error(`no column ${c}`);
+    return i;
+  };
+  const [turbine, date] = [at(TURBINE_COLUMN), at(DATE_COLUMN)];
+  const empty = COURSE_FIXTURE_EMPTY.map(at);
+  const byDate = new Map<string, string[]>();
+  for (const line of lines.slice(1)) {
+    const row = line.split(SEPARATOR);
+    if (row[turbine] === "R80711") byDate.set(row[date] as string, row);
+  }
+  const rows = COURSE_FIXTURE_DATES.map((d) => {
+    const row = byDate.get(d);
+    if (!row) throw new Error(`the synthetic slice has no R80711 row at ${d}`);
+    for (const i of empty) row[i] = "";
+    return row.join(SEPARATOR);
+  });
+  return `${[lines[0], ...rows].join("\n")}\n`;
+}
+
 export const ORACLE_PYTHON = join(ROOT, ".venv-oracle", "bin", "python");
 const ORACLE_DIR = join(ROOT, "tests", "oracle");
 
