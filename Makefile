@@ -19,7 +19,7 @@ TESTS     ?= tests/*.test.ts
 
 SOURCES := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build dataset demo test lint format typecheck lab doctor bench calibrate clean distclean
+.PHONY: help install build dataset demo test lint format lab doctor bench calibrate clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,12 +60,13 @@ dataset: node_modules/.installed dist/.built ## Write data/la-haute-borne-data-2
 
 demo: install dataset ## Run the main job on the embedded defaults: train DAG, then predict DAG (dated prediction CSV)
 	$(WINDFLOW) data describe
-	$(WINDFLOW) dags test train
-	$(WINDFLOW) dags test get_data_from_engie_hub
-	$(WINDFLOW) dags test predict
-	@echo "predictions: $$(ls -1 data/predictions/2*.csv | tail -n 1) (and data/predictions/latest.csv)"
+	$(WINDFLOW) db init
+	$(WINDFLOW) dags trigger train --wait
+	$(WINDFLOW) dags trigger get_data_from_engie_hub --wait
+	$(WINDFLOW) dags trigger predict --wait
+	@echo "predictions: data/predictions/$$(ls -1 data/predictions | grep -v latest | sort | tail -n 1) (and data/predictions/latest.csv); runs and logs in .windflow/ (windflow dags list-runs)"
 
-lint: node_modules/.installed ## Lint, format check and type check
+lint: node_modules/.installed dist/.built ## Lint, format check and type check (bench/ imports the build)
 	$(BIOME) check --error-on-warnings .
 	$(TSC) -p tsconfig.json --noEmit
 

@@ -3,7 +3,8 @@
  * ratios (absolute times on these shared 2-core machines vary from run to run; ratios much less).
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
- *   BENCH_SKIP=danfo skip danfojs' readCSV (25 s and 2.5 GB on the full file)
+ *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
+ *                    pipeline, handoff
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -50,14 +51,16 @@ void (async () => {
   console.log("== windflow bench");
 
   // 1. Generating the full-size synthetic file (target: under 30 s).
-  const tmp = join(tmpdir(), `windflow-bench-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  try {
-    const synth = tsx("bench/synthesize.ts", join(tmp, "synthetic.csv"));
-    results.synthesize = synth;
-    console.log(`synthesize full-size file: ${fmt(synth)}  ${synth.rows} rows  (target < 30 s)`);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+  if (!skip.has("synthesize")) {
+    const tmp = join(tmpdir(), `windflow-bench-${process.pid}`);
+    mkdirSync(tmp, { recursive: true });
+    try {
+      const synth = tsx("bench/synthesize.ts", join(tmp, "synthetic.csv"));
+      results.synthesize = synth;
+      console.log(`synthesize full-size file: ${fmt(synth)}  ${synth.rows} rows  (target < 30 s)`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
 
   // 2. Loading the data file: ours vs pandas (anchor) vs danfojs.
@@ -66,36 +69,7 @@ void (async () => {
   const provenance = readProvenance(file);
   console.log(`data file: ${file} (${provenance ? describeProvenance(provenance) : "origin unknown"})`);
   const python = join(root, ".venv-oracle/bin/python");
-  const ours = best(Array.from({ length: repeat }, () => tsx("bench/load-windflow.ts", file)));
-  const pandas = best(Array.from({ length: repeat }, () => child(python, ["bench/load_pandas.py", file])));
-  // The course's own stack (pandas 1.5.3, Debian bookworm), the second anchor.
-  const course = best(
-    Array.from({ length: repeat }, () =>
-      child(join(root, ".venv-course/bin/python"), ["bench/load_pandas.py", file]),
-    ),
-  );
-  const danfo = skip.has("danfo") ? undefined : tsx("bench/load-danfo.ts", file);
-  results.load = { ours, pandas, course, danfo, repeat };
-  console.log(`load, median of ${repeat} (time, peak RSS):`);
-  console.log(`  windflow (nodejs-polars)  ${fmt(ours)}`);
-  console.log(`  pandas ${String(pandas.pandas).padEnd(8)} read_csv  ${fmt(pandas)}   anchor`);
-  console.log(`  pandas ${String(course.pandas).padEnd(8)} read_csv  ${fmt(course)}   the course's pandas`);
-  if (danfo) console.log(`  danfojs-node readCSV      ${fmt(danfo)}   (1 run)`);
-  const speedVsPandas = pandas.seconds / ours.seconds;
-  const rssVsPandas = ours.rssMB / pandas.rssMB;
-  console.log(
-    `  windflow is ${speedVsPandas.toFixed(1)}x faster than pandas (target >= 2x), peak RSS ${rssVsPandas.toFixed(2)}x pandas' (target <= 1x)`,
-  );
-  const speedVsCourse = course.seconds / ours.seconds;
-  const rssVsCourse = ours.rssMB / course.rssMB;
-  console.log(
-    `  windflow is ${speedVsCourse.toFixed(1)}x faster than the course's pandas ${course.pandas}, peak RSS ${rssVsCourse.toFixed(2)}x its`,
-  );
-  const speedVsDanfo = danfo ? danfo.seconds / ours.seconds : undefined;
-  if (speedVsDanfo)
-    console.log(`  windflow is ${speedVsDanfo.toFixed(1)}x faster than danfojs (target >= 20x)`);
-  results.ratios = { speedVsPandas, rssVsPandas, speedVsCourse, rssVsCourse, speedVsDanfo };
-
+  if (!skip.has("load")) load(file, python, results);
   // 3. The ML pipeline end to end: windflow (polars + TensorFlow.js) vs the Python pipeline with the same
   //    semantics (pandas + the course's RandomForestRegressor(n_estimators=1, max_depth=10)), same split.
   if (!skip.has("pipeline")) {
@@ -140,7 +114,59 @@ void (async () => {
     }
   }
 
+  // 4. The orchestrator: hand-off between tasks and trigger-to-first-task on a 50-task chain of no-op tasks,
+  //    through the real scheduler, executor and store. Cold (a process started per try) is the anchor; warm
+  //    ([scheduler] warm_task_processes = 2, the default) is what `windflow scheduler` runs.
+  if (!skip.has("handoff")) {
+    const cold = tsx("bench/handoff.ts", "--tasks", "50", "--warm", "0");
+    const warm = tsx("bench/handoff.ts", "--tasks", "50", "--warm", "2");
+    results.handoff = { cold, warm };
+    const h = (m: Measure) => m.handoffMs as { median: number; p95: number };
+    const row = (label: string, m: Measure) =>
+      `  ${label.padEnd(34)} hand-off median ${String(h(m).median).padStart(4)} ms, p95 ${String(h(m).p95).padStart(4)} ms; trigger -> first task ${String(m.triggerToFirstTaskMs).padStart(4)} ms; 50-task run ${((m.runMs as number) / 1000).toFixed(1)} s`;
+    console.log("orchestrator: a chain of 50 no-op tasks, one process per try:");
+    console.log(row("cold (a process started per try)", cold));
+    console.log(row("warm (2 warm processes, default)", warm));
+    console.log(
+      `  warm hand-off ${(h(warm).median / h(cold).median).toFixed(2)}x the cold one's; median ${h(warm).median} ms (target < 100 ms)`,
+    );
+    results.handoffRatios = { warmVsCold: h(warm).median / h(cold).median };
+  }
+
   mkdirSync(join(root, "artifacts"), { recursive: true });
   writeFileAtomicSync(join(root, "artifacts/bench.json"), `${JSON.stringify(results, null, 2)}\n`);
   console.log("wrote artifacts/bench.json");
 })();
+
+/** 2. Loading the data file: ours vs pandas (anchor), the course's pandas, and danfojs. */
+function load(file: string, python: string, results: Record<string, unknown>): void {
+  const ours = best(Array.from({ length: repeat }, () => tsx("bench/load-windflow.ts", file)));
+  const pandas = best(Array.from({ length: repeat }, () => child(python, ["bench/load_pandas.py", file])));
+  // The course's own stack (pandas 1.5.3, Debian bookworm), the second anchor.
+  const course = best(
+    Array.from({ length: repeat }, () =>
+      child(join(root, ".venv-course/bin/python"), ["bench/load_pandas.py", file]),
+    ),
+  );
+  const danfo = skip.has("danfo") ? undefined : tsx("bench/load-danfo.ts", file);
+  results.load = { ours, pandas, course, danfo, repeat };
+  console.log(`load, median of ${repeat} (time, peak RSS):`);
+  console.log(`  windflow (nodejs-polars)  ${fmt(ours)}`);
+  console.log(`  pandas ${String(pandas.pandas).padEnd(8)} read_csv  ${fmt(pandas)}   anchor`);
+  console.log(`  pandas ${String(course.pandas).padEnd(8)} read_csv  ${fmt(course)}   the course's pandas`);
+  if (danfo) console.log(`  danfojs-node readCSV      ${fmt(danfo)}   (1 run)`);
+  const speedVsPandas = pandas.seconds / ours.seconds;
+  const rssVsPandas = ours.rssMB / pandas.rssMB;
+  console.log(
+    `  windflow is ${speedVsPandas.toFixed(1)}x faster than pandas (target >= 2x), peak RSS ${rssVsPandas.toFixed(2)}x pandas' (target <= 1x)`,
+  );
+  const speedVsCourse = course.seconds / ours.seconds;
+  const rssVsCourse = ours.rssMB / course.rssMB;
+  console.log(
+    `  windflow is ${speedVsCourse.toFixed(1)}x faster than the course's pandas ${course.pandas}, peak RSS ${rssVsCourse.toFixed(2)}x its`,
+  );
+  const speedVsDanfo = danfo ? danfo.seconds / ours.seconds : undefined;
+  if (speedVsDanfo)
+    console.log(`  windflow is ${speedVsDanfo.toFixed(1)}x faster than danfojs (target >= 20x)`);
+  results.ratios = { speedVsPandas, rssVsPandas, speedVsCourse, rssVsCourse, speedVsDanfo };
+}

@@ -3,9 +3,10 @@
  * the predict DAG: one row sampled from the data file, dated now and now + 60 s, into
  * `data/generated_data/{stamp}.csv` and `latest.csv`.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { dag, generateData } from "windflow";
 
+/** Paths in params are relative to the project folder (the parent of dags/), or absolute. */
 const project = join(__dirname, "..");
 
 export default dag(
@@ -27,8 +28,8 @@ export default dag(
   (d) => {
     d.task("generate", async (ctx) => {
       const written = await generateData(
-        join(project, ctx.params.dataPath),
-        join(project, ctx.params.outputFolder),
+        resolve(project, ctx.params.dataPath),
+        resolve(project, ctx.params.outputFolder),
         {
           now: ctx.logicalDate,
           seed: ctx.params.seed,

@@ -3,9 +3,10 @@
  * a dated features file), then predictions with the latest model into a dated CSV and `latest.csv`.
  * In the lab, the `predict` task is the exercise: trainees write it.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { dag, predictWithIO, prepareFeaturesWithIO } from "windflow";
 
+/** Paths in params are relative to the project folder (the parent of dags/), or absolute. */
 const project = join(__dirname, "..");
 
 export default dag(
@@ -21,6 +22,7 @@ export default dag(
     tags: ["ml", "inference"],
     params: {
       inputPath: "data/generated_data/latest.csv",
+      featuresFolder: "data",
       modelPath: "models",
       predictionsFolder: "data/predictions",
     },
@@ -28,8 +30,8 @@ export default dag(
   (d) => {
     const features = d.task("prepare_features", async (ctx) => {
       const written = await prepareFeaturesWithIO(
-        join(project, ctx.params.inputPath),
-        join(project, "data", `prepared_features_${ctx.stamp}.parquet`),
+        resolve(project, ctx.params.inputPath),
+        join(resolve(project, ctx.params.featuresFolder), `prepared_features_${ctx.stamp}.parquet`),
         { trainingMode: false },
       );
       return written.path;
@@ -38,8 +40,8 @@ export default dag(
     const predict = d.task("predict", async (ctx) => {
       const written = await predictWithIO(
         ctx.xcom(features),
-        join(project, ctx.params.modelPath),
-        join(project, ctx.params.predictionsFolder),
+        resolve(project, ctx.params.modelPath),
+        resolve(project, ctx.params.predictionsFolder),
         { now: ctx.logicalDate },
       );
       ctx.log(`${written.rows} predictions with ${written.model}`);

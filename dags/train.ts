@@ -2,10 +2,10 @@
  * The train DAG (the course's dags/train.py): prepare the training features from the data file, then train
  * a model on them. The first task hands the features file's path to the second (its return value).
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { dag, prepareFeaturesWithIO, trainModelWithIO } from "windflow";
 
-/** Paths are relative to the project folder, the parent of dags/. */
+/** Paths in params are relative to the project folder (the parent of dags/), or absolute. */
 const project = join(__dirname, "..");
 
 export default dag(
@@ -22,21 +22,24 @@ export default dag(
       dataPath: "data/la-haute-borne-data-2017-2020.csv",
       featuresPath: "data/prepared_features_train.parquet",
       modelsDir: "models",
+      /** Most training epochs (early stopping may end sooner). */
+      epochs: 40,
     },
   },
   (d) => {
     const features = d.task("prepare_features", async (ctx) => {
       const written = await prepareFeaturesWithIO(
-        join(project, ctx.params.dataPath),
-        join(project, ctx.params.featuresPath),
+        resolve(project, ctx.params.dataPath),
+        resolve(project, ctx.params.featuresPath),
         { trainingMode: true },
       );
       ctx.log(`${written.rows} rows x ${written.columns.length} columns`);
       return written.path;
     });
     const train = d.task("train_model", async (ctx) => {
-      const model = await trainModelWithIO(ctx.xcom(features), join(project, ctx.params.modelsDir), {
+      const model = await trainModelWithIO(ctx.xcom(features), resolve(project, ctx.params.modelsDir), {
         now: ctx.logicalDate,
+        epochs: ctx.params.epochs,
         progress: false,
         log: ctx.log,
         // One log line per epoch: the task's log shows training progress live.

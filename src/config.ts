@@ -220,7 +220,11 @@ export const CONFIG_OPTIONS = {
       "{PROJECT_ROOT}/dags",
       "The folder of DAG files (*.ts) the scheduler parses. Sub-folders are not read.",
     ),
-    load_examples: opt(boolType, "false", "Also load windflow's example DAGs."),
+    load_examples: opt(
+      boolType,
+      "false",
+      "Also read windflow's example DAGs (examples/dags/: return values, trigger rules, retries).",
+    ),
     parallelism: opt(
       intType(1, 1024),
       "4",
@@ -278,6 +282,12 @@ export const CONFIG_OPTIONS = {
       "5m",
       "A running task instance whose process is not alive is failed (a zombie); on another host, " +
         "after this long without news.",
+    ),
+    warm_task_processes: opt(
+      intType(0, 64),
+      "2",
+      "Task processes started ahead of need, Node and windflow loaded: a try handed to one starts in tens of " +
+        "ms instead of hundreds (still one process per try). 0: each try starts its own process. ~80 MB each.",
     ),
     task_queued_timeout: opt(
       durationType(false),

@@ -4,9 +4,11 @@
  * and stopped by SIGTERM, tasks list / test / logs / run, db init / reset, config get; exit codes and JSON.
  */
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { cli, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 after(() => {
@@ -167,6 +169,117 @@ describe("windflow dags / tasks / scheduler / db / config", () => {
     assert.equal(reset.code, 0, reset.stderr);
     const empty = await run("dags", "list-runs", "--json");
     assert.deepEqual(JSON.parse(empty.stdout), []);
+  });
+
+  test("dags show / pause / test, config list, scheduler --once, a pipe closed early", async () => {
+    const e = schedulerEnv();
+    envs.push(e);
+    e.install("scheduler-chain.ts", "chain.ts");
+    const run = (...args: string[]) => cli(args, e.env);
+
+    const [show, showJson, tested, list, listJson] = await Promise.all([
+      run("dags", "show", "sched_chain"),
+      run("dags", "show", "sched_chain", "--json"),
+      run("dags", "test", "sched_chain", "--date", "2026-11-25T17:30:05Z", "--conf", '{"label": "t"}'),
+      run("config", "list"),
+      run("config", "list", "--json"),
+    ]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^sched_chain +\(manual only/m);
+    assert.match(show.stdout, /^ {2}transform +<- extract$/m);
+    assert.match(show.stdout, /^ {2}load +<- transform$/m);
+    const spec = JSON.parse(showJson.stdout) as { id: string; tasks: { id: string; upstream: string[] }[] };
+    assert.equal(spec.id, "sched_chain");
+    assert.deepEqual(
+      spec.tasks.map((t) => [t.id, t.upstream]),
+      [
+        ["extract", []],
+        ["transform", ["extract"]],
+        ["load", ["transform"]],
+      ],
+    );
+    // dags test: in this process, no database; each task's state, duration and return value.
+    assert.equal(tested.code, 0, tested.stderr);
+    assert.match(tested.stdout, /^DAG sched_chain, run test__20261125-173005 .*: success in /m);
+    assert.match(tested.stdout, /^ {2}load +success +\S+ +-> "t=6 at 20261125-173005"$/m);
+    assert.equal(existsSync(join(e.home, "windflow.db")), false, "dags test needs no database");
+    // config list: every setting with where its value comes from.
+    assert.match(list.stdout, /^\[scheduler\]$/m);
+    assert.match(
+      list.stdout,
+      new RegExp(`^dags_folder = ${e.dags} +# environment variable WINDFLOW__CORE__DAGS_FOLDER$`, "m"),
+    );
+    assert.match(list.stdout, /^warm_task_processes = 2$/m);
+    const entries = JSON.parse(listJson.stdout) as { section: string; key: string }[];
+    assert.ok(entries.some((x) => x.section === "webserver" && x.key === "port"));
+
+    // pause / unpause; a paused DAG's run waits through scheduler --once, which runs one step when unpaused.
+    const trigger = await run("dags", "trigger", "sched_chain", "--json");
+    const runId = (JSON.parse(trigger.stdout) as { runId: string }).runId;
+    assert.equal(
+      (await run("dags", "pause", "sched_chain")).stdout.trim(),
+      "DAG sched_chain was already paused",
+    );
+    const idle = await run("scheduler", "--once");
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(e.store.getRun({ dagId: "sched_chain", runId })?.state, "queued");
+    await run("dags", "unpause", "sched_chain");
+    const once = await run("scheduler", "--once");
+    assert.equal(once.code, 0, once.stderr);
+    const states = () =>
+      e.store.listTaskInstances({ dagId: "sched_chain", runId }).map((ti) => `${ti.taskId} ${ti.state}`);
+    // One pass: the first task ran; the last pass made the next one ready; nothing else started.
+    assert.deepEqual(states(), ["extract success", "transform scheduled", "load none"]);
+    assert.equal((await run("dags", "pause", "sched_chain")).stdout.trim(), "DAG sched_chain is now paused");
+
+    // Output piped into a reader that stops early: exit 0, no EPIPE stack.
+    const piped = spawnSync(
+      "bash",
+      ["-c", `"${process.execPath}" --import tsx src/cli/main.ts config list | head -n 1`],
+      {
+        cwd: ROOT,
+        env: e.env,
+        encoding: "utf8",
+      },
+    );
+    assert.equal(piped.stdout, "[core]\n");
+    assert.doesNotMatch(piped.stderr, /EPIPE/);
+  });
+
+  test("[core] load_examples adds windflow's example DAGs; their trigger rules at work", async () => {
+    const e = schedulerEnv({ WINDFLOW__CORE__LOAD_EXAMPLES: "true" });
+    envs.push(e);
+    e.install("scheduler-chain.ts", "chain.ts");
+    const listed = await cli(["dags", "list", "--json"], e.env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { dags: { dagId: string }[] }).dags.map((d) => d.dagId).sort(),
+      ["example_return_values", "example_trigger_rules", "sched_chain"],
+    );
+    const without = await cli(["dags", "list", "--json"], {
+      ...e.env,
+      WINDFLOW__CORE__LOAD_EXAMPLES: "false",
+    });
+    assert.deepEqual(
+      (JSON.parse(without.stdout) as { dags: { dagId: string }[] }).dags.map((d) => d.dagId),
+      ["sched_chain"],
+    );
+    // fetch fails on both its tries: report is upstream_failed, alert (one_failed) and cleanup (all_done) run.
+    const failed = await cli(
+      ["dags", "trigger", "example_trigger_rules", "--conf", '{"failures": 5}', "--wait", "--json"],
+      e.env,
+    );
+    assert.equal(failed.code, 1, failed.stderr);
+    const view = JSON.parse(failed.stdout) as {
+      run: { state: string };
+      tasks: { taskId: string; state: string; tryNumber: number }[];
+    };
+    assert.equal(view.run.state, "failed");
+    assert.deepEqual(
+      view.tasks.map((t) => `${t.taskId} ${t.state} ${t.tryNumber}`),
+      ["fetch failed 2", "report upstream_failed 0", "alert success 1", "cleanup success 1"],
+    );
+    assert.match(failed.stderr, /\[fetch\] .*Error: the source is down \(try 1 of 2\)/);
   });
 
   test("SIGTERM stops the scheduler gracefully: it exits, its running task processes finish and record their end", async () => {

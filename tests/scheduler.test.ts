@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { isProcessAlive } from "../src/orchestration/executor/local.js";
 import { taskLogPath } from "../src/orchestration/executor/task-log.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
-import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
+import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
 import { type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
@@ -69,6 +69,13 @@ describe("scheduler: manual runs", () => {
         "started after its upstream ended",
       );
     assert.deepEqual(e.marks(run.runId), ["extract 1", "transform 1", "load 1"]);
+    // Cold task processes here, warm ones in tests/scheduler-warm.test.ts: the log says which ran.
+    const warm = Number(process.env.WINDFLOW_TEST_WARM ?? 0);
+    assert.equal(
+      e.lines.some((l) => l.includes(`${warm} warm task processes`)),
+      warm > 0,
+      `${warm} warm task processes expected`,
+    );
     for (const t of tis) {
       const log = taskLogPath(e.config.logging.base_log_folder, t, 1);
       assert.equal(t.logPath, log);
@@ -104,6 +111,34 @@ describe("scheduler: manual runs", () => {
     );
     assert.match(e.store.getTaskInstance(key)?.error ?? "", /the source is down \(try 2\)/);
     assert.equal(e.store.getTaskInstance({ ...key, taskId: "cleanup" })?.returnValue, "cleaned");
+  });
+});
+
+describe("scheduler: waking up", () => {
+  test("a trigger wakes a sleeping scheduler at once (wakeScheduler), not at its next heartbeat", async () => {
+    // A heartbeat of a minute: without the wake-up the run would wait for it.
+    const e = await home(["scheduler-chain.ts"], { WINDFLOW__SCHEDULER__HEARTBEAT_INTERVAL: "60s" });
+    setDagPaused(e.store, "sched_chain", false);
+    const scheduler = e.scheduler();
+    const running = scheduler.run({ mode: "forever", timeoutMs: 90_000 });
+    try {
+      await until("the scheduler's first pass", () =>
+        e.lines.some((l) => /started/.test(l)) ? true : undefined,
+      );
+      // Let it fall asleep on its heartbeat.
+      await new Promise((r) => setTimeout(r, 500));
+      const { run } = triggerDag(e.store, "sched_chain");
+      wakeScheduler(e.config.home);
+      const done = await until(
+        "the run to succeed well before the heartbeat",
+        () => (e.store.getRun(run)?.state === "success" ? true : undefined),
+        30_000,
+      );
+      assert.equal(done, true);
+    } finally {
+      scheduler.stop("test done");
+      await running;
+    }
   });
 });
 

@@ -16,6 +16,13 @@ import { startJupyterServer } from "../notebook/server.js";
 import { type Progress, progress } from "../util/progress.js";
 import { registerOrchestrationCommands } from "./orchestration.js";
 
+// Output piped into a reader that stops early (`windflow config list | head`): stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+
 const root = findProjectRoot(__dirname);
 const say = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -24,6 +24,15 @@ const out = (text: string): void => {
 };
 const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
 
+interface TriggerCliOptions {
+  conf?: string;
+  date?: string;
+  unpause?: boolean;
+  wait?: boolean;
+  timeout?: number;
+  json?: boolean;
+}
+
 export function registerOrchestrationCommands(program: Command, { root, say }: CliContext): void {
   async function config(): Promise<WindflowConfig> {
     const { loadConfig } = await import("../config.js");
@@ -58,9 +67,9 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
   /** Finds the DAG `id` among the DAG files; a clear error listing the known ids otherwise. */
   async function findDag(id: string): Promise<Dag> {
     const c = await config();
-    const { listDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+    const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
     const known: string[] = [];
-    for (const file of listDagFiles(c.core.dags_folder)) {
+    for (const file of listConfiguredDagFiles(c)) {
       let dags: Dag[];
       try {
         dags = loadDagFile(file);
@@ -110,9 +119,9 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         if (listing.dags.length === 0 && listing.importErrors.length === 0) listing = undefined;
       }
       if (!listing) {
-        const { listDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+        const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
         listing = { dags: [], importErrors: [] };
-        for (const file of listDagFiles(c.core.dags_folder)) {
+        for (const file of listConfiguredDagFiles(c)) {
           try {
             for (const d of loadDagFile(file)) listing.dags.push(dagRow(d.spec, root));
           } catch (error) {
@@ -176,12 +185,22 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     .option("--conf <json>", "the run's conf: a JSON object overriding params")
     .option("--date <iso>", "logical date (default: now, to the second)")
     .option("--unpause", "unpause the DAG too (its scheduled runs then start as well)")
+    .option(
+      "--wait",
+      "run it now through the engine and wait: a scheduler for this run alone (even if the DAG is paused), " +
+        "the tasks' logs followed; exit code 1 if the run fails",
+    )
+    .option("--timeout <seconds>", "with --wait: give up after this long (exit code 1)", (v) =>
+      Number.parseFloat(v),
+    )
     .option("--json", "print JSON")
-    .action(async (id: string, opts: { conf?: string; date?: string; unpause?: boolean; json?: boolean }) => {
+    .action(async (id: string, opts: TriggerCliOptions) => {
       const runConf = await conf(opts.conf);
-      const { setDagPaused, triggerDag } = await import("../orchestration/scheduler/trigger.js");
+      const { setDagPaused, triggerDag, wakeScheduler } = await import(
+        "../orchestration/scheduler/trigger.js"
+      );
       const { runRow } = await import("../orchestration/scheduler/views.js");
-      await withStore(async (store, c) => {
+      const runId = await withStore(async (store, c) => {
         await storedDag(store, c, id);
         if (opts.unpause && setDagPaused(store, id, false)) say(`DAG ${id} unpaused`);
         const result = triggerDag(store, id, {
@@ -192,9 +211,15 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         const note = result.paused
           ? `DAG ${id} is paused: the run stays queued until \`windflow dags unpause ${id}\``
           : undefined;
+        if (opts.wait) {
+          say(
+            `run ${id}/${row.runId} (logical date ${row.logicalDate}, files stamped ${row.stamp}): running it now`,
+          );
+          return row.runId;
+        }
         if (opts.json) {
           json({ ...row, conf: result.run.conf, paused: result.paused, ...(note ? { note } : {}) });
-          return;
+          return row.runId;
         }
         out(`run_id        ${row.runId}`);
         out(`logical_date  ${row.logicalDate}`);
@@ -202,8 +227,47 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         out(`state         ${row.state}`);
         if (note) out(`note          ${note}`);
         else out("note          the scheduler starts it (`windflow scheduler`)");
+        return row.runId;
       });
+      if (opts.wait) process.exitCode = await waitForRun(id, runId, opts);
+      else wakeScheduler((await config()).home);
     });
+
+  /** `dags trigger --wait`: a scheduler for one run, the tasks' logs followed; the run's state at the end. */
+  async function waitForRun(dagId: string, runId: string, opts: TriggerCliOptions): Promise<number> {
+    const c = await config();
+    const { schedulerMain } = await import("../orchestration/scheduler/main.js");
+    const { createLogger } = await import("../orchestration/scheduler/log.js");
+    const { formatRunState, RunLogTail, runStateView } = await import("../orchestration/scheduler/views.js");
+    const { openStore } = await import("../orchestration/store/index.js");
+    const store = openStore(c);
+    try {
+      const tail = new RunLogTail(store, c.logging.base_log_folder, { dagId, runId }, (taskId, line) =>
+        say(`  [${taskId}] ${line}`),
+      );
+      const timer = setInterval(() => tail.poll(), 250);
+      let code: number;
+      try {
+        code = await schedulerMain({
+          config: c,
+          mode: "until-idle",
+          only: { dagId, runId },
+          // The scheduler's own lines only when something goes wrong: the tasks' logs tell the story.
+          log: createLogger("WARNING"),
+          ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout * 1000 }),
+        });
+      } finally {
+        clearInterval(timer);
+        tail.flush();
+      }
+      const view = runStateView(store, { dagId, runId });
+      if (opts.json) json(view);
+      else out(formatRunState(view));
+      return code !== 0 || view.run.state !== "success" ? 1 : 0;
+    } finally {
+      store.close();
+    }
+  }
   for (const [name, paused] of [
     ["pause", true],
     ["unpause", false],
@@ -217,10 +281,11 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       )
       .argument("<dag_id>")
       .action(async (id: string) => {
-        const { setDagPaused } = await import("../orchestration/scheduler/trigger.js");
+        const { setDagPaused, wakeScheduler } = await import("../orchestration/scheduler/trigger.js");
         await withStore(async (store, c) => {
           await storedDag(store, c, id);
           const changed = setDagPaused(store, id, paused);
+          if (changed && !paused) wakeScheduler(c.home);
           out(`DAG ${id} ${changed ? "is now" : "was already"} ${paused ? "paused" : "unpaused"}`);
         });
       });

@@ -128,3 +128,29 @@ export function listDagFiles(folder: string): string[] {
     .map((e) => join(resolve(folder), e.name))
     .sort();
 }
+
+/** Where windflow's example DAGs live (`[core] load_examples`). */
+export function exampleDagsFolder(root: string): string {
+  return join(root, "examples", "dags");
+}
+
+/**
+ * The folders whose DAG files are read: `[core] dags_folder`, and windflow's examples when
+ * `[core] load_examples` is on (as Airflow's `load_examples`).
+ */
+export function dagFolders(config: {
+  core: { dags_folder: string; load_examples: boolean };
+  root: string;
+}): string[] {
+  return config.core.load_examples
+    ? [config.core.dags_folder, exampleDagsFolder(config.root)]
+    : [config.core.dags_folder];
+}
+
+/** The DAG files of every folder of `dagFolders(config)`. */
+export function listConfiguredDagFiles(config: {
+  core: { dags_folder: string; load_examples: boolean };
+  root: string;
+}): string[] {
+  return dagFolders(config).flatMap(listDagFiles);
+}

@@ -106,9 +106,9 @@ export function schedulerEnv(settings: Record<string, string> = {}): SchedulerEn
       return file;
     },
     scheduler(options = {}) {
-      // WINDFLOW_TEST_WARM=n runs the suites with n warm task processes (WarmExecutor).
+      // Cold task processes unless WINDFLOW_TEST_WARM=n (n warm task processes: tests/scheduler-warm.test.ts).
       const warm = Number(process.env.WINDFLOW_TEST_WARM ?? 0);
-      const s = new Scheduler({ config, log, ...(warm > 0 ? { warmWorkers: warm } : {}), ...options });
+      const s = new Scheduler({ config, log, warmWorkers: warm, ...options });
       schedulers.push(s);
       return s;
     },

@@ -21,7 +21,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
 import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
-import { listDagFiles } from "../loader.js";
+import { dagFolders, listDagFiles } from "../loader.js";
 import type { MetadataStore } from "../store/store.js";
 import type { DagSpec } from "../types.js";
 import { fromJSON } from "../validate.js";
@@ -46,6 +46,8 @@ export type ProcessorResult =
 export interface DagProcessorOptions {
   /** The DAGs folder (`[core] dags_folder`). */
   folder: string;
+  /** Folders also read, not watched (windflow's examples with `[core] load_examples`). @default [] */
+  extraFolders?: readonly string[];
   /** `[scheduler] dag_file_processor_timeout`, in ms. */
   timeoutMs: number;
   /** `[scheduler] dag_dir_list_interval`, in ms; 0: no periodic listing. */
@@ -133,7 +135,7 @@ export class DagProcessor {
   scan(): void {
     if (this.closed) return;
     this.ensureWatching();
-    const listed = listDagFiles(this.options.folder);
+    const listed = [this.options.folder, ...(this.options.extraFolders ?? [])].flatMap(listDagFiles);
     const present = new Set(listed);
     for (const file of [...this.files.keys()]) {
       if (present.has(file)) continue;
@@ -404,6 +406,7 @@ export async function syncDagFolder(
 ): Promise<ApplySummary> {
   const processor = new DagProcessor({
     folder: config.core.dags_folder,
+    extraFolders: dagFolders(config).slice(1),
     timeoutMs: config.scheduler.dag_file_processor_timeout,
     listIntervalMs: 0,
     watch: false,

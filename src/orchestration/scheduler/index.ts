@@ -34,6 +34,8 @@ export {
   type TriggerOptions,
   type TriggerResult,
   triggerDag,
+  WAKEUP_FILE,
+  wakeScheduler,
 } from "./trigger.js";
 export * from "./views.js";
 export {

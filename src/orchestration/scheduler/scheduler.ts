@@ -26,8 +26,8 @@
  *    task processes run (queued task instances without a process first, then by run logical date).
  *
  * Between passes the loop sleeps until a task process ends (the executor wakes it: the hand-off), the DAG
- * processor reports, the next retry or run is due, a kill deadline comes, or `[scheduler] heartbeat_interval`
- * passes.
+ * processor reports, the next retry or run is due, a kill deadline comes, a trigger or an unpause writes the
+ * home's wake-up file (`wakeScheduler`), or `[scheduler] heartbeat_interval` passes.
  *
  * ## Modes (`run({ mode })`, `windflow scheduler [--once | --until-idle]`)
  * - `forever` (the default): until `stop()` (SIGTERM / SIGINT in the CLI).
@@ -43,11 +43,13 @@
  * `stop()` finishes the current pass and starts nothing more; task processes are left running (they are
  * detached and record their own end); a later scheduler adopts those still running.
  */
+import { type FSWatcher, mkdirSync, watch } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
 import { type ExecutorEvent, isProcessAlive, LocalExecutor } from "../executor/local.js";
 import { finishLostTry } from "../executor/run-task.js";
+import { dagFolders } from "../loader.js";
 import { nextDueAt, runIdFor, runsDue } from "../schedule.js";
 import { DuplicateRunError } from "../store/errors.js";
 import { openStore } from "../store/index.js";
@@ -72,6 +74,7 @@ import {
   type TimeoutSettings,
 } from "./decide.js";
 import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
+import { WAKEUP_FILE } from "./trigger.js";
 import { type TaskExecutor, WarmExecutor } from "./warm-executor.js";
 
 /** How long the scheduler runs (see the module comment). */
@@ -96,9 +99,16 @@ export interface SchedulerOptions {
   parsingProcesses?: number;
   /**
    * Warm task processes kept ready (`WarmExecutor`): a try handed to one starts in tens of ms instead of
-   * hundreds. 0: every try starts its own process cold (`LocalExecutor`). @default 0
+   * hundreds. 0: every try starts its own process cold (`LocalExecutor`).
+   * @default `[scheduler] warm_task_processes`
    */
   warmWorkers?: number;
+  /**
+   * Run this one run and nothing else (`windflow dags trigger --wait`): no scheduled run is created, no other
+   * run is touched, and the run goes on even if its DAG is paused (as Airflow's backfill does). In
+   * `until-idle` mode the scheduler stops once the run has finished.
+   */
+  only?: { readonly dagId: string; readonly runId: string };
 }
 
 /** Options of `Scheduler.run`. */
@@ -191,6 +201,7 @@ export class Scheduler {
   private readonly waker = new Waker();
   private readonly timeouts: TimeoutSettings;
   private readonly warmWorkers: number;
+  private readonly only: SchedulerOptions["only"];
   /** Start attempts of task instances whose process ended before claiming them. */
   private readonly startFailures = new Map<string, number>();
   /** Log files of the processes we started, for messages. */
@@ -212,7 +223,8 @@ export class Scheduler {
     this.now = options.now ?? (() => new Date());
     this.hostname = options.hostname ?? osHostname();
     this.startedAt = this.now();
-    this.warmWorkers = options.warmWorkers ?? 0;
+    this.warmWorkers = options.warmWorkers ?? options.config.scheduler.warm_task_processes;
+    this.only = options.only;
     this.timeouts = {
       defaultTimeoutMs: options.config.core.default_task_execution_timeout,
       cleanupMs: options.config.core.killed_task_cleanup_time,
@@ -220,10 +232,10 @@ export class Scheduler {
     };
     const wake = () => this.waker.wake();
     this.executor =
-      (options.warmWorkers ?? 0) > 0
+      this.warmWorkers > 0
         ? new WarmExecutor({
             config: options.config,
-            size: options.warmWorkers as number,
+            size: this.warmWorkers,
             ...(options.taskCommand ? { coldCommand: options.taskCommand } : {}),
             onExit: wake,
             log: this.log,
@@ -235,6 +247,7 @@ export class Scheduler {
           });
     this.processor = new DagProcessor({
       folder: options.config.core.dags_folder,
+      extraFolders: dagFolders(options.config).slice(1),
       timeoutMs: options.config.scheduler.dag_file_processor_timeout,
       listIntervalMs: options.config.scheduler.dag_dir_list_interval,
       concurrency: options.parsingProcesses ?? 2,
@@ -269,6 +282,7 @@ export class Scheduler {
         `parallelism ${c.core.parallelism}${this.executor instanceof WarmExecutor ? `, ${this.warmWorkers} warm task processes` : ""}, store ${c.database.path}`,
     );
     let stoppedBy: SchedulerReport["stoppedBy"] = "stopped";
+    const wakeups = this.watchWakeups();
     try {
       this.processor.start();
       // The first pass sees every DAG file parsed (each bounded by dag_file_processor_timeout).
@@ -296,6 +310,7 @@ export class Scheduler {
         await this.waker.sleep(Math.min(outcome.wakeAt, deadline) - Date.now());
       }
     } finally {
+      wakeups?.close();
       this.processor.close();
     }
     const leftRunning = this.executor.running;
@@ -314,6 +329,21 @@ export class Scheduler {
         (leftRunning > 0 ? `, ${leftRunning} left running (they record their own end)` : ""),
     );
     return report;
+  }
+
+  /** Wakes the loop when `wakeScheduler` writes the wake-up file of this home (a trigger, an unpause). */
+  private watchWakeups(): FSWatcher | undefined {
+    try {
+      mkdirSync(this.config.home, { recursive: true });
+      const watcher = watch(this.config.home, { persistent: false }, (_event, name) => {
+        if (name === WAKEUP_FILE) this.waker.wake();
+      });
+      watcher.on("error", () => watcher.close());
+      return watcher;
+    } catch (error) {
+      this.log.debug(`cannot watch ${this.config.home} (${(error as Error).message}): heartbeats only`);
+      return undefined;
+    }
   }
 
   /** Waits (woken by the processor, the executor or stop) until `done()` or the deadline. */
@@ -346,12 +376,16 @@ export class Scheduler {
     const dags = new Map(this.store.listDags({ includeInactive: true }).map((d) => [d.dagId, d]));
 
     // 2. Watch.
+    const mine = (key: { dagId: string; runId: string }) =>
+      !this.only || (key.dagId === this.only.dagId && key.runId === this.only.runId);
     for (const event of this.executor.poll()) this.onProcessEnd(event, now);
     for (const ti of this.store.listTaskInstances({ states: ["running"] }))
-      this.watchRunning(ti, dags.get(ti.dagId), now, wake);
-    for (const ti of this.store.listTaskInstances({ states: ["queued"] })) this.watchQueued(ti, now);
+      if (mine(ti)) this.watchRunning(ti, dags.get(ti.dagId), now, wake);
+    for (const ti of this.store.listTaskInstances({ states: ["queued"] }))
+      if (mine(ti)) this.watchQueued(ti, now);
 
     if (!options.schedule) return { wakeAt: wake.time, idle: false };
+    if (this.only) return this.passOnly(this.only, dags, now, wake, options.dispatch);
 
     // 3. Runs.
     const schedulable = (dag: DagRecord | undefined): dag is DagRecord =>
@@ -396,6 +430,31 @@ export class Scheduler {
       wakeAt: wake.time,
       idle: !stillActive && this.executor.running === 0 && !this.processor.busy,
     };
+  }
+
+  /** Steps 3 to 5 for the one run of `only`, whether its DAG is paused or not. */
+  private passOnly(
+    only: NonNullable<SchedulerOptions["only"]>,
+    dags: ReadonlyMap<string, DagRecord>,
+    now: Date,
+    wake: WakeAt,
+    dispatch: boolean,
+  ): PassOutcome {
+    const dag = dags.get(only.dagId);
+    let run = this.store.getRun(only);
+    if (dag?.isActive && run?.state === "queued") {
+      this.startRun(only.dagId, only.runId, now);
+      run = this.store.getRun(only);
+    }
+    if (dag?.isActive && run?.state === "running") this.advanceRun(run, dag, now, wake);
+    if (dispatch && !this.stopRequested && dag?.isActive) {
+      // The run's DAG counts as unpaused here: it is the one run this scheduler was asked to run.
+      const one = new Map([[dag.dagId, { ...dag, isPaused: false }]]);
+      this.dispatch(one, now, wake, only);
+    }
+    run = this.store.getRun(only);
+    const finished = run === undefined || run.state === "success" || run.state === "failed" || !dag?.isActive;
+    return { wakeAt: wake.time, idle: finished && this.executor.running === 0 && !this.processor.busy };
   }
 
   private createScheduledRuns(
@@ -473,7 +532,12 @@ export class Scheduler {
       this.log.info(`run ${runKeyText(run)} ${decision.state}`);
   }
 
-  private dispatch(dags: ReadonlyMap<string, DagRecord>, now: Date, wake: WakeAt): void {
+  private dispatch(
+    dags: ReadonlyMap<string, DagRecord>,
+    now: Date,
+    wake: WakeAt,
+    only?: { readonly dagId: string; readonly runId: string },
+  ): void {
     const slots = this.config.core.parallelism - this.executor.running;
     if (slots <= 0) return;
     const runs = new Map(
@@ -483,6 +547,7 @@ export class Scheduler {
     let order = 0;
     for (const ti of this.store.listTaskInstances({ states: ["scheduled", "queued"] })) {
       order++;
+      if (only && (ti.dagId !== only.dagId || ti.runId !== only.runId)) continue;
       const run = runs.get(runKeyText(ti));
       const dag = dags.get(ti.dagId);
       if (!run || !dag?.isActive || this.executor.has(ti)) continue;

@@ -8,6 +8,8 @@
  * A manual run of a paused DAG is created `queued` and stays so until the DAG is unpaused (Airflow's
  * behaviour: pausing a DAG stops all of its work, not only its schedule); `triggerDag` says so in its result.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { WindflowError } from "../../errors.js";
 import { mergeParams } from "../context.js";
 import { manualRun } from "../schedule.js";
@@ -114,4 +116,22 @@ export function setDagPaused(store: MetadataStore, dagId: string, paused: boolea
   if (dag.isPaused === paused) return false;
   store.setPaused(dagId, paused);
   return true;
+}
+
+/** The file a scheduler watches in its home: writing it wakes the scheduler at once (`wakeScheduler`). */
+export const WAKEUP_FILE = "scheduler.wakeup";
+
+/**
+ * Tells the schedulers of this home to look at the store now rather than at their next heartbeat: called after
+ * a trigger, an unpause or a run cleared, so that a manual run starts in tens of ms (Airflow users wait for
+ * the next scheduler loop). A scheduler that misses it (another machine, a file system without change events)
+ * still sees the change at its next heartbeat.
+ */
+export function wakeScheduler(home: string): void {
+  try {
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, WAKEUP_FILE), `${new Date().toISOString()}\n`);
+  } catch {
+    // Only a hint: the heartbeat covers it.
+  }
 }

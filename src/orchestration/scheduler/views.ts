@@ -4,6 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { relative } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { timestamp } from "../../io/dated.js";
 import { taskLogPath } from "../executor/task-log.js";
 import { topologicalOrder } from "../graph.js";
@@ -267,4 +268,58 @@ export function tryGoesOn(store: MetadataStore, key: TaskInstanceKey, tryNumber:
   if (!ti || TASK_TERMINAL.has(ti.state)) return false;
   if (ti.tryNumber > tryNumber) return false;
   return ti.state === "running" || ti.state === "queued" || ti.tryNumber < tryNumber;
+}
+
+/**
+ * Follows the logs of every try of a run while it goes on (`windflow dags trigger --wait`): each call of
+ * `poll()` writes what was appended to each try's log since the last call, line by line, prefixed with the
+ * task id (a partial last line waits for its end, or for `flush()`).
+ */
+export class RunLogTail {
+  private readonly offsets = new Map<string, number>();
+  private readonly partial = new Map<string, string>();
+  /** One decoder per log: a UTF-8 character cut between two reads is kept for the next. */
+  private readonly decoders = new Map<string, StringDecoder>();
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly baseLogFolder: string,
+    private readonly run: RunKey,
+    private readonly write: (taskId: string, line: string) => void,
+  ) {}
+
+  poll(): void {
+    for (const ti of this.store.listTaskInstances({ dagId: this.run.dagId, runId: this.run.runId })) {
+      for (let n = 1; n <= ti.tryNumber; n++) this.drain(ti.taskId, n);
+    }
+  }
+
+  /** Reads what is left and writes the partial last lines too. */
+  flush(): void {
+    this.poll();
+    for (const [k, rest] of this.partial) if (rest) this.write(k.split("\u0000")[0] as string, rest);
+    this.partial.clear();
+  }
+
+  private drain(taskId: string, tryNumber: number): void {
+    const path = taskLogPath(this.baseLogFolder, { ...this.run, taskId }, tryNumber);
+    const k = `${taskId}\u0000${tryNumber}`;
+    if (!existsSync(path)) return;
+    const offset = this.offsets.get(k) ?? 0;
+    const size = statSync(path).size;
+    if (size <= offset) return;
+    const fd = openSync(path, "r");
+    try {
+      const buffer = Buffer.alloc(size - offset);
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      this.offsets.set(k, offset + n);
+      const decoder = this.decoders.get(k) ?? new StringDecoder("utf8");
+      this.decoders.set(k, decoder);
+      const lines = ((this.partial.get(k) ?? "") + decoder.write(buffer.subarray(0, n))).split("\n");
+      this.partial.set(k, lines.pop() ?? "");
+      for (const line of lines) this.write(taskId, line);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
