@@ -19,6 +19,7 @@ export default dag(
     startDate: "2026-01-01T00:00:00Z",
     catchup: false,
     tags: ["data"],
+    outputs: ["data/generated_data/{stamp}.csv"],
     params: {
       dataPath: "data/la-haute-borne-data-2017-2020.csv",
       outputFolder: "data/generated_data",

@@ -20,6 +20,7 @@ export default dag(
     startDate: "2026-01-01T00:00:00Z",
     catchup: false,
     tags: ["ml", "inference"],
+    outputs: ["data/prepared_features_{stamp}.parquet", "data/predictions/{stamp}.csv"],
     params: {
       inputPath: "data/generated_data/latest.csv",
       featuresFolder: "data",

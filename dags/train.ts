@@ -18,6 +18,7 @@ export default dag(
     startDate: "2026-01-01T00:00:00Z",
     catchup: false,
     tags: ["ml", "training"],
+    outputs: ["models/{stamp}/"],
     params: {
       dataPath: "data/la-haute-borne-data-2017-2020.csv",
       featuresPath: "data/prepared_features_train.parquet",

@@ -22,6 +22,7 @@ import {
   saveToRegistry,
   WEIGHTS_FILE,
 } from "../src/model/io.js";
+import { histogram } from "../src/model/metadata.js";
 import {
   cosine,
   createModel,
@@ -222,6 +223,14 @@ describe("trainModel", () => {
     assert.deepEqual(metadata.features, ["x1", "x2", "x3"]);
     assert.equal(metadata.target, "Ba_avg");
     assert.equal(metadata.backend, "cpu");
+    // The training target's distribution (what the UI draws predictions over): the training rows only.
+    const h = metadata.targetHistogram;
+    assert.ok(h);
+    assert.equal(h.edges.length, h.counts.length + 1);
+    assert.equal(
+      h.counts.reduce((a, b) => a + b, 0),
+      metadata.training.rows,
+    );
     // New rows, never seen.
     const fresh = linearFrame(200, 99);
     const p = predict(model, metadata, fresh);
@@ -473,5 +482,15 @@ describe("wasm transposed products (speedUpWasmMatMul)", () => {
         assert.ok(Math.abs(v - (expected[i]?.[j] as number)) < 1e-5, `product ${i}[${j}]: ${v}`);
       });
     });
+  });
+});
+
+describe("histogram", () => {
+  test("equal-width bins, the maximum in the last bin, NaN ignored", () => {
+    const h = histogram([0, 1, 2, 3, 4, Number.NaN], 4);
+    assert.deepEqual(h.edges, [0, 1, 2, 3, 4]);
+    assert.deepEqual(h.counts, [1, 1, 1, 2]);
+    assert.deepEqual(histogram([5, 5], 2), { edges: [5, 5.5, 6], counts: [2, 0] });
+    assert.deepEqual(histogram([], 3), { edges: [], counts: [] });
   });
 });

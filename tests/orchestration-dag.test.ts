@@ -23,6 +23,7 @@ const train = dag(
     defaults: { retries: 1, retryDelay: "30s", executionTimeout: "10m" },
     tags: ["ml", "course"],
     params: { dataPath: "data/la-haute-borne-data-2017-2020.csv", epochs: 3, nested: { a: [1, null, true] } },
+    outputs: ["models/{stamp}/"],
   },
   (d) => {
     const features = d.task("prepare_features", (ctx) => `${ctx.params.dataPath}.parquet`, {
@@ -69,6 +70,7 @@ describe("dag(): the authoring API", () => {
         epochs: 3,
         nested: { a: [1, null, true] },
       },
+      outputs: ["models/{stamp}/"],
       tasks: [
         { id: "prepare_features", upstream: [], triggerRule: "all_success", description: "CSV -> features" },
         {
@@ -103,6 +105,7 @@ describe("dag(): the authoring API", () => {
         defaults: { retries: 0, retryDelayMs: 30_000, executionTimeoutMs: null },
         tags: [],
         params: {},
+        outputs: [],
         tasks: undefined,
         fileloc: null,
       },
@@ -328,6 +331,13 @@ describe("JSON form", () => {
       }),
     ];
     for (const spec of variants) assert.deepStrictEqual(fromJSON(toJSON(spec)), spec);
+    // A spec stored before `outputs` existed reads back with none; a bad one is refused, named.
+    const { outputs: _, ...older } = JSON.parse(toJSON(train.spec)) as Record<string, unknown>;
+    assert.deepEqual(fromJSON(older).outputs, []);
+    assert.throws(
+      () => fromJSON({ ...older, outputs: [""] }),
+      /DAG train: outputs: must be a list of file names/,
+    );
   });
   test("stored JSON is validated at the boundary", () => {
     const good = JSON.parse(toJSON(train.spec));

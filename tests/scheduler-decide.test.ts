@@ -28,6 +28,7 @@ const spec = (tasks: TaskSpec[], extra: Partial<DagSpec> = {}): DagSpec => ({
   maxActiveRuns: 2,
   defaults: { retries: 0, retryDelayMs: 1000, executionTimeoutMs: null },
   tags: [],
+  outputs: [],
   params: {},
   tasks,
   fileloc: "/dags/d.ts",

@@ -443,7 +443,13 @@ for (const impl of STORE_IMPLEMENTATIONS) {
 
     test("users: create, duplicate refused, bad role refused, list, delete", () => {
       const u = store.createUser({ username: "ada", passwordHash: "scrypt$x$y", role: "admin" }, T0);
-      assert.deepEqual(u, { username: "ada", passwordHash: "scrypt$x$y", role: "admin", createdAt: T0 });
+      assert.deepEqual(u, {
+        username: "ada",
+        passwordHash: "scrypt$x$y",
+        role: "admin",
+        createdAt: T0,
+        passwordChangedAt: null,
+      });
       assert.throws(
         () => store.createUser({ username: "ada", passwordHash: "h", role: "viewer" }),
         DuplicateUserError,
@@ -460,6 +466,36 @@ for (const impl of STORE_IMPLEMENTATIONS) {
       assert.deepEqual(store.getUser("ada"), u);
       assert.equal(store.deleteUser("ada"), true);
       assert.equal(store.getUser("ada"), undefined);
+    });
+
+    test("users: a new password replaces the hash and records when", () => {
+      store.createUser({ username: "ada", passwordHash: "old", role: "admin" }, T0);
+      const later = new Date(T0.getTime() + 60_000);
+      assert.equal(store.setUserPassword("ada", "new", later), true);
+      const u = store.getUser("ada");
+      assert.equal(u?.passwordHash, "new");
+      assert.deepEqual(u?.passwordChangedAt, later);
+      assert.equal(store.setUserPassword("nobody", "x"), false);
+    });
+
+    test("scheduler jobs: heartbeats update one job; a clean end is recorded; latest first", () => {
+      const a = { hostname: "h1", pid: 10, startedAt: T0 };
+      const b = { hostname: "h1", pid: 11, startedAt: new Date(T0.getTime() + 1000) };
+      store.recordSchedulerHeartbeat(a, new Date(T0.getTime() + 5000));
+      store.recordSchedulerHeartbeat(b, new Date(T0.getTime() + 6000));
+      store.recordSchedulerHeartbeat(a, new Date(T0.getTime() + 7000));
+      const jobs = store.listSchedulerJobs();
+      assert.deepEqual(
+        jobs.map((j) => [j.pid, j.latestHeartbeat.getTime() - T0.getTime(), j.endedAt]),
+        [
+          [10, 7000, null],
+          [11, 6000, null],
+        ],
+      );
+      store.recordSchedulerHeartbeat(b, new Date(T0.getTime() + 8000), true);
+      const ended = store.listSchedulerJobs(1)[0];
+      assert.equal(ended?.pid, 11);
+      assert.deepEqual(ended?.endedAt, new Date(T0.getTime() + 8000));
     });
   });
 }

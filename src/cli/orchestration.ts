@@ -218,12 +218,19 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
           return row.runId;
         }
         if (opts.json) {
-          json({ ...row, conf: result.run.conf, paused: result.paused, ...(note ? { note } : {}) });
+          json({
+            ...row,
+            conf: result.run.conf,
+            paused: result.paused,
+            outputs: result.outputs,
+            ...(note ? { note } : {}),
+          });
           return row.runId;
         }
         out(`run_id        ${row.runId}`);
         out(`logical_date  ${row.logicalDate}`);
         out(`stamp         ${row.stamp}  (the run's dated files, e.g. predictions/${row.stamp}.csv)`);
+        for (const file of result.outputs) out(`writes        ${file}`);
         out(`state         ${row.state}`);
         if (note) out(`note          ${note}`);
         else out("note          the scheduler starts it (`windflow scheduler`)");

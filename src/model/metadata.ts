@@ -73,6 +73,36 @@ export interface TrainingSummary {
   history: EpochReport[];
 }
 
+/** Counts of values in equal-width bins: `counts[i]` values in `[edges[i], edges[i + 1])` (the last closed). */
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+}
+
+/** A histogram of `values` in `bins` equal-width bins (NaN ignored). */
+export function histogram(values: ArrayLike<number>, bins = 60): Histogram {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (Number.isNaN(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!Number.isFinite(lo)) return { edges: [], counts: [] };
+  if (hi === lo) hi = lo + 1;
+  const width = (hi - lo) / bins;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (Number.isNaN(v)) continue;
+    const b = Math.min(bins - 1, Math.floor((v - lo) / width));
+    counts[b] = (counts[b] as number) + 1;
+  }
+  return { edges, counts };
+}
+
 export interface ModelMetadata {
   format: typeof METADATA_FORMAT;
   formatVersion: typeof METADATA_FORMAT_VERSION;
@@ -90,6 +120,11 @@ export interface ModelMetadata {
   backend: BackendName | string;
   /** sha256 of the training data: the features file (`trainModelWithIO`), or what the caller gave. */
   dataSha256: string | null;
+  /**
+   * The distribution of the target over the training rows (equal-width bins): what the UI draws predictions
+   * over. Absent in models saved before it existed.
+   */
+  targetHistogram?: Histogram;
   /** ISO 8601, UTC. */
   createdAt: string;
   windflowVersion: string;
@@ -156,6 +191,17 @@ export function parseMetadata(value: unknown, source: string): ModelMetadata {
   }
   if (typeof v.training !== "object" || v.training === null) throw bad("training is missing");
   if (typeof v.createdAt !== "string") throw bad("createdAt must be a date string");
+  if (v.targetHistogram !== undefined) {
+    const h = v.targetHistogram as Partial<Histogram> | null;
+    const numbers = (x: unknown) => Array.isArray(x) && x.every((n) => typeof n === "number");
+    if (
+      !h ||
+      !numbers(h.edges) ||
+      !numbers(h.counts) ||
+      (h.edges as number[]).length !== (h.counts as number[]).length + 1
+    )
+      throw bad("targetHistogram must hold edges (one more than counts) and counts");
+  }
   if (v.dataSha256 !== null && typeof v.dataSha256 !== "string")
     throw bad("dataSha256 must be a string or null");
   return value as ModelMetadata;

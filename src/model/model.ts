@@ -34,6 +34,7 @@ import { type BackendName, ensureBackend } from "./backend.js";
 import { numericColumns } from "./frame.js";
 import {
   type EpochReport,
+  histogram,
   METADATA_FORMAT,
   METADATA_FORMAT_VERSION,
   type ModelMetadata,
@@ -347,6 +348,7 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
     return scaler.transformColumns(xColumns);
   })(numericColumns(features, featureNames));
   const targetScaler = new StandardScaler({ clip }).fitColumns([target], [yColumn.subarray(0, split.train)]);
+  const targetHistogram = histogram(yColumn.subarray(0, split.train));
   const y = targetScaler.transformColumns([yColumn]);
   const d = featureNames.length;
   const targetParams = targetScaler.toJSON();
@@ -477,6 +479,7 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
     },
     backend: backend.backend,
     dataSha256: options.dataSha256 ?? null,
+    targetHistogram,
     createdAt: new Date().toISOString(),
     windflowVersion: windflowVersion(),
   };

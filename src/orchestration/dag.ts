@@ -64,6 +64,11 @@ export interface DagOptions<P extends JsonObject> {
   tags?: string[];
   /** Named settings with default values, overridden by a trigger's conf; `ctx.params` in tasks. @default {} */
   params?: P;
+  /**
+   * The dated files a run writes, with `{stamp}` for the run's stamp, e.g. `"data/predictions/{stamp}.csv"`:
+   * the UI's trigger form and `dags trigger` show them. @default []
+   */
+  outputs?: string[];
 }
 
 /** What the build function of `dag()` receives. */
@@ -246,6 +251,7 @@ export function dag<P extends JsonObject = JsonObject>(
     },
     tags: [...(options.tags ?? [])],
     params: { ...(options.params ?? {}) },
+    outputs: [...(options.outputs ?? [])],
     tasks: order.map(taskSpec),
     fileloc: null,
   };

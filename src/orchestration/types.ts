@@ -108,6 +108,12 @@ export interface DagSpec {
   readonly tags: readonly string[];
   /** Params and their default values; a manual trigger's conf overrides them. */
   readonly params: JsonObject;
+  /**
+   * The dated files a run writes, `{stamp}` standing for its `YYYYmmdd-HHMMSS` stamp (e.g.
+   * `data/predictions/{stamp}.csv`): shown before a trigger, so that "which file will my run write?" has an
+   * answer. Documentation only: tasks write what they write.
+   */
+  readonly outputs: readonly string[];
   /** In declaration order. */
   readonly tasks: readonly TaskSpec[];
   /** The DAG file it was loaded from (absolute path), null when defined elsewhere (a test, a notebook). */

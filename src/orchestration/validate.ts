@@ -31,6 +31,7 @@ const DAG_KEYS = [
   "defaults",
   "tags",
   "params",
+  "outputs",
   "tasks",
   "fileloc",
 ] as const;
@@ -93,6 +94,8 @@ export function assertDagSpec(value: unknown): asserts value is DagSpec {
   if (!isObject(value.params)) fail("params", "must be an object of JSON values");
   const problem = jsonProblem(value.params);
   if (problem) fail("params", problem.replace(/^\$/, "params"));
+  if (!Array.isArray(value.outputs) || value.outputs.some((o) => typeof o !== "string" || o === ""))
+    fail("outputs", 'must be a list of file names, e.g. ["data/predictions/{stamp}.csv"]');
   if (value.fileloc !== null && typeof value.fileloc !== "string") fail("fileloc", "must be a path or null");
   checkTasks(dagId, value.tasks, fail);
 }
@@ -200,6 +203,8 @@ export function fromJSON(json: string | unknown): DagSpec {
       `is ${JSON.stringify(format)}, expected "${SPEC_FORMAT}"`,
       "the spec was stored by another version of windflow: re-parse the DAG file",
     );
+  // Specs stored before `outputs` existed have none.
+  if (spec.outputs === undefined) spec.outputs = [];
   assertDagSpec(spec);
   return spec;
 }

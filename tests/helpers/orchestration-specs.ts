@@ -21,6 +21,7 @@ export function specOf(rows: readonly Row[], overrides: Partial<DagSpec> = {}): 
     defaults: { retries: 0, retryDelayMs: 0, executionTimeoutMs: null },
     tags: [],
     params: {},
+    outputs: [],
     tasks,
     fileloc: null,
     ...overrides,

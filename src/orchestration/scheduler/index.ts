@@ -29,6 +29,7 @@ export {
   activeDag,
   ConfSyntaxError,
   DagInactiveError,
+  outputsFor,
   parseConf,
   setDagPaused,
   type TriggerOptions,

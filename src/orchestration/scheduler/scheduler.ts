@@ -202,6 +202,8 @@ export class Scheduler {
   private readonly timeouts: TimeoutSettings;
   private readonly warmWorkers: number;
   private readonly only: SchedulerOptions["only"];
+  private job: { hostname: string; pid: number; startedAt: Date } | undefined;
+  private lastHeartbeat = 0;
   /** Start attempts of task instances whose process ended before claiming them. */
   private readonly startFailures = new Map<string, number>();
   /** Log files of the processes we started, for messages. */
@@ -283,6 +285,8 @@ export class Scheduler {
     );
     let stoppedBy: SchedulerReport["stoppedBy"] = "stopped";
     const wakeups = this.watchWakeups();
+    this.job = { hostname: this.hostname, pid: process.pid, startedAt: new Date() };
+    this.heartbeat(true);
     try {
       this.processor.start();
       // The first pass sees every DAG file parsed (each bounded by dag_file_processor_timeout).
@@ -312,6 +316,7 @@ export class Scheduler {
     } finally {
       wakeups?.close();
       this.processor.close();
+      this.heartbeat(true, true);
     }
     const leftRunning = this.executor.running;
     this.executor.close();
@@ -329,6 +334,22 @@ export class Scheduler {
         (leftRunning > 0 ? `, ${leftRunning} left running (they record their own end)` : ""),
     );
     return report;
+  }
+
+  /**
+   * Records that this scheduler is alive (at most once a second, or now with `force`), for the web UI's "is a
+   * scheduler running?". A scheduler for one run (`only`) is not a scheduler of the home: it records nothing.
+   */
+  private heartbeat(force = false, ended = false): void {
+    if (this.only || !this.job) return;
+    const now = Date.now();
+    if (!force && now - this.lastHeartbeat < HEARTBEAT_RECORD_MS) return;
+    this.lastHeartbeat = now;
+    try {
+      this.store.recordSchedulerHeartbeat(this.job, new Date(now), ended);
+    } catch (error) {
+      this.log.warn(`could not record the scheduler's heartbeat: ${(error as Error).message}`);
+    }
   }
 
   /** Wakes the loop when `wakeScheduler` writes the wake-up file of this home (a trigger, an unpause). */
@@ -367,6 +388,7 @@ export class Scheduler {
 
   private pass(options: { schedule: boolean; dispatch: boolean }): PassOutcome {
     this.stats.passes++;
+    this.heartbeat();
     const now = this.now();
     const wake = new WakeAt(Date.now() + this.config.scheduler.heartbeat_interval);
     if (this.adopted.size > 0) wake.at(Date.now() + ADOPTED_POLL_MS);
@@ -706,6 +728,9 @@ export class Scheduler {
     this.executor.kill(ti);
   }
 }
+
+/** Least time between two heartbeats recorded in the store. */
+const HEARTBEAT_RECORD_MS = 1000;
 
 /** The earliest of several wake-up times. */
 class WakeAt {

@@ -82,6 +82,13 @@ export interface TriggerResult {
   readonly stamp: string;
   /** The DAG is paused: the run stays queued until it is unpaused. */
   readonly paused: boolean;
+  /** The dated files the run will write (the DAG's `outputs` with the stamp filled in). */
+  readonly outputs: readonly string[];
+}
+
+/** A DAG's `outputs` with `{stamp}` replaced: the files a run with this stamp writes. */
+export function outputsFor(outputs: readonly string[], stamp: string): string[] {
+  return outputs.map((o) => o.replaceAll("{stamp}", stamp));
 }
 
 /**
@@ -107,7 +114,12 @@ export function triggerDag(store: MetadataStore, dagId: string, options: Trigger
     },
     now,
   );
-  return { run, stamp: manual.stamp, paused: dag.isPaused };
+  return {
+    run,
+    stamp: manual.stamp,
+    paused: dag.isPaused,
+    outputs: outputsFor(dag.spec.outputs, manual.stamp),
+  };
 }
 
 /** Pauses or unpauses an active DAG; returns whether the flag changed. */

@@ -29,6 +29,7 @@ import type {
   RunFilter,
   RunKey,
   RunType,
+  SchedulerJobRecord,
   TaskInstanceFilter,
   TaskInstanceKey,
   TaskInstanceRecord,
@@ -55,6 +56,8 @@ interface Data {
   /** By task key, tries in order. */
   tries: Map<string, TaskTryRecord[]>;
   users: Map<string, UserRecord>;
+  /** By `hostname\0pid\0startedAt`. */
+  jobs: Map<string, SchedulerJobRecord>;
 }
 
 const runId = (k: RunKey) => `${k.dagId}\0${k.runId}`;
@@ -72,6 +75,7 @@ export class MemoryStore implements MetadataStore {
     tasks: new Map(),
     tries: new Map(),
     users: new Map(),
+    jobs: new Map(),
   };
   private depth = 0;
   private closed = false;
@@ -374,6 +378,7 @@ export class MemoryStore implements MetadataStore {
       passwordHash: user.passwordHash,
       role: user.role,
       createdAt: new Date(at),
+      passwordChangedAt: null,
     };
     d.users.set(user.username, record);
     return copy(record);
@@ -390,5 +395,37 @@ export class MemoryStore implements MetadataStore {
 
   deleteUser(username: string): boolean {
     return this.live().users.delete(username);
+  }
+
+  setUserPassword(username: string, passwordHash: string, at: Date = this.now()): boolean {
+    const d = this.live();
+    const user = d.users.get(username);
+    if (!user) return false;
+    d.users.set(username, { ...user, passwordHash, passwordChangedAt: new Date(at) });
+    return true;
+  }
+
+  // --- scheduler jobs ---
+
+  recordSchedulerHeartbeat(
+    job: { hostname: string; pid: number; startedAt: Date },
+    at: Date = this.now(),
+    ended = false,
+  ): void {
+    const key = `${job.hostname}\0${job.pid}\0${job.startedAt.getTime()}`;
+    this.live().jobs.set(key, {
+      hostname: job.hostname,
+      pid: job.pid,
+      startedAt: new Date(job.startedAt),
+      latestHeartbeat: new Date(at),
+      endedAt: ended ? new Date(at) : null,
+    });
+  }
+
+  listSchedulerJobs(limit = 10): SchedulerJobRecord[] {
+    return [...this.live().jobs.values()]
+      .sort((a, b) => b.latestHeartbeat.getTime() - a.latestHeartbeat.getTime())
+      .slice(0, limit)
+      .map(copy);
   }
 }

@@ -118,6 +118,21 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "scheduler heartbeats; when a user's password was last changed",
+    sql: `
+      CREATE TABLE scheduler_jobs (
+        hostname         TEXT NOT NULL,
+        pid              INTEGER NOT NULL,
+        started_at       INTEGER NOT NULL,
+        latest_heartbeat INTEGER NOT NULL,
+        ended_at         INTEGER,                      -- set when it stopped cleanly
+        PRIMARY KEY (hostname, pid, started_at)
+      );
+      ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+    `,
+  },
 ];
 
 /** The version a database has once every migration is applied. */

@@ -56,6 +56,7 @@ import {
   type RunFilter,
   type RunKey,
   type RunType,
+  type SchedulerJobRecord,
   type TaskInstanceFilter,
   type TaskInstanceKey,
   type TaskInstanceRecord,
@@ -226,6 +227,18 @@ function userFromRow(row: Row): UserRecord {
     passwordHash: r.text("password_hash"),
     role: r.oneOf<UserRole>("role", USER_ROLES),
     createdAt: r.date("created_at"),
+    passwordChangedAt: r.dateOrNull("password_changed_at"),
+  };
+}
+
+function jobFromRow(row: Row): SchedulerJobRecord {
+  const r = new RowReader("scheduler_jobs", `${String(row.hostname)}:${String(row.pid)}`, row);
+  return {
+    hostname: r.text("hostname"),
+    pid: r.int("pid"),
+    startedAt: r.date("started_at"),
+    latestHeartbeat: r.date("latest_heartbeat"),
+    endedAt: r.dateOrNull("ended_at"),
   };
 }
 
@@ -713,5 +726,35 @@ export class SqliteStore implements MetadataStore {
 
   deleteUser(username: string): boolean {
     return this.stmt("DELETE FROM users WHERE username = ?").run(username).changes > 0;
+  }
+
+  setUserPassword(username: string, passwordHash: string, at: Date = this.now()): boolean {
+    return (
+      this.stmt("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE username = ?").run(
+        passwordHash,
+        at.getTime(),
+        username,
+      ).changes > 0
+    );
+  }
+
+  // --- scheduler jobs ---
+
+  recordSchedulerHeartbeat(
+    job: { hostname: string; pid: number; startedAt: Date },
+    at: Date = this.now(),
+    ended = false,
+  ): void {
+    this.stmt(
+      `INSERT INTO scheduler_jobs (hostname, pid, started_at, latest_heartbeat, ended_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (hostname, pid, started_at)
+       DO UPDATE SET latest_heartbeat = excluded.latest_heartbeat, ended_at = excluded.ended_at`,
+    ).run(job.hostname, job.pid, job.startedAt.getTime(), at.getTime(), ended ? at.getTime() : null);
+  }
+
+  listSchedulerJobs(limit = 10): SchedulerJobRecord[] {
+    return (
+      this.stmt("SELECT * FROM scheduler_jobs ORDER BY latest_heartbeat DESC LIMIT ?").all(limit) as Row[]
+    ).map(jobFromRow);
   }
 }

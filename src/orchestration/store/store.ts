@@ -13,6 +13,8 @@
  * - **task instance** (`TaskInstanceRecord`): one task in one run, created with its run in state `none`.
  * - **try** (`TaskTryRecord`): the history of a task instance's tries (one row per try started).
  * - **user**: accounts of the web UI.
+ * - **scheduler job**: a scheduler process and its latest heartbeat, so that the web UI can say whether a
+ *   scheduler is running.
  *
  * ## Rules every implementation keeps
  * - Every change of state goes through the state machine (`state.ts`): an illegal move throws an
@@ -203,6 +205,18 @@ export interface UserRecord {
   readonly passwordHash: string;
   readonly role: UserRole;
   readonly createdAt: Date;
+  /** When `setUserPassword` last changed it; null: the password it was created with. */
+  readonly passwordChangedAt: Date | null;
+}
+
+/** A scheduler process, as it reports itself (`recordSchedulerHeartbeat`). */
+export interface SchedulerJobRecord {
+  readonly hostname: string;
+  readonly pid: number;
+  readonly startedAt: Date;
+  readonly latestHeartbeat: Date;
+  /** When it stopped cleanly; null while running, or if it died. */
+  readonly endedAt: Date | null;
 }
 
 /** The metadata store (see the module comment for the rules every implementation keeps). */
@@ -301,4 +315,20 @@ export interface MetadataStore {
   getUser(username: string): UserRecord | undefined;
   listUsers(): UserRecord[];
   deleteUser(username: string): boolean;
+  /** Replaces a user's password hash and records when; false if there is no such user. */
+  setUserPassword(username: string, passwordHash: string, at?: Date): boolean;
+
+  // --- scheduler jobs ------------------------------------------------------------------------------------
+
+  /**
+   * Records a scheduler's heartbeat (creating its job on the first one), or its clean end with `ended`.
+   * Jobs are identified by (hostname, pid, startedAt).
+   */
+  recordSchedulerHeartbeat(
+    job: { hostname: string; pid: number; startedAt: Date },
+    at?: Date,
+    ended?: boolean,
+  ): void;
+  /** Scheduler jobs, latest heartbeat first, at most `limit` (default 10). */
+  listSchedulerJobs(limit?: number): SchedulerJobRecord[];
 }

@@ -1,0 +1,240 @@
+/**
+ * Who may use the web UI and the REST API, and how they prove it.
+ *
+ * - **Passwords** are stored as scrypt hashes (`scrypt$N$r$p$salt$hash`, node:crypto; N = 2^15, r = 8, p = 1:
+ *   ~60 ms and 32 MB per check), compared in constant time. An unknown user costs the same check (a dummy
+ *   hash), so response times do not tell which usernames exist.
+ * - **Sessions** live in the web server's memory, keyed by the sha256 of a random 256-bit id sent in an
+ *   HttpOnly, SameSite=Lax cookie: a stolen database gives no session, and restarting the web server signs
+ *   everyone out. Idle sessions end after 12 hours.
+ * - **CSRF**: every state change carries the session's token (header `X-CSRF-Token` from the pages' scripts,
+ *   or a `_csrf` form field), compared in constant time; the sign-in form uses a double-submit token (a cookie
+ *   and the same value in the form) so nobody can sign a victim in as someone else.
+ * - **Throttling**: failed sign-ins are counted per username and per client address; from the 3rd failure in
+ *   15 minutes on, the next attempt must wait 1, 2, 4 ... up to 60 s after the last failure (answered 429 with
+ *   `Retry-After`). A success clears the username's count.
+ * - Scripts and notebooks may use HTTP Basic authentication on `/api/` instead of a session (no cookie, so no
+ *   CSRF risk), throttled the same way.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { WindflowError } from "../errors.js";
+import type { MetadataStore, UserRecord, UserRole } from "../orchestration/store/store.js";
+
+/** scrypt's cost parameters (see the module comment). */
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 } as const;
+
+/** The course's default account (Airflow's admin/admin in the lab), shown with a banner until changed. */
+export const DEFAULT_USER = { username: "admin", password: "admin" } as const;
+
+/** Shortest password `users set-password` and the account page accept. */
+export const MIN_PASSWORD_LENGTH = 8;
+
+function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, SCRYPT.keyLength, { N, r, p, maxmem: SCRYPT.maxmem }, (error, key) =>
+      error ? reject(error) : resolve(key),
+    ),
+  );
+}
+
+/** A new hash of `password` with a fresh salt. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString("base64")}$${key.toString("base64")}`;
+}
+
+/** Whether `password` matches `hash` (false for a malformed hash). */
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  const parts = hash.split("$");
+  if (parts.length !== 6 || parts[0] !== "scrypt") return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (![N, r, p].every((v) => Number.isInteger(v) && v > 0)) return false;
+  const salt = Buffer.from(parts[4] as string, "base64");
+  const expected = Buffer.from(parts[5] as string, "base64");
+  const key = await scryptAsync(password, salt, N, r, p);
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** Compares two secrets in constant time (false when either is missing). */
+export function sameSecret(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const token = () => randomBytes(32).toString("base64url");
+
+/** A signed-in user's session. */
+export interface Session {
+  readonly username: string;
+  readonly role: UserRole;
+  /** The CSRF token of every state change in this session. */
+  readonly csrfToken: string;
+  readonly createdAt: number;
+  lastSeen: number;
+}
+
+/** Sessions in memory (see the module comment). */
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly idleMs = 12 * 3600_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a session; returns the id to put in the cookie. */
+  create(user: Pick<UserRecord, "username" | "role">): { id: string; session: Session } {
+    this.sweep();
+    const id = token();
+    const at = this.now();
+    const session: Session = {
+      username: user.username,
+      role: user.role,
+      csrfToken: token(),
+      createdAt: at,
+      lastSeen: at,
+    };
+    this.sessions.set(sha256(id), session);
+    return { id, session };
+  }
+
+  /** The live session of a cookie's id, touched; undefined if unknown or idle too long. */
+  get(id: string | undefined): Session | undefined {
+    if (!id) return undefined;
+    const key = sha256(id);
+    const session = this.sessions.get(key);
+    if (!session) return undefined;
+    if (this.now() - session.lastSeen > this.idleMs) {
+      this.sessions.delete(key);
+      return undefined;
+    }
+    session.lastSeen = this.now();
+    return session;
+  }
+
+  delete(id: string | undefined): void {
+    if (id) this.sessions.delete(sha256(id));
+  }
+
+  /** Ends every session of a user (a password changed elsewhere), but `keep`. */
+  deleteUser(username: string, keep?: string): void {
+    const kept = keep ? sha256(keep) : undefined;
+    for (const [key, s] of this.sessions)
+      if (s.username === username && key !== kept) this.sessions.delete(key);
+  }
+
+  private sweep(): void {
+    const at = this.now();
+    for (const [key, s] of this.sessions) if (at - s.lastSeen > this.idleMs) this.sessions.delete(key);
+  }
+}
+
+/** Failed sign-ins, per key (a username, a client address): see the module comment. */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; last: number }>();
+
+  constructor(
+    private readonly options: { freeAttempts?: number; windowMs?: number; maxDelayMs?: number } = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private get free() {
+    return this.options.freeAttempts ?? 3;
+  }
+
+  /** Milliseconds to wait before `keys` may try again (0: now). */
+  waitMs(keys: readonly string[]): number {
+    const at = this.now();
+    let wait = 0;
+    for (const key of keys) {
+      const f = this.failures.get(key);
+      if (!f) continue;
+      if (at - f.last > (this.options.windowMs ?? 15 * 60_000)) {
+        this.failures.delete(key);
+        continue;
+      }
+      if (f.count < this.free) continue;
+      const delay = Math.min(1000 * 2 ** (f.count - this.free), this.options.maxDelayMs ?? 60_000);
+      wait = Math.max(wait, f.last + delay - at);
+    }
+    return Math.max(0, wait);
+  }
+
+  fail(keys: readonly string[]): void {
+    const at = this.now();
+    for (const key of keys) {
+      const f = this.failures.get(key);
+      this.failures.set(key, { count: (f?.count ?? 0) + 1, last: at });
+    }
+  }
+
+  succeed(key: string): void {
+    this.failures.delete(key);
+  }
+}
+
+/** A dummy hash checked for unknown users, so that they cost as much as known ones. */
+let dummyHash: Promise<string> | undefined;
+
+/** Checks a username and password against the store: the user, or undefined. */
+export async function authenticate(
+  store: MetadataStore,
+  username: string,
+  password: string,
+): Promise<UserRecord | undefined> {
+  const user = store.getUser(username);
+  if (!user) {
+    dummyHash ??= hashPassword("not a password");
+    await verifyPassword(password, await dummyHash);
+    return undefined;
+  }
+  return (await verifyPassword(password, user.passwordHash)) ? user : undefined;
+}
+
+/**
+ * Whether the default account still has the password it was created with (`ensureDefaultUser`): the pages
+ * show a banner to everyone until it is changed. Users made by `windflow users create` chose theirs.
+ */
+export function defaultPasswordInUse(store: MetadataStore): boolean {
+  const admin = store.getUser(DEFAULT_USER.username);
+  return admin !== undefined && admin.passwordChangedAt === null;
+}
+
+/** A password too weak to set. */
+export class WeakPasswordError extends WindflowError {
+  readonly retryable = false;
+  constructor(detail: string) {
+    super(`password refused: ${detail}`, {
+      hint: `choose at least ${MIN_PASSWORD_LENGTH} characters, not the username and not "admin"`,
+    });
+  }
+}
+
+/** Refuses passwords that are too short, equal to the username, or the default one. */
+export function checkNewPassword(username: string, password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new WeakPasswordError(`shorter than ${MIN_PASSWORD_LENGTH} characters`);
+  if (password === username) throw new WeakPasswordError("the same as the username");
+  if (password === DEFAULT_USER.password) throw new WeakPasswordError("the default password");
+}
+
+/**
+ * Creates the default user `admin`/`admin` (role admin) if no user exists yet: what `windflow standalone`
+ * does, as Airflow's course set-up did. Returns whether it was created.
+ */
+export async function ensureDefaultUser(store: MetadataStore): Promise<boolean> {
+  if (store.listUsers().length > 0) return false;
+  store.createUser({
+    username: DEFAULT_USER.username,
+    passwordHash: await hashPassword(DEFAULT_USER.password),
+    role: "admin",
+  });
+  return true;
+}
+
+/** Roles that may change things (pause, trigger); a viewer only reads. */
+export const CAN_EDIT: ReadonlySet<UserRole> = new Set(["user", "op", "admin"]);
