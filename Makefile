@@ -17,9 +17,9 @@ DATASET   ?= auto
 SEED      ?= 42
 TESTS     ?= tests/*.test.ts
 
-SOURCES := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
-.PHONY: help install build dataset demo test lint format lab doctor bench calibrate clean distclean
+.PHONY: help install build dataset demo test lint format ui lab doctor bench calibrate clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,7 @@ $(ORACLEVENV)/.installed: requirements/oracle.txt
 
 dist/.built: node_modules/.installed $(SOURCES)
 	$(TSC) -p tsconfig.build.json
+	$(NODE) scripts/build-ui.mjs
 	@touch $@
 
 build: dist/.built ## Compile src/ to dist/ (what notebooks import as "windflow")
@@ -75,6 +76,9 @@ format: node_modules/.installed ## Format the code in place
 
 test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
+
+ui: install ## Start the web UI and a scheduler (windflow standalone): prints the URL and how to sign in
+	$(WINDFLOW) standalone
 
 lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel
 	$(WINDFLOW) lab

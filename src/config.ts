@@ -322,6 +322,16 @@ export const CONFIG_OPTIONS = {
       "Address the web UI listens on; 0.0.0.0 makes it reachable from other machines.",
     ),
     port: opt(intType(1, 65535), "8080", "Port of the web UI."),
+    predictions_folder: opt(
+      pathType,
+      "{PROJECT_ROOT}/data/predictions",
+      "The dated prediction CSVs the Predictions page lists (the predict DAG's predictionsFolder).",
+    ),
+    models_folder: opt(
+      pathType,
+      "{PROJECT_ROOT}/models",
+      "The model registry the Models page lists (the train DAG's modelsDir).",
+    ),
   },
 } as const;
 

@@ -15,6 +15,7 @@ import { findProjectRoot, writeKernelspec } from "../notebook/jupyter-env.js";
 import { startJupyterServer } from "../notebook/server.js";
 import { type Progress, progress } from "../util/progress.js";
 import { registerOrchestrationCommands } from "./orchestration.js";
+import { registerServerCommands } from "./server.js";
 
 // Output piped into a reader that stops early (`windflow config list | head`): stop quietly, as Unix tools do.
 for (const stream of [process.stdout, process.stderr])
@@ -244,6 +245,7 @@ program
   );
 
 registerOrchestrationCommands(program, { root, say });
+registerServerCommands(program, { root, say });
 
 const notebooks = program.command("notebooks").description("run notebooks headless through a Jupyter server");
 notebooks

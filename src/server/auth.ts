@@ -10,9 +10,9 @@
  * - **CSRF**: every state change carries the session's token (header `X-CSRF-Token` from the pages' scripts,
  *   or a `_csrf` form field), compared in constant time; the sign-in form uses a double-submit token (a cookie
  *   and the same value in the form) so nobody can sign a victim in as someone else.
- * - **Throttling**: failed sign-ins are counted per username and per client address; from the 3rd failure in
- *   15 minutes on, the next attempt must wait 1, 2, 4 ... up to 60 s after the last failure (answered 429 with
- *   `Retry-After`). A success clears the username's count.
+ * - **Throttling**: failed sign-ins are counted per username and per client address; past 3 failures for a
+ *   username (20 for an address: a classroom shares one), in 15 minutes, the next attempt must wait 1, 2, 4 ...
+ *   up to 60 s after the last failure (answered 429 with `Retry-After`). A success clears the username's count.
  * - Scripts and notebooks may use HTTP Basic authentication on `/api/` instead of a session (no cookie, so no
  *   CSRF risk), throttled the same way.
  */
@@ -64,6 +64,10 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** A user's password version: when it last changed, 0 if never. */
+export const passwordVersion = (user: Pick<UserRecord, "passwordChangedAt">): number =>
+  user.passwordChangedAt?.getTime() ?? 0;
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const token = () => randomBytes(32).toString("base64url");
 
@@ -73,6 +77,11 @@ export interface Session {
   readonly role: UserRole;
   /** The CSRF token of every state change in this session. */
   readonly csrfToken: string;
+  /**
+   * The user's `passwordChangedAt` when the session began (0: never changed): a password changed since, from
+   * the CLI or another session, ends the session at its next request.
+   */
+  passwordVersion: number;
   readonly createdAt: number;
   lastSeen: number;
 }
@@ -87,7 +96,10 @@ export class SessionStore {
   ) {}
 
   /** Starts a session; returns the id to put in the cookie. */
-  create(user: Pick<UserRecord, "username" | "role">): { id: string; session: Session } {
+  create(user: Pick<UserRecord, "username" | "role" | "passwordChangedAt">): {
+    id: string;
+    session: Session;
+  } {
     this.sweep();
     const id = token();
     const at = this.now();
@@ -95,6 +107,7 @@ export class SessionStore {
       username: user.username,
       role: user.role,
       csrfToken: token(),
+      passwordVersion: passwordVersion(user),
       createdAt: at,
       lastSeen: at,
     };
@@ -133,17 +146,27 @@ export class SessionStore {
   }
 }
 
-/** Failed sign-ins, per key (a username, a client address): see the module comment. */
+/**
+ * Failed sign-ins, per key: `user:<name>` or `ip:<address>` (see the module comment). `freeAttempts` failures
+ * of a username are free, `freeAttemptsPerAddress` of an address.
+ */
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; last: number }>();
 
   constructor(
-    private readonly options: { freeAttempts?: number; windowMs?: number; maxDelayMs?: number } = {},
+    private readonly options: {
+      freeAttempts?: number;
+      freeAttemptsPerAddress?: number;
+      windowMs?: number;
+      maxDelayMs?: number;
+    } = {},
     private readonly now: () => number = Date.now,
   ) {}
 
-  private get free() {
-    return this.options.freeAttempts ?? 3;
+  private free(key: string): number {
+    return key.startsWith("ip:")
+      ? (this.options.freeAttemptsPerAddress ?? 20)
+      : (this.options.freeAttempts ?? 3);
   }
 
   /** Milliseconds to wait before `keys` may try again (0: now). */
@@ -157,8 +180,9 @@ export class LoginThrottle {
         this.failures.delete(key);
         continue;
       }
-      if (f.count < this.free) continue;
-      const delay = Math.min(1000 * 2 ** (f.count - this.free), this.options.maxDelayMs ?? 60_000);
+      const free = this.free(key);
+      if (f.count < free) continue;
+      const delay = Math.min(1000 * 2 ** (f.count - free), this.options.maxDelayMs ?? 60_000);
       wait = Math.max(wait, f.last + delay - at);
     }
     return Math.max(0, wait);

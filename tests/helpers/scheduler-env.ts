@@ -69,6 +69,9 @@ export function schedulerEnv(settings: Record<string, string> = {}): SchedulerEn
     WINDFLOW__SCHEDULER__HEARTBEAT_INTERVAL: "500ms",
     WINDFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: "1h",
     WINDFLOW__SCHEDULER__DAG_FILE_PROCESSOR_TIMEOUT: "20s",
+    // The web UI's files: in the home, never the project's data/ and models/.
+    WINDFLOW__WEBSERVER__PREDICTIONS_FOLDER: join(home, "predictions"),
+    WINDFLOW__WEBSERVER__MODELS_FOLDER: join(home, "models"),
     ...settings,
   };
   const config = loadConfig({ env, root: ROOT });

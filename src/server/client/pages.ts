@@ -1,0 +1,976 @@
+/**
+ * The pages: each draws `#app` from the API and keeps it up to date by polling (no reload).
+ */
+import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
+import type { GraphLayout } from "../graph.js";
+import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
+import { api, describe, duration, h, mount, pageData, poll, stateBadge, svg, toast, when } from "./dom.js";
+import { openTriggerForm, pauseToggle, triggerNow } from "./trigger.js";
+
+declare const Plotly: {
+  react(
+    el: HTMLElement,
+    data: unknown[],
+    layout: Record<string, unknown>,
+    config?: Record<string, unknown>,
+  ): Promise<unknown>;
+};
+
+const app = () => document.getElementById("app") as HTMLElement;
+const enc = encodeURIComponent;
+let canEdit = false;
+
+/** The colours of task and run states (as in Airflow's UI). */
+const STATE_COLOURS: Record<string, string> = {
+  success: "#2e8b57",
+  failed: "#d9534f",
+  running: "#32cd32",
+  queued: "#808080",
+  scheduled: "#d2b48c",
+  up_for_retry: "#ffd700",
+  upstream_failed: "#ff8c00",
+  skipped: "#ff69b4",
+  none: "#f0f0f0",
+};
+
+// --- header: who, and whether a scheduler runs -----------------------------------------------------------
+
+export async function header(): Promise<void> {
+  const me = await api<{ canEdit: boolean }>("/me");
+  canEdit = me.canEdit;
+  const status = document.getElementById("scheduler-status");
+  const banners = document.getElementById("banners") as HTMLElement;
+  const box = h("p", { className: "banner error", id: "scheduler-banner", hidden: true });
+  banners.append(box);
+  poll(async () => {
+    const health = await api<{ scheduler: SchedulerStatus }>("/health");
+    const s = health.scheduler;
+    if (status) {
+      status.className = `scheduler scheduler-${s.status}`;
+      mount(status, `scheduler: ${s.status === "running" ? "running" : "not running"}`);
+      status.title = s.message;
+    }
+    box.hidden = s.status === "running";
+    mount(box, s.message);
+  }, 5000);
+}
+
+// --- DAG list --------------------------------------------------------------------------------------------
+
+export function dagsPage(): void {
+  const banners = h("div", { id: "import-errors" });
+  document.getElementById("banners")?.append(banners);
+  const table = h("tbody");
+  const error = h("p", { className: "error", hidden: true });
+  mount(
+    app(),
+    h("h1", {}, "DAGs"),
+    error,
+    h(
+      "table",
+      { className: "dags" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["ON/OFF", "DAG", "Schedule", "Last run", "Next run", "Actions"].map((t) => h("th", {}, t)),
+        ),
+      ),
+      table,
+    ),
+  );
+  const refresh = async () => {
+    const [{ dags }, { importErrors }] = await Promise.all([
+      api<{ dags: DagJson[] }>("/dags"),
+      api<{ importErrors: { file: string; message: string }[] }>("/importErrors"),
+    ]);
+    mount(
+      banners,
+      importErrors.length
+        ? h(
+            "div",
+            { className: "banner error", id: "broken-dags", role: "alert" },
+            h("b", {}, `Broken DAG${importErrors.length > 1 ? "s" : ""}:`),
+            h(
+              "ul",
+              {},
+              importErrors.map((e) =>
+                h("li", {}, h("code", {}, e.file), ": ", h("pre", { className: "import-error" }, e.message)),
+              ),
+            ),
+          )
+        : null,
+    );
+    mount(
+      table,
+      dags.length === 0
+        ? h("tr", {}, h("td", { colspan: 6 }, "No DAGs yet: put DAG files in the DAGs folder."))
+        : null,
+      dags.map((d) => {
+        const descr = h("div", { className: "description" });
+        // Markdown rendered by the server with raw HTML escaped (markdown-it, html: false).
+        descr.innerHTML = d.descriptionHtml;
+        return h(
+          "tr",
+          { "data-dag": d.dagId },
+          h(
+            "td",
+            {},
+            pauseToggle(d, canEdit, () => void refresh()),
+          ),
+          h(
+            "td",
+            {},
+            h("a", { href: `/dags/${enc(d.dagId)}`, className: "dag-id" }, d.dagId),
+            descr,
+            h(
+              "div",
+              { className: "tags" },
+              d.tags.map((t) => h("span", { className: "tag" }, t)),
+            ),
+          ),
+          h("td", {}, d.schedule),
+          h(
+            "td",
+            { className: "last-run" },
+            d.lastRun
+              ? [
+                  stateBadge(d.lastRun.state),
+                  " ",
+                  h(
+                    "a",
+                    { href: `/dags/${enc(d.dagId)}?run=${enc(d.lastRun.runId)}` },
+                    when(d.lastRun.logicalDate),
+                  ),
+                ]
+              : "never",
+          ),
+          h(
+            "td",
+            {},
+            d.nextRun?.logicalDate
+              ? when(d.nextRun.logicalDate)
+              : d.isPaused && d.schedule !== "manual only"
+                ? "(OFF)"
+                : "",
+          ),
+          h(
+            "td",
+            { className: "actions" },
+            h(
+              "button",
+              {
+                type: "button",
+                disabled: !canEdit,
+                "data-action": "trigger",
+                onclick: () => void triggerNow(d, () => void refresh()),
+              },
+              "Trigger",
+            ),
+            " ",
+            h(
+              "button",
+              {
+                type: "button",
+                className: "secondary",
+                disabled: !canEdit,
+                "data-action": "trigger-config",
+                onclick: () => openTriggerForm(d, () => void refresh()),
+              },
+              "Trigger with config",
+            ),
+          ),
+        );
+      }),
+    );
+  };
+  poll(refresh, 3000, error);
+}
+
+// --- a DAG -----------------------------------------------------------------------------------------------
+
+export function dagPage(): void {
+  const dagId = pageData("dagId");
+  let selected = new URLSearchParams(location.search).get("run") ?? "";
+  let tab = location.hash.slice(1) || "grid";
+  let dag: DagJson | undefined;
+  let grid: { taskIds: string[]; runs: GridRun[] } | undefined;
+  let layout: GraphLayout | undefined;
+  const head = h("div", { className: "dag-head" });
+  const error = h("p", { className: "error", hidden: true });
+  const panels: Record<string, HTMLElement> = {
+    grid: h("section", { id: "panel-grid" }),
+    graph: h("section", { id: "panel-graph" }),
+    gantt: h("section", { id: "panel-gantt" }),
+    code: h("section", { id: "panel-code" }),
+    details: h("section", { id: "panel-details" }),
+  };
+  const tabs = h(
+    "nav",
+    { className: "tabs", role: "tablist" },
+    Object.keys(panels).map((name) =>
+      h(
+        "a",
+        { href: `#${name}`, role: "tab", "data-tab": name, onclick: () => show(name) },
+        name[0]?.toUpperCase() + name.slice(1),
+      ),
+    ),
+  );
+  mount(app(), head, error, tabs, Object.values(panels));
+  const show = (name: string) => {
+    tab = name;
+    for (const [k, el] of Object.entries(panels)) el.hidden = k !== name;
+    for (const a of tabs.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === name);
+    draw();
+    if (name === "code") void drawCode();
+  };
+  const selectedRun = (): GridRun | undefined =>
+    grid?.runs.find((r) => r.run.runId === selected) ?? grid?.runs.at(-1);
+
+  const draw = () => {
+    if (!dag || !grid) return;
+    if (tab === "grid") drawGrid();
+    if (tab === "graph") void drawGraph();
+    if (tab === "gantt") void drawGantt();
+    if (tab === "details") void drawDetails();
+  };
+
+  const drawHead = () => {
+    if (!dag) return;
+    const d = dag;
+    const descr = h("div", { className: "description" });
+    descr.innerHTML = d.descriptionHtml;
+    mount(
+      head,
+      h(
+        "h1",
+        {},
+        pauseToggle(d, canEdit, () => void refresh()),
+        " ",
+        d.dagId,
+      ),
+      descr,
+      h(
+        "p",
+        { className: "meta" },
+        `schedule: ${d.schedule}`,
+        d.nextRun?.logicalDate ? ` · next run: ${when(d.nextRun.logicalDate)}` : "",
+        ` · catch-up ${d.catchup ? "on" : "off"} · file: `,
+        h("code", {}, d.file),
+        d.tags.length ? [" · ", d.tags.map((t) => h("span", { className: "tag" }, t))] : null,
+      ),
+      h(
+        "p",
+        { className: "actions" },
+        h(
+          "button",
+          {
+            type: "button",
+            disabled: !canEdit,
+            "data-action": "trigger",
+            onclick: () => void triggerNow(d, () => void refresh()),
+          },
+          "Trigger",
+        ),
+        " ",
+        h(
+          "button",
+          {
+            type: "button",
+            className: "secondary",
+            disabled: !canEdit,
+            "data-action": "trigger-config",
+            onclick: () => openTriggerForm(d, () => void refresh()),
+          },
+          "Trigger with config",
+        ),
+      ),
+    );
+  };
+
+  const drawGrid = () => {
+    if (!grid) return;
+    const g = grid;
+    const current = selectedRun();
+    const logLink = (runId: string, taskId: string, tryNumber: number) =>
+      `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/logs${tryNumber > 0 ? `?try=${tryNumber}` : ""}`;
+    mount(
+      panels.grid as HTMLElement,
+      g.runs.length === 0
+        ? h("p", {}, "No runs yet: press Trigger, or turn the DAG ON.")
+        : h(
+            "table",
+            { className: "grid" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                h("th", {}, "task \\ run"),
+                g.runs.map((r) =>
+                  h(
+                    "th",
+                    { className: r.run.runId === current?.run.runId ? "selected" : "" },
+                    h(
+                      "button",
+                      {
+                        type: "button",
+                        className: `cell run state-${r.run.state}`,
+                        title: `${r.run.runId}: ${r.run.state} (logical date ${when(r.run.logicalDate)})`,
+                        "data-run": r.run.runId,
+                        "data-state": r.run.state,
+                        onclick: () => {
+                          selected = r.run.runId;
+                          history.replaceState(null, "", `?run=${enc(selected)}#${tab}`);
+                          draw();
+                        },
+                      },
+                      "",
+                    ),
+                  ),
+                ),
+              ),
+            ),
+            h(
+              "tbody",
+              {},
+              g.taskIds.map((taskId) =>
+                h(
+                  "tr",
+                  {},
+                  h("th", { className: "task" }, taskId),
+                  g.runs.map((r) => {
+                    const ti = r.tasks[taskId];
+                    const state = ti?.state ?? "none";
+                    return h(
+                      "td",
+                      { className: r.run.runId === current?.run.runId ? "selected" : "" },
+                      h(
+                        "a",
+                        {
+                          className: `cell state-${state}`,
+                          href: logLink(r.run.runId, taskId, ti?.tryNumber ?? 0),
+                          title: `${taskId} in ${r.run.runId}: ${state}${ti?.durationMs ? `, ${duration(ti.durationMs)}` : ""}`,
+                          "data-task": taskId,
+                          "data-run": r.run.runId,
+                          "data-state": state,
+                        },
+                        "",
+                      ),
+                    );
+                  }),
+                ),
+              ),
+            ),
+          ),
+      legend(),
+    );
+  };
+
+  const drawGraph = async () => {
+    layout ??= await api<GraphLayout>(`/dags/${enc(dagId)}/graph`);
+    const run = selectedRun();
+    const l = layout;
+    const path = (points: { x: number; y: number }[]) =>
+      points.map((p, i) => `${i === 0 ? "M" : "L"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
+    const picture = svg(
+      "svg",
+      {
+        width: l.width,
+        height: l.height,
+        viewBox: `0 0 ${l.width} ${l.height}`,
+        class: "graph",
+        role: "img",
+      },
+      svg(
+        "defs",
+        {},
+        svg(
+          "marker",
+          {
+            id: "arrow",
+            viewBox: "0 0 10 10",
+            refX: 9,
+            refY: 5,
+            markerWidth: 7,
+            markerHeight: 7,
+            orient: "auto-start-reverse",
+          },
+          svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#555" }),
+        ),
+      ),
+      l.edges.map((e) =>
+        svg("path", {
+          d: path(e.points),
+          fill: "none",
+          stroke: "#555",
+          "stroke-width": 1.5,
+          "marker-end": "url(#arrow)",
+        }),
+      ),
+      l.nodes.map((n) => {
+        const state = run?.tasks[n.taskId]?.state ?? "none";
+        return svg(
+          "g",
+          { "data-task": n.taskId, "data-state": state, class: "node" },
+          svg("title", {}, `${n.taskId}: ${state} (trigger rule ${n.triggerRule})`),
+          svg("rect", {
+            x: n.x,
+            y: n.y,
+            width: n.width,
+            height: n.height,
+            rx: 6,
+            fill: "#fff",
+            stroke: STATE_COLOURS[state] ?? "#999",
+            "stroke-width": 3,
+          }),
+          svg("text", { x: n.x + n.width / 2, y: n.y + n.height / 2 + 5, "text-anchor": "middle" }, n.taskId),
+        );
+      }),
+    );
+    mount(
+      panels.graph as HTMLElement,
+      h(
+        "p",
+        { className: "meta" },
+        run ? `Task states in ${run.run.runId} (${run.run.state})` : "No runs yet: the task graph.",
+      ),
+      picture,
+      legend(),
+    );
+  };
+
+  const drawGantt = async () => {
+    const run = selectedRun();
+    const box = panels.gantt as HTMLElement;
+    if (!run) {
+      mount(box, h("p", {}, "No runs yet."));
+      return;
+    }
+    const detail = await api<RunJson & { taskInstances: TaskInstanceJson[] }>(
+      `/dags/${enc(dagId)}/runs/${enc(run.run.runId)}`,
+    );
+    const started = detail.taskInstances.filter((t) => t.startedAt);
+    let chart = box.querySelector<HTMLElement>(".gantt");
+    if (!chart) {
+      chart = h("div", { className: "gantt chart" });
+      mount(box, h("p", { className: "meta", id: "gantt-title" }), chart);
+    }
+    mount(box.querySelector("#gantt-title") as HTMLElement, `Gantt of ${detail.runId} (${detail.state})`);
+    if (started.length === 0) {
+      mount(chart, h("p", {}, "No task has started in this run yet."));
+      return;
+    }
+    const now = Date.now();
+    await Plotly.react(
+      chart,
+      [
+        {
+          type: "bar",
+          orientation: "h",
+          y: started.map((t) => t.taskId),
+          base: started.map((t) => t.startedAt),
+          x: started.map(
+            (t) => (t.endedAt ? Date.parse(t.endedAt) : now) - Date.parse(t.startedAt as string),
+          ),
+          marker: { color: started.map((t) => STATE_COLOURS[t.state] ?? "#999") },
+          text: started.map(
+            (t) => `${t.state}, ${duration(t.durationMs ?? now - Date.parse(t.startedAt as string))}`,
+          ),
+          hovertemplate: "%{y}: %{text}<extra></extra>",
+        },
+      ],
+      {
+        margin: { l: 140, r: 20, t: 10, b: 40 },
+        height: 80 + 36 * started.length,
+        xaxis: { type: "date", title: { text: "time (UTC)" } },
+        yaxis: { autorange: "reversed" },
+      },
+      { displaylogo: false, responsive: true },
+    );
+  };
+
+  const drawCode = async () => {
+    const box = panels.code as HTMLElement;
+    if (box.dataset.loaded) return;
+    const { file, source } = await api<{ file: string; source: string }>(`/dags/${enc(dagId)}/source`);
+    box.dataset.loaded = "1";
+    mount(
+      box,
+      h("p", { className: "meta" }, h("code", {}, file)),
+      h("pre", { className: "source" }, h("code", {}, source)),
+    );
+  };
+
+  const drawDetails = async () => {
+    const run = selectedRun();
+    const box = panels.details as HTMLElement;
+    if (!run) {
+      mount(box, h("p", {}, "No runs yet."));
+      return;
+    }
+    const d = await api<RunJson & { taskInstances: TaskInstanceJson[] }>(
+      `/dags/${enc(dagId)}/runs/${enc(run.run.runId)}`,
+    );
+    const row = (k: string, v: Node | string) => h("tr", {}, h("th", {}, k), h("td", {}, v));
+    mount(
+      box,
+      h(
+        "table",
+        { className: "details" },
+        row("run id", d.runId),
+        row("state", stateBadge(d.state)),
+        row("type", d.runType),
+        row("logical date", when(d.logicalDate)),
+        row("files stamped", d.stamp),
+        row(
+          "dated files",
+          d.outputs.length
+            ? h(
+                "ul",
+                {},
+                d.outputs.map((o) => h("li", {}, h("code", {}, o))),
+              )
+            : "(none declared)",
+        ),
+        row("data interval", `${when(d.dataIntervalStart)} – ${when(d.dataIntervalEnd)}`),
+        row("started", when(d.startedAt)),
+        row("ended", when(d.endedAt)),
+        row("conf", h("pre", {}, JSON.stringify(d.conf, null, 2))),
+      ),
+      h("h3", {}, "Task instances"),
+      h(
+        "table",
+        { className: "tis" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["task", "state", "try", "duration", "returned / error", "log"].map((t) => h("th", {}, t)),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          d.taskInstances.map((t) =>
+            h(
+              "tr",
+              { "data-task": t.taskId },
+              h("td", {}, t.taskId),
+              h("td", {}, stateBadge(t.state)),
+              h("td", {}, `${t.tryNumber}/${t.maxTries}`),
+              h("td", {}, duration(t.durationMs)),
+              h(
+                "td",
+                {},
+                t.returnValue !== undefined
+                  ? h("code", {}, JSON.stringify(t.returnValue))
+                  : t.error
+                    ? h("pre", { className: "error-text" }, t.error)
+                    : "",
+              ),
+              h(
+                "td",
+                {},
+                t.tryNumber > 0
+                  ? h(
+                      "a",
+                      {
+                        href: `/dags/${enc(dagId)}/runs/${enc(d.runId)}/tasks/${enc(t.taskId)}/logs?try=${t.tryNumber}`,
+                      },
+                      "log",
+                    )
+                  : "",
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  };
+
+  const refresh = async () => {
+    [dag, grid] = await Promise.all([
+      api<DagJson>(`/dags/${enc(dagId)}`),
+      api<{ taskIds: string[]; runs: GridRun[] }>(`/dags/${enc(dagId)}/grid?limit=25`),
+    ]);
+    drawHead();
+    draw();
+  };
+  show(tab);
+  poll(refresh, 2000, error);
+}
+
+function legend(): HTMLElement {
+  return h(
+    "p",
+    { className: "legend" },
+    Object.keys(STATE_COLOURS).map((s) => [stateBadge(s), " "]),
+  );
+}
+
+// --- a try's log -----------------------------------------------------------------------------------------
+
+export function logPage(): void {
+  const [dagId, runId, taskId] = [pageData("dagId"), pageData("runId"), pageData("taskId")];
+  const base = `/dags/${enc(dagId)}/runs/${enc(runId)}/taskInstances/${enc(taskId)}`;
+  const pre = h("pre", { className: "log", id: "log" });
+  const status = h("p", { className: "meta", id: "log-status" });
+  const tries = h("nav", { className: "tries" });
+  const error = h("p", { className: "error", hidden: true });
+  mount(
+    app(),
+    h("h1", {}, h("a", { href: `/dags/${enc(dagId)}?run=${enc(runId)}` }, dagId), ` / ${runId} / ${taskId}`),
+    tries,
+    status,
+    error,
+    pre,
+  );
+  let tryNumber = Number(pageData("try")) || 0;
+  let offset = 0;
+  let finished = false;
+  const refresh = async () => {
+    const info = await api<{ taskInstance: TaskInstanceJson; tries: TryJson[] }>(`${base}/tries`);
+    const ti = info.taskInstance;
+    if (tryNumber === 0) tryNumber = Math.max(ti.tryNumber, 1);
+    mount(
+      tries,
+      "Tries: ",
+      info.tries.map((t) => [
+        h(
+          "a",
+          { href: `?try=${t.tryNumber}`, className: t.tryNumber === tryNumber ? "active" : "" },
+          `${t.tryNumber}`,
+        ),
+        " ",
+        stateBadge(t.state),
+        " ",
+      ]),
+    );
+    if (ti.tryNumber === 0) {
+      mount(status, `No try has started yet (the task is ${ti.state}).`);
+      return;
+    }
+    if (finished) return;
+    const chunk = await api<{ content: string; nextOffset: number; finished: boolean; exists: boolean }>(
+      `${base}/logs/${tryNumber}?offset=${offset}`,
+    );
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
+    if (chunk.content) pre.append(document.createTextNode(chunk.content));
+    offset = chunk.nextOffset;
+    finished = chunk.finished && chunk.content === "";
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+    mount(
+      status,
+      stateBadge(ti.state),
+      finished || chunk.finished ? ` try ${tryNumber}: ended` : ` try ${tryNumber}: following live…`,
+    );
+  };
+  poll(refresh, 1000, error);
+}
+
+// --- predictions -----------------------------------------------------------------------------------------
+
+export function predictionsPage(): void {
+  const table = h("tbody");
+  const chartLatest = h("div", { className: "chart", id: "chart-latest" });
+  const note = h("p", { className: "meta" });
+  const chartTime = h("div", { className: "chart", id: "chart-time" });
+  const error = h("p", { className: "error", hidden: true });
+  const rows = h("div", { id: "rows" });
+  mount(
+    app(),
+    h("h1", {}, "Predictions"),
+    error,
+    h(
+      "p",
+      { className: "meta" },
+      "The dated CSVs written by the predict DAG (columns predictions, predictions_time).",
+    ),
+    h("h2", {}, "Latest predictions over the training target's distribution"),
+    note,
+    chartLatest,
+    h("h2", {}, "Predictions over time"),
+    chartTime,
+    h("h2", {}, "Files"),
+    h(
+      "table",
+      { className: "files" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["file", "time (UTC)", "size"].map((t) => h("th", {}, t)),
+        ),
+      ),
+      table,
+    ),
+    rows,
+  );
+  let shown = "";
+  const refresh = async () => {
+    const [{ predictions }, { models }] = await Promise.all([
+      api<{ predictions: PredictionFile[] }>("/predictions"),
+      api<{ models: ModelJson[] }>("/models"),
+    ]);
+    mount(
+      table,
+      predictions.length === 0
+        ? h("tr", {}, h("td", { colspan: 3 }, "No predictions yet: trigger the predict DAG."))
+        : null,
+      predictions
+        .slice(0, 200)
+        .map((p) =>
+          h(
+            "tr",
+            { "data-file": p.name },
+            h("td", {}, h("a", { href: `#${p.name}`, onclick: () => void showRows(p.name) }, p.name)),
+            h("td", {}, when(p.time)),
+            h("td", {}, `${p.bytes} B`),
+          ),
+        ),
+    );
+    const key = predictions
+      .map((p) => p.name)
+      .slice(0, 30)
+      .join(",");
+    if (key === shown || predictions.length === 0) return;
+    shown = key;
+    const recent = await Promise.all(
+      predictions.slice(0, 30).map((p) => api<PredictionRows>(`/predictions/${enc(p.name)}`)),
+    );
+    const latest = recent[0] as PredictionRows;
+    const model = models.find((m) => m.latest) ?? models[0];
+    const hist = model?.targetHistogram;
+    const traces: unknown[] = [];
+    if (hist?.counts.length) {
+      const total = hist.counts.reduce((a, b) => a + b, 0);
+      traces.push({
+        type: "bar",
+        name: `training target Ba_avg (model ${model?.name})`,
+        x: hist.counts.map((_, i) => ((hist.edges[i] as number) + (hist.edges[i + 1] as number)) / 2),
+        y: hist.counts.map((c, i) => c / total / ((hist.edges[i + 1] as number) - (hist.edges[i] as number))),
+        marker: { color: "rgba(70,130,180,0.45)" },
+        hovertemplate: "%{x:.1f} deg: density %{y:.4f}<extra></extra>",
+      });
+    }
+    mount(
+      note,
+      hist?.counts.length
+        ? ""
+        : "The latest model has no training-target distribution (trained by an older windflow): train it again to see it here.",
+    );
+    traces.push({
+      type: "scatter",
+      mode: "markers",
+      name: `latest predictions (${latest.name})`,
+      x: latest.predictions,
+      y: latest.predictions.map(() => 0),
+      marker: { color: "#d9534f", size: 12, symbol: "line-ns-open", line: { width: 3 } },
+      hovertemplate: "%{x:.2f} deg<extra></extra>",
+    });
+    await Plotly.react(
+      chartLatest,
+      traces,
+      {
+        margin: { t: 10, r: 10, l: 60, b: 50 },
+        height: 320,
+        xaxis: { title: { text: "pitch angle Ba_avg (deg)" } },
+        yaxis: { title: { text: "density" } },
+        bargap: 0,
+        legend: { orientation: "h", y: -0.25 },
+      },
+      { displaylogo: false, responsive: true },
+    );
+    const times: string[] = [];
+    const values: number[] = [];
+    recent.forEach((r, i) => {
+      const t = predictions[i]?.time as string;
+      for (const v of r.predictions) {
+        times.push(t);
+        values.push(v);
+      }
+    });
+    await Plotly.react(
+      chartTime,
+      [
+        {
+          type: "scatter",
+          mode: "markers",
+          x: times,
+          y: values,
+          name: "predictions",
+          marker: { color: "#2e8b57" },
+        },
+      ],
+      {
+        margin: { t: 10, r: 10, l: 60, b: 50 },
+        height: 300,
+        xaxis: { type: "date", title: { text: "run (UTC)" } },
+        yaxis: { title: { text: "predicted Ba_avg (deg)" } },
+      },
+      { displaylogo: false, responsive: true },
+    );
+  };
+  const showRows = async (name: string) => {
+    const r = await api<PredictionRows>(`/predictions/${enc(name)}`);
+    mount(
+      rows,
+      h("h2", {}, name),
+      h("p", { className: "meta" }, `${r.rows} rows${r.truncated ? " (the first ones shown)" : ""}`),
+      h(
+        "table",
+        { className: "rows" },
+        h("thead", {}, h("tr", {}, h("th", {}, "predictions"), h("th", {}, "predictions_time"))),
+        h(
+          "tbody",
+          {},
+          r.predictions
+            .slice(0, 500)
+            .map((p, i) => h("tr", {}, h("td", {}, p.toFixed(4)), h("td", {}, r.predictionsTime[i] ?? ""))),
+        ),
+      ),
+    );
+  };
+  poll(refresh, 5000, error);
+}
+
+// --- models ----------------------------------------------------------------------------------------------
+
+export function modelsPage(): void {
+  const table = h("tbody");
+  const error = h("p", { className: "error", hidden: true });
+  mount(
+    app(),
+    h("h1", {}, "Models"),
+    error,
+    h("p", { className: "meta" }, "Validation metrics on the last 20 % of the training rows (time-ordered)."),
+    h(
+      "table",
+      { className: "models" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          [
+            "model",
+            "created",
+            "RMSE",
+            "MAE",
+            "R²",
+            "baseline RMSE",
+            "rows",
+            "epochs (best)",
+            "training",
+            "backend",
+          ].map((t) => h("th", {}, t)),
+        ),
+      ),
+      table,
+    ),
+  );
+  poll(
+    async () => {
+      const { models } = await api<{ models: ModelJson[] }>("/models");
+      const f = (v: number | undefined, d: number) => (v === undefined ? "" : v.toFixed(d));
+      mount(
+        table,
+        models.length === 0
+          ? h("tr", {}, h("td", { colspan: 10 }, "No models yet: trigger the train DAG."))
+          : null,
+        models.map((m) =>
+          h(
+            "tr",
+            { "data-model": m.name },
+            h(
+              "td",
+              {},
+              m.name,
+              m.latest ? [" ", h("span", { className: "tag" }, "latest")] : null,
+              m.error ? h("p", { className: "error" }, m.error) : null,
+            ),
+            h("td", {}, when(m.createdAt)),
+            h("td", {}, f(m.metrics?.rmse, 3)),
+            h("td", {}, f(m.metrics?.mae, 3)),
+            h("td", {}, f(m.metrics?.r2, 4)),
+            h("td", {}, f(m.metrics?.baselineRmse, 3)),
+            h("td", {}, `${m.trainingRows} + ${m.validationRows}`),
+            h("td", {}, `${m.epochsRun} (${m.bestEpoch})`),
+            h("td", {}, `${m.trainingSeconds.toFixed(1)} s`),
+            h("td", {}, m.backend),
+          ),
+        ),
+      );
+    },
+    10_000,
+    error,
+  );
+}
+
+// --- account ---------------------------------------------------------------------------------------------
+
+export function accountPage(): void {
+  const current = h("input", {
+    type: "password",
+    name: "currentPassword",
+    autocomplete: "current-password",
+    required: true,
+  });
+  const next = h("input", {
+    type: "password",
+    name: "newPassword",
+    autocomplete: "new-password",
+    required: true,
+    minlength: 8,
+  });
+  const again = h("input", {
+    type: "password",
+    name: "confirm",
+    autocomplete: "new-password",
+    required: true,
+  });
+  const message = h("p", { role: "status" });
+  const form = h(
+    "form",
+    { className: "account" },
+    h("h1", {}, "Change your password"),
+    h("label", {}, "Current password", current),
+    h("label", {}, "New password (at least 8 characters)", next),
+    h("label", {}, "New password again", again),
+    h("button", { type: "submit" }, "Change the password"),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (next.value !== again.value) {
+      mount(message, "The two new passwords differ.");
+      message.className = "error";
+      return;
+    }
+    try {
+      await api("/me/password", {
+        method: "POST",
+        body: { currentPassword: current.value, newPassword: next.value },
+      });
+      mount(message, "Password changed.");
+      message.className = "ok";
+      document.getElementById("default-password-banner")?.remove();
+      form.reset();
+    } catch (error) {
+      mount(message, describe(error));
+      message.className = "error";
+    }
+  });
+  mount(app(), form);
+}
+
+export { toast };

@@ -1,0 +1,100 @@
+/**
+ * Server-rendered HTML: a tagged template that escapes every interpolated value, unless it is `Raw` (markup
+ * built by this module). Pages are shells: the page scripts draw their content from the REST API with DOM
+ * calls (text nodes, never innerHTML of data), so escaping happens in one place on each side.
+ */
+
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/** Text made safe for HTML content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+}
+
+/** Markup that is already safe (made by `html`). */
+export class Raw {
+  constructor(readonly html: string) {}
+  toString(): string {
+    return this.html;
+  }
+}
+
+type Value = string | number | boolean | null | undefined | Raw | readonly Value[];
+
+function render(value: Value): string {
+  if (value === null || value === undefined || value === false) return "";
+  if (value instanceof Raw) return value.html;
+  if (Array.isArray(value)) return value.map(render).join("");
+  return escapeHtml(String(value));
+}
+
+/** `html\`<p>${text}</p>\`` escapes `text`; nested `html` results pass through. */
+export function html(strings: TemplateStringsArray, ...values: Value[]): Raw {
+  let out = strings[0] as string;
+  values.forEach((v, i) => {
+    out += render(v) + (strings[i + 1] as string);
+  });
+  return new Raw(out);
+}
+
+/** What every page shell has. */
+export interface ShellOptions {
+  title: string;
+  /** Which page script runs (`data-page`). */
+  page: string;
+  /** Extra `data-*` attributes for the page script (escaped). */
+  data?: Record<string, string>;
+  user?: { username: string; role: string; csrfToken: string };
+  /** Load plotly.js (charts). */
+  plotly?: boolean;
+  /** Banners shown above the page (already safe markup). */
+  banners?: Raw[];
+  /** Server-rendered content (the sign-in form); else the page script fills `#app`. */
+  body?: Raw;
+}
+
+export function shell(o: ShellOptions): string {
+  const data = Object.entries(o.data ?? {}).map(([k, v]) => html` data-${k}="${v}"`);
+  const nav = o.user
+    ? html`<header class="top">
+  <a class="brand" href="/">windflow</a>
+  <nav>
+    <a href="/" data-nav="dags">DAGs</a>
+    <a href="/predictions" data-nav="predictions">Predictions</a>
+    <a href="/models" data-nav="models">Models</a>
+    <a href="/api/v1/openapi.json" data-nav="api">API</a>
+  </nav>
+  <span class="scheduler" id="scheduler-status" title="scheduler status">…</span>
+  <span class="who"><a href="/account" title="change your password">${o.user.username}</a> (${o.user.role})</span>
+  <form method="post" action="/logout" class="logout">
+    <input type="hidden" name="_csrf" value="${o.user.csrfToken}">
+    <button type="submit">Sign out</button>
+  </form>
+</header>`
+    : html`<header class="top"><a class="brand" href="/login">windflow</a></header>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} · windflow</title>
+${o.user ? html`<meta name="csrf-token" content="${o.user.csrfToken}">` : ""}
+<link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="data:,">
+${o.plotly ? html`<script src="/static/plotly.min.js" defer></script>` : ""}
+${o.user ? html`<script src="/static/app.js" defer></script>` : ""}
+</head>
+<body data-page="${o.page}"${data}>
+${nav}
+<div id="banners">${o.banners ?? []}</div>
+<main id="app">${o.body ?? ""}</main>
+</body>
+</html>
+`.html;
+}

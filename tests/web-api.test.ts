@@ -1,0 +1,269 @@
+/**
+ * The REST API over real HTTP, as a script or a notebook uses it (HTTP Basic) and as the pages do (session +
+ * CSRF): DAGs, pause, trigger with conf and its preview, runs, the grid, tries and logs by offset, import
+ * errors, predictions, models, the scheduler's status and the OpenAPI document.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
+import { type WebClient, type WebEnv, webEnv } from "./helpers/web-env.js";
+
+let web: WebEnv;
+let admin: WebClient;
+const basic = (user = "admin", password = "admin") => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+});
+const json = async <T>(r: Response): Promise<T> => (await r.json()) as T;
+
+before(async () => {
+  web = await webEnv({ dags: ["scheduler-chain.ts", "web-xss.ts"] });
+  admin = await web.signedIn();
+});
+after(() => web.close());
+
+describe("web API: DAGs and runs", () => {
+  test("list and one DAG: description as safe HTML, schedule, tasks in order, paused, no run yet", async () => {
+    const { dags } = await json<{ dags: { dagId: string; isPaused: boolean; lastRun: unknown }[] }>(
+      await admin.api("GET", "/dags"),
+    );
+    assert.deepEqual(
+      dags.map((d) => [d.dagId, d.isPaused, d.lastRun]),
+      [
+        ["sched_chain", true, null],
+        ["web_xss", true, null],
+      ],
+    );
+    const one = await json<{
+      tasks: { taskId: string; upstream: string[] }[];
+      schedule: string;
+      file: string;
+    }>(await web.client().get("/api/v1/dags/sched_chain", basic()));
+    assert.deepEqual(
+      one.tasks.map((t) => [t.taskId, t.upstream]),
+      [
+        ["extract", []],
+        ["transform", ["extract"]],
+        ["load", ["transform"]],
+      ],
+    );
+    assert.equal(one.schedule, "manual only");
+    assert.match(one.file, /chain\.ts$/);
+    const missing = await admin.api("GET", "/dags/nope");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), {
+      error: 'no DAG "nope"',
+      hint: "GET /api/v1/dags lists the DAGs",
+    });
+  });
+
+  test("trigger: the preview tells the run id, logical date, stamp and files; the run holds the conf", async () => {
+    const preview = await json<{ runId: string; stamp: string; outputs: string[]; paused: boolean }>(
+      await admin.api("GET", "/dags/web_xss/triggerPreview?logicalDate=2026-11-25T17:30:05Z"),
+    );
+    assert.deepEqual(preview, {
+      dagId: "web_xss",
+      runId: "manual__20261125-173005",
+      logicalDate: "2026-11-25T17:30:05.000Z",
+      stamp: "20261125-173005",
+      outputs: ["out/<script>20261125-173005</script>.csv"],
+      paused: true,
+    });
+    const created = await admin.api("POST", "/dags/sched_chain/runs", {
+      conf: { label: "via-api" },
+      logicalDate: "2026-11-25T17:30:05Z",
+    });
+    assert.equal(created.status, 201);
+    const run = await json<{ runId: string; state: string; conf: object; stamp: string; paused: boolean }>(
+      created,
+    );
+    assert.equal(run.runId, "manual__20261125-173005");
+    assert.equal(run.state, "queued");
+    assert.deepEqual(run.conf, { label: "via-api" });
+    assert.equal(run.paused, true);
+    // The same logical date twice: a conflict, named. A conf of the wrong type: 400 naming the param.
+    const again = await admin.api("POST", "/dags/sched_chain/runs", { logicalDate: "2026-11-25T17:30:05Z" });
+    assert.equal(again.status, 409);
+    assert.match((await json<{ error: string }>(again)).error, /manual__20261125-173005 exists already/);
+    const badConf = await admin.api("POST", "/dags/sched_chain/runs", { conf: { label: 3 } });
+    assert.equal(badConf.status, 400);
+    assert.match((await json<{ error: string }>(badConf)).error, /conf\.label/);
+    const notObject = await admin.api("POST", "/dags/sched_chain/runs", { conf: [1] });
+    assert.equal(notObject.status, 400);
+    const badDate = await admin.api("POST", "/dags/sched_chain/runs", { logicalDate: "yesterday" });
+    assert.equal(badDate.status, 400);
+  });
+
+  test("unpause, run it: the grid, the run with its task instances, tries, logs by offset", async () => {
+    const unpaused = await admin.api("PATCH", "/dags/sched_chain", { isPaused: false });
+    assert.equal(((await unpaused.json()) as { isPaused: boolean }).isPaused, false);
+    const report = await web.env.runScheduler({ mode: "until-idle" });
+    assert.equal(report.stoppedBy, "idle", web.env.lines.join("\n"));
+
+    const grid = await json<{
+      taskIds: string[];
+      runs: { run: { runId: string; state: string }; tasks: Record<string, { state: string }> }[];
+    }>(await admin.api("GET", "/dags/sched_chain/grid?limit=5"));
+    assert.deepEqual(grid.taskIds, ["extract", "transform", "load"]);
+    assert.deepEqual(
+      grid.runs.map((r) => [r.run.runId, r.run.state, Object.values(r.tasks).map((t) => t.state)]),
+      [["manual__20261125-173005", "success", ["success", "success", "success"]]],
+    );
+    const run = await json<{ state: string; taskInstances: { taskId: string; returnValue: unknown }[] }>(
+      await admin.api("GET", "/dags/sched_chain/runs/manual__20261125-173005"),
+    );
+    assert.equal(run.state, "success");
+    assert.deepEqual(
+      run.taskInstances.map((t) => t.returnValue),
+      [{ rows: 3 }, 6, "via-api=6 at 20261125-173005"],
+    );
+    const runs = await json<{ runs: { runId: string }[] }>(
+      await admin.api("GET", "/dags/sched_chain/runs?state=success"),
+    );
+    assert.deepEqual(
+      runs.runs.map((r) => r.runId),
+      ["manual__20261125-173005"],
+    );
+    const tries = await json<{ tries: { tryNumber: number; state: string }[] }>(
+      await admin.api("GET", "/dags/sched_chain/runs/manual__20261125-173005/taskInstances/load/tries"),
+    );
+    assert.deepEqual(
+      tries.tries.map((t) => [t.tryNumber, t.state]),
+      [[1, "success"]],
+    );
+    const base = "/dags/sched_chain/runs/manual__20261125-173005/taskInstances/load/logs/1";
+    const whole = await json<{ content: string; nextOffset: number; finished: boolean }>(
+      await admin.api("GET", base),
+    );
+    assert.match(whole.content, /\[windflow\] success, returned "via-api=6 at 20261125-173005"/);
+    assert.equal(whole.finished, true);
+    assert.equal(whole.nextOffset, Buffer.byteLength(whole.content));
+    const rest = await json<{ content: string; nextOffset: number }>(
+      await admin.api("GET", `${base}?offset=10`),
+    );
+    assert.equal(rest.content, Buffer.from(whole.content).subarray(10).toString());
+    const end = await json<{ content: string }>(await admin.api("GET", `${base}?offset=${whole.nextOffset}`));
+    assert.equal(end.content, "");
+    // The DAG list now shows the last run.
+    const { dags } = await json<{ dags: { dagId: string; lastRun: { state: string } | null }[] }>(
+      await admin.api("GET", "/dags"),
+    );
+    assert.equal(dags.find((d) => d.dagId === "sched_chain")?.lastRun?.state, "success");
+    // The graph: one node per task, edges along the chain, laid out left to right.
+    const graph = await json<{
+      nodes: { taskId: string; x: number }[];
+      edges: { from: string; to: string }[];
+    }>(await admin.api("GET", "/dags/sched_chain/graph"));
+    assert.deepEqual(
+      graph.edges.map((e) => `${e.from}->${e.to}`),
+      ["extract->transform", "transform->load"],
+    );
+    const x = Object.fromEntries(graph.nodes.map((n) => [n.taskId, n.x]));
+    assert.ok(
+      (x.extract as number) < (x.transform as number) && (x.transform as number) < (x.load as number),
+    );
+    const source = await json<{ source: string }>(await admin.api("GET", "/dags/sched_chain/source"));
+    assert.match(source.source, /id: "sched_chain"/);
+  });
+
+  test("import errors: a broken DAG file is listed with its file and message", async () => {
+    web.env.write("broken.ts", 'import { nope } from "./missing-module";\nexport default nope;\n');
+    await syncDagFolder(web.env.config, web.env.store);
+    const { importErrors } = await json<{ importErrors: { file: string; message: string }[] }>(
+      await admin.api("GET", "/importErrors"),
+    );
+    assert.equal(importErrors.length, 1);
+    assert.match(importErrors[0]?.file ?? "", /broken\.ts$/);
+    assert.match(importErrors[0]?.message ?? "", /missing-module/);
+  });
+});
+
+describe("web API: files and status", () => {
+  test("predictions: the dated files newest first (latest.csv apart), their rows; models with metrics", async () => {
+    const folder = web.env.config.webserver.predictions_folder;
+    assert.ok(folder.startsWith(web.env.home), "the test's own folder");
+    mkdirSync(folder, { recursive: true });
+    for (const [name, stamp] of [
+      ["20261125-173005.csv", "20261125-173005"],
+      ["20261125-173005_2.csv", "20261125-173005"],
+      ["20261125-174000.csv", "20261125-174000"],
+      ["latest.csv", "20261125-174000"],
+    ] as const)
+      writeFileSync(join(folder, name), `predictions,predictions_time\n1.5,${stamp}\n-0.9,${stamp}\n`);
+    writeFileSync(join(folder, "notes.txt"), "not a prediction file");
+    const { predictions } = await json<{ predictions: { name: string; time: string }[] }>(
+      await admin.api("GET", "/predictions"),
+    );
+    assert.deepEqual(
+      predictions.map((p) => [p.name, p.time]),
+      [
+        ["20261125-174000.csv", "2026-11-25T17:40:00.000Z"],
+        ["20261125-173005_2.csv", "2026-11-25T17:30:05.000Z"],
+        ["20261125-173005.csv", "2026-11-25T17:30:05.000Z"],
+      ],
+    );
+    const rows = await json<{ predictions: number[]; predictionsTime: string[]; rows: number }>(
+      await admin.api("GET", "/predictions/latest.csv"),
+    );
+    assert.deepEqual(rows.predictions, [1.5, -0.9]);
+    assert.deepEqual(rows.predictionsTime, ["20261125-174000", "20261125-174000"]);
+    assert.equal((await admin.api("GET", "/predictions/notes.txt")).status, 404);
+    const { models } = await json<{ models: unknown[] }>(await admin.api("GET", "/models"));
+    assert.deepEqual(models, [], "no model trained in this home");
+  });
+
+  test("health: the scheduler's status from its heartbeats (never, running, down)", async () => {
+    const status = async () =>
+      (await json<{ scheduler: { status: string; message: string } }>(await admin.api("GET", "/health")))
+        .scheduler;
+    // The scheduler runs above ended cleanly: down, and the message says how to start one.
+    const down = await status();
+    assert.equal(down.status, "down");
+    assert.match(down.message, /not running \(stopped .* ago\).*windflow scheduler/);
+    const scheduler = web.env.scheduler();
+    const running = scheduler.run({ mode: "forever", timeoutMs: 30_000 });
+    try {
+      let seen = "";
+      for (let i = 0; i < 100 && seen !== "running"; i++) {
+        seen = (await status()).status;
+        if (seen !== "running") await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(seen, "running");
+    } finally {
+      scheduler.stop("test");
+      await running;
+    }
+    assert.equal((await status()).status, "down");
+  });
+
+  test("the OpenAPI document describes every API route, with the body schemas that validate requests", async () => {
+    const doc = await json<{
+      openapi: string;
+      info: { title: string };
+      paths: Record<string, Record<string, { requestBody?: unknown; summary?: string }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>(await admin.api("GET", "/openapi.json"));
+    assert.match(doc.openapi, /^3\./);
+    assert.equal(doc.info.title, "windflow REST API");
+    for (const path of [
+      "/api/v1/dags",
+      "/api/v1/dags/{dagId}",
+      "/api/v1/dags/{dagId}/runs",
+      "/api/v1/dags/{dagId}/grid",
+      "/api/v1/dags/{dagId}/runs/{runId}/taskInstances/{taskId}/logs/{tryNumber}",
+      "/api/v1/importErrors",
+      "/api/v1/predictions",
+      "/api/v1/models",
+      "/api/v1/health",
+    ])
+      assert.ok(doc.paths[path], `${path} documented`);
+    assert.ok(doc.paths["/api/v1/dags/{dagId}"]?.patch?.requestBody, "PATCH body documented");
+    assert.ok(doc.paths["/api/v1/dags/{dagId}/runs"]?.post?.summary);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ["basic", "session"]);
+    // A body that does not fit the schema: 400 naming the field.
+    const bad = await admin.api("PATCH", "/dags/sched_chain", { isPaused: "yes please" });
+    assert.equal(bad.status, 400);
+    assert.match((await json<{ error: string }>(bad)).error, /isPaused/);
+  });
+});
