@@ -4,7 +4,7 @@
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
- *                    pipeline, handoff
+ *                    pipeline, handoff, web
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -131,6 +131,23 @@ void (async () => {
       `  warm hand-off ${(h(warm).median / h(cold).median).toFixed(2)}x the cold one's; median ${h(warm).median} ms (target < 100 ms)`,
     );
     results.handoffRatios = { warmVsCold: h(warm).median / h(cold).median };
+  }
+
+  // 5. The web API under load: DAG list and grid with 200 runs x 3 tasks, 20 clients for 10 s, loopback.
+  if (!skip.has("web")) {
+    const web = tsx("bench/web.ts", "--seconds", "10", "--connections", "20", "--runs", "200");
+    results.web = web;
+    type Load = { medianMs: number; p95Ms: number; rps: number };
+    const [anchor, list, grid] = [web.anchor, web.dagList, web.grid] as Load[];
+    const row = (label: string, m: Load) =>
+      `  ${label.padEnd(40)} median ${m.medianMs.toFixed(1).padStart(6)} ms, p95 ${m.p95Ms.toFixed(1).padStart(6)} ms, ${m.rps.toFixed(0).padStart(6)} req/s`;
+    console.log("web API: 20 concurrent clients for 10 s each, 200 runs x 3 tasks in the store (loopback):");
+    console.log(row("GET /api/v1/me (anchor: the gate only)", anchor as Load));
+    console.log(row("GET /api/v1/dags (the DAG list)", list as Load));
+    console.log(row("GET /api/v1/dags/D/grid?limit=200", grid as Load));
+    console.log(
+      `  median latency: DAG list ${((list as Load).medianMs / (anchor as Load).medianMs).toFixed(1)}x the anchor's, grid ${((grid as Load).medianMs / (anchor as Load).medianMs).toFixed(0)}x`,
+    );
   }
 
   mkdirSync(join(root, "artifacts"), { recursive: true });

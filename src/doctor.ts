@@ -170,7 +170,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
         return {
           status: "info",
           detail: "not installed; only the browser tests need it",
-          fix: "apt-get install -y chromium (the browser tests drive it)",
+          fix: "apt-get install -y chromium (the browser tests drive it; .ci/run installs it)",
         };
       }
       return { status: "ok", detail: run(bin, ["--version"]) };

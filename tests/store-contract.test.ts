@@ -187,6 +187,11 @@ for (const impl of STORE_IMPLEMENTATIONS) {
           6,
           "the refused runs left no task instance",
         );
+        // Several runs' task instances in one call, in run then creation order; none for no run.
+        const some = store.listTaskInstances({ dagId: "d", runIds: ["manual__again", "nope"] });
+        assert.equal(some.length, 2);
+        assert.ok(some.every((t) => t.runId === "manual__again"));
+        assert.deepEqual(store.listTaskInstances({ dagId: "d", runIds: [] }), []);
       });
 
       test("a run id that cannot name a log folder is refused; a run created running has a start", () => {

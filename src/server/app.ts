@@ -175,18 +175,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const path = pathOf(request.url);
     if (path === "/login" || path.startsWith("/static/")) return;
     let session = sessions.get(request.cookies[SESSION_COOKIE]);
-    if (session) {
-      // The account as it is now: deleted, or its password changed since (the CLI, another session): signed out.
-      const account = store.getUser(session.username);
-      if (!account || passwordVersion(account) !== session.passwordVersion) {
-        sessions.delete(request.cookies[SESSION_COOKIE]);
-        session = undefined;
-      }
+    // The account as it is now: deleted, or its password changed since (the CLI, another session): signed out.
+    const account = session ? store.getUser(session.username) : undefined;
+    if (session && (!account || passwordVersion(account) !== session.passwordVersion)) {
+      sessions.delete(request.cookies[SESSION_COOKIE]);
+      session = undefined;
     }
-    if (session) {
+    if (session && account) {
       request.session = session;
-      const account = store.getUser(session.username);
-      request.user = { username: session.username, role: account?.role ?? session.role };
+      request.user = { username: session.username, role: account.role };
       if (request.method !== "GET" && request.method !== "HEAD") {
         const body = request.body as Record<string, unknown> | undefined;
         const sent =

@@ -182,22 +182,21 @@ export function gridJson(
   limit: number,
 ): { dagId: string; taskIds: string[]; runs: GridRun[] } {
   const runs = store.listRuns({ dagId: dag.dagId, limit }).reverse();
+  // The task instances of all these runs in one query.
+  const byRun = new Map<string, GridRun["tasks"]>(runs.map((r) => [r.runId, {}]));
+  for (const ti of store.listTaskInstances({ dagId: dag.dagId, runIds: runs.map((r) => r.runId) })) {
+    const cells = byRun.get(ti.runId);
+    if (cells)
+      cells[ti.taskId] = {
+        state: ti.state,
+        tryNumber: ti.tryNumber,
+        durationMs: ti.startedAt && ti.endedAt ? ti.endedAt.getTime() - ti.startedAt.getTime() : null,
+      };
+  }
   return {
     dagId: dag.dagId,
     taskIds: topologicalOrder(dag.spec).map((t) => t.id),
-    runs: runs.map((run) => ({
-      run: runJson(run, dag.spec.outputs),
-      tasks: Object.fromEntries(
-        store.listTaskInstances({ dagId: run.dagId, runId: run.runId }).map((ti) => [
-          ti.taskId,
-          {
-            state: ti.state,
-            tryNumber: ti.tryNumber,
-            durationMs: ti.startedAt && ti.endedAt ? ti.endedAt.getTime() - ti.startedAt.getTime() : null,
-          },
-        ]),
-      ),
-    })),
+    runs: runs.map((run) => ({ run: runJson(run, dag.spec.outputs), tasks: byRun.get(run.runId) ?? {} })),
   };
 }
 

@@ -309,6 +309,7 @@ export class MemoryStore implements MetadataStore {
       (r) =>
         (filter.dagId === undefined || r.dagId === filter.dagId) &&
         (filter.runId === undefined || r.runId === filter.runId) &&
+        (filter.runIds === undefined || filter.runIds.includes(r.runId)) &&
         (filter.states === undefined || filter.states.includes(r.state)),
     );
     // Stable sort by (dag, run): creation order within a run, as SQLite's seq.

@@ -597,6 +597,11 @@ export class SqliteStore implements MetadataStore {
       where.push("run_id = ?");
       args.push(filter.runId);
     }
+    if (filter.runIds !== undefined) {
+      // One parameter whatever the number of runs: a JSON array unpacked by SQLite.
+      where.push("run_id IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(filter.runIds));
+    }
     if (filter.states !== undefined) {
       where.push(`state IN (${filter.states.map(() => "?").join(", ") || "NULL"})`);
       args.push(...filter.states);

@@ -195,6 +195,8 @@ export interface RunFilter {
 export interface TaskInstanceFilter {
   readonly dagId?: string;
   readonly runId?: string;
+  /** Only these runs' task instances (with `dagId`: the grid's runs in one query). */
+  readonly runIds?: readonly string[];
   readonly states?: readonly TaskState[];
 }
 
