@@ -19,7 +19,7 @@ TESTS     ?= tests/*.test.ts
 
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
-.PHONY: help install build dataset demo test lint format ui lab doctor bench calibrate clean distclean
+.PHONY: help install build dataset demo test lint format student notebooks ui lab doctor bench calibrate clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,12 @@ format: node_modules/.installed ## Format the code in place
 test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
 
+student: node_modules/.installed dist/.built ## The trainee's version in build/student/ (solutions replaced by TODO stubs), ready to hand out
+	$(WINDFLOW) student --output build/student
+
+notebooks: install ## Run every notebook headless (solutions) and report the time; NOTEBOOKS_STUDENT=1 runs the trainee's version
+	$(WINDFLOW) notebooks run $(if $(NOTEBOOKS_STUDENT),--student) --output artifacts/notebooks
+
 ui: install ## Start the web UI and a scheduler (windflow standalone): prints the URL and how to sign in
 	$(WINDFLOW) standalone
 
@@ -93,7 +99,7 @@ bench: install $(ORACLEVENV)/.installed .venv-course/.installed ## Benchmarks, a
 	$(NODE) --import tsx bench/run.ts
 
 clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)
-	rm -rf dist artifacts .windflow
+	rm -rf dist artifacts .windflow build .e2e
 
 distclean: clean ## Also remove node_modules, the venvs and the Jupyter dir
 	rm -rf node_modules $(VENV) $(ORACLEVENV) .venv-course .jupyter

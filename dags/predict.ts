@@ -37,7 +37,7 @@ export default dag(
       );
       return written.path;
     });
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION Exercise 4: the predict task, after prepare_features (notebooks/04-orchestration.ipynb)
     const predict = d.task("predict", async (ctx) => {
       const written = await predictWithIO(
         ctx.xcom(features),

@@ -43,6 +43,7 @@ export {
 } from "./data/synthetic.js";
 export { type CheckResult, formatDoctor, runDoctor } from "./doctor.js";
 export * from "./errors.js";
+export { type PrepareStep, prepareFeaturesSteps } from "./features/explain.js";
 // Features: the course's prepare_features.
 export {
   DATE_FEATURES,
@@ -76,8 +77,59 @@ export {
   chooseBackend,
   ensureBackend,
 } from "./model/backend.js";
+export {
+  listModels,
+  loadModel,
+  readMetadata,
+  resolveModelDir,
+  saveModel,
+  saveToRegistry,
+} from "./model/io.js";
+// Model: training, predictions, the registry.
+export {
+  type EpochReport,
+  type Histogram,
+  histogram,
+  type ModelMetadata,
+  type ValidationMetrics,
+} from "./model/metadata.js";
+export {
+  createModel,
+  MODEL_DEFAULTS,
+  predict,
+  regressionMetrics,
+  splitRows,
+  TRAIN_DEFAULTS,
+  type TrainOptions,
+  type TrainResult,
+  trainModel,
+} from "./model/model.js";
+// Notebooks: display, charts, exercises and checks, the lab's helpers, the trainee's version.
+export {
+  dagSvg,
+  type Figure,
+  frameHtml,
+  notebookProgress,
+  showDag,
+  showFrame,
+  showHtml,
+  showMarkdown,
+  showPlot,
+} from "./notebook/display.js";
+export * from "./notebook/exercises.js";
+export * as figures from "./notebook/figures.js";
 // Notebooks: the project-local Jupyter, a server, the headless runner.
 export { findProjectRoot, jupyterEnv, jupyterPaths, writeKernelspec } from "./notebook/jupyter-env.js";
+export {
+  type EngineRun,
+  type ProjectPaths,
+  projectDag,
+  projectPaths,
+  readPredictionRuns,
+  runDag,
+  runInEngine,
+  showSource,
+} from "./notebook/lab.js";
 export {
   type CellEvent,
   type CellResult,
@@ -97,6 +149,15 @@ export {
   startJupyterServer,
   withJupyterServer,
 } from "./notebook/server.js";
+export {
+  makeStudentVersion,
+  makeStudentWorkspace,
+  SolutionMarkerError,
+  type StudentVersion,
+  stripSolutions,
+  studentNotebook,
+  studentTypeScript,
+} from "./notebook/student.js";
 // Orchestration: DAG authoring, states, readiness, schedules, in-process test runs, DAG files.
 export {
   chain,

@@ -1,0 +1,136 @@
+/**
+ * `prepareFeatures`, one rule at a time, for teaching: the frame after each of the course's steps, and a few
+ * rows where the step changed something, before and after. The last step's frame is exactly what
+ * `prepareFeatures` returns (a test holds them equal); the pipeline itself uses `prepareFeatures`, which does
+ * all the steps in one lazy query.
+ */
+import pl from "nodejs-polars";
+import { DATE_COLUMN, TARGET } from "../data/schema.js";
+import { FILL_RULES, preparedColumns, prepareFeatures, ROLLING_WINDOW } from "./prepare.js";
+
+export interface PrepareStep {
+  /** "1", "2", "3", "4a" ... "6". */
+  step: string;
+  /** The rule, in words. */
+  rule: string;
+  /** The columns the step acts on (the ones worth looking at). */
+  columns: string[];
+  /** The whole frame after this step. */
+  frame: pl.DataFrame;
+  /** A few consecutive rows of `columns` where the step changed a value: before and after it (null: none). */
+  example: { before: pl.DataFrame; after: pl.DataFrame } | null;
+}
+
+/** Rows shown in an example. */
+const EXAMPLE_ROWS = 6;
+
+/** The first window of rows where `before` and `after` differ in `columns` (same row order), or null. */
+function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[]): PrepareStep["example"] {
+  if (before.height !== after.height || columns.length === 0) return null;
+  const column = columns[0] as string;
+  const b = before.getColumn(column).toArray() as (number | null)[];
+  const a = after.getColumn(column).toArray() as (number | null)[];
+  const first = b.findIndex(
+    (v, i) => v !== a[i] && !(Number.isNaN(v as number) && Number.isNaN(a[i] as number)),
+  );
+  if (first < 0) return null;
+  const start = Math.max(0, first - 2);
+  return {
+    before: before.select(...columns).slice(start, EXAMPLE_ROWS),
+    after: after.select(...columns).slice(start, EXAMPLE_ROWS),
+  };
+}
+
+/**
+ * The course's rules applied one after the other (see `prepareFeatures` for the rules). `data` as
+ * `loadDataset` gives it (dates parsed) or as read from a CSV (dates as text).
+ */
+export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode: boolean }): PrepareStep[] {
+  const { trainingMode } = options;
+  const steps: PrepareStep[] = [];
+  const add = (
+    step: string,
+    rule: string,
+    columns: string[],
+    frame: pl.DataFrame,
+    previous?: pl.DataFrame,
+  ) => {
+    steps.push({
+      step,
+      rule,
+      columns,
+      frame,
+      example: previous ? exampleOf(previous, frame, columns) : null,
+    });
+    return frame;
+  };
+  const dateType = data.getColumn(DATE_COLUMN).dtype.variant;
+  const utc =
+    dateType === "Datetime"
+      ? pl.col(DATE_COLUMN)
+      : pl.col(DATE_COLUMN).str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%:z").dt.convertTimeZone("UTC");
+
+  let df = data.withColumns(utc.alias(DATE_COLUMN));
+  df = add(
+    "1",
+    trainingMode ? "training mode: drop the rows without a target (Ba_avg)" : "prediction mode: drop Ba_avg",
+    trainingMode ? [TARGET] : [],
+    trainingMode ? df.filter(pl.col(TARGET).isNotNull()) : df.columns.includes(TARGET) ? df.drop(TARGET) : df,
+  );
+  const month = pl.col(DATE_COLUMN).dt.month().cast(pl.Int32);
+  df = add(
+    "2",
+    "date features of the UTC instant: year, month, season = (month % 12 + 3) // 3",
+    [DATE_COLUMN, "year", "month", "season"],
+    df.withColumns(
+      pl.col(DATE_COLUMN).dt.year().cast(pl.Int32).alias("year"),
+      month.alias("month"),
+      month.rem(12).add(3).div(3).floor().cast(pl.Int32).alias("season"),
+    ),
+  );
+  df = add(
+    "3",
+    "sort every row by date, stably (rows of the same instant keep their order)",
+    [DATE_COLUMN, "Wind_turbine_name"],
+    df.sort({ by: DATE_COLUMN, maintainOrder: true }),
+  );
+  const fills: [string, string, readonly string[], (c: pl.Expr) => pl.Expr][] = [
+    ["4a", "Q_*: the previous value (forward fill)", FILL_RULES.forwardFill, (c) => c.forwardFill()],
+    ["4b", "Va1_*: the column's mean", FILL_RULES.mean, (c) => c.fillNull(c.mean())],
+    ["4c", "Va2_*: the column's median", FILL_RULES.median, (c) => c.fillNull(c.median())],
+    [
+      "4d",
+      `Rs_*, Rm_*: the mean of the last ${ROLLING_WINDOW} rows that have a value`,
+      FILL_RULES.rollingMean,
+      (c) => c.fillNull(c.rollingMean({ windowSize: ROLLING_WINDOW, minPeriods: 1 })),
+    ],
+  ];
+  for (const [step, rule, columns, fill] of fills) {
+    const present = columns.filter((c) => df.columns.includes(c));
+    const before = df;
+    df = add(step, rule, present, df.withColumns(fill(pl.col([...present]))), before);
+  }
+  df = add(
+    "5",
+    "drop Wind_turbine_name, Ba_min, Ba_max, Ba_std and Date_time",
+    [],
+    df.select(...preparedColumns(trainingMode).filter((c) => df.columns.includes(c))),
+  );
+  const before = df;
+  const sensors = df.columns.filter((c) => !["year", "month", "season"].includes(c));
+  df = add(
+    "6",
+    "every value still missing: 0",
+    sensors.filter((c) => before.getColumn(c).nullCount() > 0),
+    df.withColumns(pl.col(sensors).fillNull(0)),
+    before,
+  );
+  return steps;
+}
+
+/** The frame `prepareFeaturesSteps` ends with, checked against `prepareFeatures` (for tests and doubters). */
+export function sameAsPrepareFeatures(data: pl.DataFrame, options: { trainingMode: boolean }): boolean {
+  const steps = prepareFeaturesSteps(data, options);
+  const last = steps.at(-1)?.frame;
+  return last?.frameEqual(prepareFeatures(data, options), true) === true;
+}

@@ -1,0 +1,153 @@
+/**
+ * What the lab's notebooks call, besides the pipeline steps: where the project's files are, running a DAG in
+ * the notebook (`dags test`) or through the engine (scheduler, task processes, store: what the UI shows), and
+ * reading the dated predictions back.
+ *
+ * Notebooks run in `notebooks/`; every path here is relative to the project folder, `..` by default.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, relative, resolve } from "node:path";
+import { loadConfig, type WindflowConfig } from "../config.js";
+import type { Dag } from "../orchestration/dag.js";
+import { loadDag } from "../orchestration/loader.js";
+import { syncDagFolder } from "../orchestration/scheduler/dag-processor.js";
+import { createLogger } from "../orchestration/scheduler/log.js";
+import { schedulerMain } from "../orchestration/scheduler/main.js";
+import { triggerDag } from "../orchestration/scheduler/trigger.js";
+import { formatRunState, runStateView, type TaskInstanceRow } from "../orchestration/scheduler/views.js";
+import { openStore } from "../orchestration/store/index.js";
+import { formatTestRun, type TestRunResult, testDag } from "../orchestration/test-run.js";
+import type { JsonObject } from "../orchestration/types.js";
+import { showMarkdown } from "./display.js";
+import { ExerciseError, ExerciseNotDoneError } from "./exercises.js";
+import type { PredictionSeries } from "./figures.js";
+
+/** The project's files, as the DAGs and the CLI use them. */
+export interface ProjectPaths {
+  root: string;
+  dataset: string;
+  trainFeatures: string;
+  models: string;
+  generated: string;
+  generatedLatest: string;
+  predictions: string;
+  predictionsLatest: string;
+  dags: string;
+}
+
+/** The project's files, from the notebook's folder (`..`) or another root. */
+export function projectPaths(root = ".."): ProjectPaths {
+  const r = resolve(root);
+  return {
+    root: r,
+    dataset: join(r, "data", "la-haute-borne-data-2017-2020.csv"),
+    trainFeatures: join(r, "data", "prepared_features_train.parquet"),
+    models: join(r, "models"),
+    generated: join(r, "data", "generated_data"),
+    generatedLatest: join(r, "data", "generated_data", "latest.csv"),
+    predictions: join(r, "data", "predictions"),
+    predictionsLatest: join(r, "data", "predictions", "latest.csv"),
+    dags: join(r, "dags"),
+  };
+}
+
+/** A DAG of a file of the project's `dags/` (read afresh: edits are seen). */
+export function projectDag(dagId: string, file = `${dagId}.ts`, root = ".."): Dag {
+  return loadDag(join(projectPaths(root).dags, file), dagId, { fresh: true });
+}
+
+/** Shows a file's source below the cell. */
+export function showSource(file: string, language = "ts"): void {
+  showMarkdown(`\`${file}\`\n\n\`\`\`${language}\n${readFileSync(file, "utf8").trimEnd()}\n\`\`\``);
+}
+
+/**
+ * Runs a whole DAG in this notebook (`windflow dags test`): no scheduler, no database; each task's log lines as
+ * they come, then each task's state, duration and return value. Returns the result.
+ */
+export async function runDag(
+  dag: Dag,
+  options: { conf?: JsonObject; logicalDate?: string | Date; quiet?: boolean } = {},
+): Promise<TestRunResult> {
+  const result = await testDag(dag, {
+    ...(options.conf ? { conf: options.conf } : {}),
+    ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+    ...(options.quiet
+      ? {}
+      : { log: (taskId: string, line: string) => process.stdout.write(`  [${taskId}] ${line}\n`) }),
+  });
+  process.stdout.write(`${formatTestRun(result)}\n`);
+  return result;
+}
+
+/** What `runInEngine` returns: the run's state and its task instances, as `windflow dags state` shows them. */
+export interface EngineRun {
+  dagId: string;
+  runId: string;
+  state: string;
+  stamp: string;
+  tasks: TaskInstanceRow[];
+}
+
+/**
+ * Triggers a run and runs it through the engine, as `windflow dags trigger --wait` does: the DAG files parsed
+ * into the project's store (`.windflow/`), a manual run created, a scheduler for that run alone (the DAG may
+ * stay paused), each task in its own process. The run then shows in the web UI. Prints the run's state.
+ */
+export async function runInEngine(
+  dagId: string,
+  options: { conf?: JsonObject; logicalDate?: string | Date; root?: string } = {},
+): Promise<EngineRun> {
+  const root = projectPaths(options.root).root;
+  const config: WindflowConfig = loadConfig({ root });
+  const store = openStore(config);
+  try {
+    await syncDagFolder(config, store);
+    // A DAG file that does not load (an exercise not done, a typo): say so rather than "no such DAG".
+    const broken = store
+      .listImportErrors()
+      .find((e) => basename(e.file).replace(/\.[cm]?[tj]s$/, "") === dagId);
+    if (broken) {
+      const file = relative(root, broken.file);
+      const notDone = /exercise not done yet: ([^\n]*)/.exec(broken.message);
+      if (notDone) throw new ExerciseNotDoneError(`${notDone[1]}, in ${file}`);
+      throw new ExerciseError(
+        `${file} does not load: ${broken.message.split("\n")[0]}`,
+        "fix it, then run this cell again",
+      );
+    }
+    const { run } = triggerDag(store, dagId, {
+      ...(options.conf ? { conf: options.conf } : {}),
+      ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+    });
+    await schedulerMain({
+      config,
+      store,
+      mode: "until-idle",
+      only: { dagId, runId: run.runId },
+      log: createLogger("WARNING", (line) => process.stdout.write(`${line}\n`)),
+    });
+    const view = runStateView(store, run);
+    process.stdout.write(`${formatRunState(view)}\n`);
+    return { dagId, runId: run.runId, state: view.run.state, stamp: view.run.stamp, tasks: view.tasks };
+  } finally {
+    store.close();
+  }
+}
+
+/** Every dated predictions file of a folder, oldest first, read (for `figures.predictionsOverTime`). */
+export function readPredictionRuns(folder: string): (PredictionSeries & { name: string })[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((f) => /^\d{8}-\d{6}(_\d+)?\.csv$/.test(f))
+    .sort()
+    .map((name) => {
+      const [date, time] = name.slice(0, 15).split("-") as [string, string];
+      const rows = readFileSync(join(folder, name), "utf8").trim().split("\n").slice(1);
+      return {
+        name,
+        time: `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4, 6)}Z`,
+        predictions: rows.map((r) => Number(r.split(",")[0])),
+      };
+    });
+}
