@@ -10,9 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pl from "nodejs-polars";
+import { loadDataset } from "../src/data/load.js";
 import { SENSOR_COLUMNS } from "../src/data/schema.js";
 import { synthesizeCsv } from "../src/data/synthetic.js";
 import { SchemaError, WindflowError } from "../src/errors.js";
+import { prepareFeaturesSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
 import {
   DATE_FEATURES,
   FEATURE_COLUMNS,
@@ -443,5 +445,30 @@ describe("parity with the pandas oracle", () => {
       readdirSync(dir).filter((f) => f.endsWith(".tmp")),
       [],
     );
+  });
+});
+
+describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
+  test("the last step is prepareFeatures' result, both modes; each fill rule shows rows it changed", async () => {
+    const csv = join(dir, "steps.csv");
+    writeFileSync(
+      csv,
+      punchHoles(synthesizeCsv({ seed: 13, start: "2017-06-01T00:00:00+02:00", days: 2 }), slicesHoles()),
+    );
+    const data = await loadDataset(csv);
+    for (const trainingMode of [true, false]) {
+      const steps = prepareFeaturesSteps(data, { trainingMode });
+      assert.deepEqual(
+        steps.map((s) => s.step),
+        ["1", "2", "3", "4a", "4b", "4c", "4d", "5", "6"],
+      );
+      assert.ok(sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
+      const ffill = steps.find((s) => s.step === "4a");
+      const example = ffill?.example;
+      assert.ok(example, "the forward fill changed rows");
+      const before = example.before.getColumn("Q_avg").toArray() as (number | null)[];
+      const after = example.after.getColumn("Q_avg").toArray() as (number | null)[];
+      assert.ok(before.includes(null) && !after.includes(null));
+    }
   });
 });

@@ -70,7 +70,9 @@ export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode
       ? pl.col(DATE_COLUMN)
       : pl.col(DATE_COLUMN).str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%:z").dt.convertTimeZone("UTC");
 
-  let df = data.withColumns(utc.alias(DATE_COLUMN));
+  // A `NaN` in the file is a missing value, as pandas reads it (prepareFeatures does the same).
+  const sensors = data.columns.filter((c) => c !== DATE_COLUMN && c !== "Wind_turbine_name");
+  let df = data.withColumns(utc.alias(DATE_COLUMN), pl.col(sensors).cast(pl.Float64).fillNan(null));
   df = add(
     "1",
     trainingMode ? "training mode: drop the rows without a target (Ba_avg)" : "prediction mode: drop Ba_avg",
@@ -117,12 +119,12 @@ export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode
     df.select(...preparedColumns(trainingMode).filter((c) => df.columns.includes(c))),
   );
   const before = df;
-  const sensors = df.columns.filter((c) => !["year", "month", "season"].includes(c));
+  const values = df.columns.filter((c) => !["year", "month", "season"].includes(c));
   df = add(
     "6",
     "every value still missing: 0",
-    sensors.filter((c) => before.getColumn(c).nullCount() > 0),
-    df.withColumns(pl.col(sensors).fillNull(0)),
+    values.filter((c) => before.getColumn(c).nullCount() > 0),
+    df.withColumns(pl.col(values).fillNull(0)),
     before,
   );
   return steps;
