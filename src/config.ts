@@ -322,6 +322,11 @@ export const CONFIG_OPTIONS = {
       "Address the web UI listens on; 0.0.0.0 makes it reachable from other machines.",
     ),
     port: opt(intType(1, 65535), "8080", "Port of the web UI."),
+    base_url: opt(
+      stringType(/^(\/[A-Za-z0-9._~-]+)*$/, 'empty, or a path such as "/windflow" (no trailing slash)'),
+      "",
+      "The path the web UI lives under behind a reverse proxy (JupyterLab's launcher serves it at /windflow).",
+    ),
     predictions_folder: opt(
       pathType,
       "{PROJECT_ROOT}/data/predictions",

@@ -18,12 +18,12 @@ describe("windflow lab (make lab)", () => {
     });
     try {
       const deadline = Date.now() + 60_000;
-      while (!/lab\?token=/.test(out)) {
+      while (!/lab\/tree\/notebooks\?token=/.test(out)) {
         assert.ok(Date.now() < deadline, `no URL printed within 60 s; output: ${out}`);
         assert.equal(child.exitCode, null, "windflow lab exited early");
         await new Promise((r) => setTimeout(r, 100));
       }
-      const url = new URL(/(http:\/\/\S+lab\?token=\S+)/.exec(out)?.[1] ?? "");
+      const url = new URL(/(http:\/\/\S+lab\/tree\/notebooks\?token=\S+)/.exec(out)?.[1] ?? "");
       assert.equal(url.hostname, "127.0.0.1");
       const token = url.searchParams.get("token") ?? "";
       const page = await fetch(url);
@@ -36,12 +36,25 @@ describe("windflow lab (make lab)", () => {
       };
       assert.equal(specs.default, "tslab");
       assert.equal(specs.kernelspecs.tslab?.spec.display_name, "TypeScript");
-      const contents = (await (await fetch(new URL("/api/contents", url), auth)).json()) as {
-        content: { name: string }[];
-      };
+      const names = async (path: string) =>
+        (
+          (await (await fetch(new URL(`/api/contents/${path}`, url), auth)).json()) as {
+            content: { name: string }[];
+          }
+        ).content.map((c) => c.name);
+      const top = await names("");
       assert.ok(
-        contents.content.some((c) => c.name === "00-setup-check.ipynb"),
-        "the notebooks folder is the root",
+        top.includes("notebooks") && top.includes("dags"),
+        "the project folder is the root: dags/ is reachable",
+      );
+      assert.ok((await names("notebooks")).includes("04-orchestration.ipynb"));
+      // The launcher tile of the windflow UI (jupyter-server-proxy).
+      const proxied = (await (await fetch(new URL("/server-proxy/servers-info", url), auth)).json()) as {
+        server_processes: { name: string; launcher_entry: { title: string } }[];
+      };
+      assert.deepEqual(
+        proxied.server_processes.map((p) => [p.name, p.launcher_entry.title]),
+        [["windflow", "windflow"]],
       );
     } finally {
       child.kill("SIGINT");

@@ -11,7 +11,7 @@ import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger
 import { routesOf } from "../src/server/app.js";
 import { hashPassword, LoginThrottle } from "../src/server/auth.js";
 import { ROOT } from "./helpers/scheduler-env.js";
-import { type WebEnv, webEnv } from "./helpers/web-env.js";
+import { WebClient, type WebEnv, webEnv } from "./helpers/web-env.js";
 
 let web: WebEnv;
 let runId = "";
@@ -266,5 +266,40 @@ describe("web: passwords", () => {
     const c = loadConfig({ root: ROOT, env: {} });
     assert.equal(c.webserver.host, "127.0.0.1");
     assert.match(web.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe("web: behind a reverse proxy ([webserver] base_url)", () => {
+  test("every page, API route, static file, redirect and cookie lives under the base path", async () => {
+    const proxied = await webEnv({
+      dags: ["scheduler-chain.ts"],
+      settings: { WINDFLOW__WEBSERVER__BASE_URL: "/windflow" },
+    });
+    try {
+      const outside = await proxied.client().get("/");
+      assert.equal(outside.status, 404, "nothing outside the base path");
+      const c = new WebClient(`${proxied.url}/windflow`);
+      const home = await c.get("/");
+      assert.equal(home.status, 303);
+      assert.equal(home.headers.get("location"), "/windflow/login?next=%2Fwindflow%2F");
+      const signed = await c.signIn("admin", "admin");
+      assert.equal(signed.status, 303);
+      assert.equal(signed.headers.get("location"), "/windflow/");
+      assert.match(signed.headers.getSetCookie().join("\n"), /windflow_session=[^;]+; Path=\/windflow;/);
+      const page = await (await c.get("/")).text();
+      assert.match(page, /<script src="\/windflow\/static\/app\.js" defer><\/script>/);
+      assert.match(page, /data-base="\/windflow"/);
+      assert.match(page, /<a href="\/windflow\/predictions"/);
+      assert.equal((await c.get("/static/app.js")).status, 200);
+      const dags = (await (await c.api("GET", "/dags")).json()) as { dags: { dagId: string }[] };
+      assert.deepEqual(
+        dags.dags.map((d) => d.dagId),
+        ["sched_chain"],
+      );
+      assert.equal((await c.api("PATCH", "/dags/sched_chain", { isPaused: false })).status, 200);
+      assert.equal((await c.get("/api/v1/openapi.json")).status, 200);
+    } finally {
+      await proxied.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { formatDoctor, runDoctor } from "../doctor.js";
 import { WindflowError } from "../errors.js";
 import { VERSION } from "../index.js";
 import type { BackendName } from "../model/backend.js";
-import { findProjectRoot, writeKernelspec } from "../notebook/jupyter-env.js";
+import { findProjectRoot, writeKernelspec, writeServerProxyConfig } from "../notebook/jupyter-env.js";
 import { startJupyterServer } from "../notebook/server.js";
 import { type Progress, progress } from "../util/progress.js";
 import { registerOrchestrationCommands } from "./orchestration.js";
@@ -100,10 +100,12 @@ program
 
 program
   .command("kernelspec")
-  .description("write the TypeScript (tslab) kernelspec into the project's .jupyter/ folder")
+  .description(
+    "write the TypeScript (tslab) kernelspec and the launcher tile of the windflow UI into the project's .jupyter/",
+  )
   .action(() => {
-    const { path, written } = writeKernelspec(root);
-    say(`${written ? "wrote" : "up to date:"} ${path}`);
+    for (const { path, written } of [writeKernelspec(root), writeServerProxyConfig(root)])
+      say(`${written ? "wrote" : "up to date:"} ${path}`);
   });
 
 program
@@ -112,15 +114,20 @@ program
   .option("--port <port>", "port (default: a free one)", (v) => Number.parseInt(v, 10))
   .action(async (opts: { port?: number }) => {
     writeKernelspec(root);
+    writeServerProxyConfig(root);
     const server = await startJupyterServer({
       root,
       app: "lab",
-      notebookDir: join(root, "notebooks"),
+      // The project folder, so that the file browser reaches dags/ (exercise 4); it opens on notebooks/.
+      notebookDir: root,
       // TypeScript is the course's language: new notebooks open on tslab, not on the venv's Python kernel.
       extraArgs: ["--MultiKernelManager.default_kernel_name=tslab"],
       ...(opts.port ? { port: opts.port } : {}),
     });
-    process.stdout.write(`JupyterLab is running: ${server.url}lab?token=${server.token}\nCtrl-C to stop.\n`);
+    process.stdout.write(
+      `JupyterLab is running: ${server.url}lab/tree/notebooks?token=${server.token}\n` +
+        "The launcher's windflow tile opens the web UI. Ctrl-C to stop.\n",
+    );
     await new Promise<void>((resolve) => {
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve());
     });

@@ -127,6 +127,58 @@ export function writeKernelspec(root: string): { path: string; written: boolean 
 }
 
 /**
+ * Where the launcher tile's config goes: the project-local `jupyter_server_config.json`, which windflow owns
+ * (jupyter-server-proxy does not see `ServerProxy` settings from a `jupyter_server_config.d/` file of the
+ * user config folder: tried with jupyter-server 2.21 and jupyter-server-proxy 4.6).
+ */
+export function serverProxyConfigFile(root: string): string {
+  return join(jupyterPaths(root).configDir, "jupyter_server_config.json");
+}
+
+/**
+ * jupyter-server-proxy's settings for the windflow tile of JupyterLab's launcher (as the course launched
+ * Airflow's UI from the launcher): clicking it starts `windflow standalone` (scheduler + web server) on a port
+ * the proxy picks, serves it under `<jupyter base_url>windflow/` (`[webserver] base_url`, so every link of the
+ * UI carries the prefix) and opens it in a new browser tab. The UI keeps its own sign-in.
+ */
+export function serverProxyConfig(root: string): object {
+  return {
+    ServerProxy: {
+      servers: {
+        windflow: {
+          command: [process.execPath, join(root, "dist", "cli", "main.js"), "standalone", "--port", "{port}"],
+          environment: { WINDFLOW__WEBSERVER__BASE_URL: "{base_url}windflow" },
+          absolute_url: true,
+          timeout: 60,
+          new_browser_tab: true,
+          launcher_entry: {
+            enabled: true,
+            title: "windflow",
+            icon_path: join(root, "src", "server", "client", "windflow.svg"),
+            category: "Other",
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Writes the launcher tile's config (atomically, only when it changes); returns whether it was written. */
+export function writeServerProxyConfig(root: string): { path: string; written: boolean } {
+  const path = serverProxyConfigFile(root);
+  const content = `${JSON.stringify(serverProxyConfig(root), null, 2)}\n`;
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, "utf8");
+  } catch {
+    current = undefined;
+  }
+  if (current === content) return { path, written: false };
+  writeFileAtomicSync(path, content);
+  return { path, written: true };
+}
+
+/**
  * The project root: the nearest folder at or above `start` whose package.json is windflow's. The default
  * start is this module's folder, which is `<root>/dist/notebook` when compiled and `<root>/src/notebook`
  * under tsx; Node resolves the `node_modules/windflow -> ..` self-link to the real path, so notebooks that

@@ -102,9 +102,14 @@ const CSP = [
 const isApi = (url: string) => url.startsWith("/api/");
 const pathOf = (url: string) => url.split("?")[0] as string;
 
-/** A local path to go back to after signing in (never another site). */
-function safeNext(next: unknown): string {
-  return typeof next === "string" && /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith("/login") ? next : "/";
+/** A local path under `base` to go back to after signing in (never another site, never the sign-in page). */
+function safeNext(next: unknown, base: string): string {
+  return typeof next === "string" &&
+    /^\/(?!\/)[^\\]*$/.test(next) &&
+    next.startsWith(`${base}/`) &&
+    !next.startsWith(`${base}/login`)
+    ? next
+    : `${base}/`;
 }
 
 const ROUTES = new WeakMap<FastifyInstance, readonly { method: string; url: string }[]>();
@@ -122,6 +127,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const sessions = new SessionStore();
   const throttle = new LoginThrottle({ freeAttempts: options.freeLoginAttempts ?? 3 });
   const files = staticFiles(config);
+  /** The path the UI lives under (`[webserver] base_url`): "" at the root, "/windflow" behind JupyterLab. */
+  const base = config.webserver.base_url;
+  const cookiePath = base || "/";
 
   const app = Fastify({
     logger: options.logRequests ? { level: "info" } : false,
@@ -172,7 +180,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // --- the gate -------------------------------------------------------------------------------------------
   app.addHook("onRequest", async (request, reply) => {
-    const path = pathOf(request.url);
+    const full = pathOf(request.url);
+    if (base && full !== base && !full.startsWith(`${base}/`)) return; // not the UI's: the 404 handler answers
+    const path = full.slice(base.length) || "/";
     if (path === "/login" || path.startsWith("/static/")) return;
     let session = sessions.get(request.cookies[SESSION_COOKIE]);
     // The account as it is now: deleted, or its password changed since (the CLI, another session): signed out.
@@ -223,7 +233,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         error: "sign in first",
         hint: "sign in on /login in a browser, or send HTTP Basic credentials (curl -u user:password)",
       });
-    return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    return reply.redirect(`${base}/login?next=${encodeURIComponent(request.url)}`, 303);
   });
 
   // The CSRF token of a form post (sign out) is in the parsed body.
@@ -247,7 +257,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(429).header("Retry-After", String(seconds));
     const message = `too many failed sign-ins: try again in ${seconds} s`;
     if (api) return reply.send({ error: message, hint: "wait, then check the username and password" });
-    return reply.type("text/html; charset=utf-8").send(loginPage({ error: message, next: "/" }));
+    return reply.type("text/html; charset=utf-8").send(loginPage({ error: message, next: `${base}/` }));
   }
 
   // --- errors ---------------------------------------------------------------------------------------------
@@ -263,21 +273,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       code = e.statusCode;
     if (code === 500) request.log.error(error);
     const message = code === 500 ? `internal error: ${error.message}` : error.message;
-    if (isApi(pathOf(request.url)) || request.headers.accept?.includes("application/json"))
+    if (isApi(pathOf(request.url).slice(base.length)) || request.headers.accept?.includes("application/json"))
       return reply.code(code).send({ error: message, ...(e.hint ? { hint: e.hint } : {}) });
     return reply
       .code(code)
       .type("text/html; charset=utf-8")
       .send(
         shell({
+          base,
           title: "Error",
           page: "error",
-          body: html`<section class="error"><h1>${code}</h1><p>${message}</p>${e.hint ? html`<p class="hint">${e.hint}</p>` : ""}<p><a href="/">Back to the DAGs</a></p></section>`,
+          body: html`<section class="error"><h1>${code}</h1><p>${message}</p>${e.hint ? html`<p class="hint">${e.hint}</p>` : ""}<p><a href="${base}/">Back to the DAGs</a></p></section>`,
         }),
       );
   });
   app.setNotFoundHandler((request, reply) => {
-    if (isApi(pathOf(request.url)))
+    if (isApi(pathOf(request.url).slice(base.length)))
       return reply.code(404).send({
         error: `no route ${request.method} ${pathOf(request.url)}`,
         hint: "see /api/v1/openapi.json",
@@ -289,7 +300,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         shell({
           title: "Not found",
           page: "error",
-          body: html`<section class="error"><h1>404</h1><p>No page ${pathOf(request.url)}.</p><p><a href="/">Back to the DAGs</a></p></section>`,
+          body: html`<section class="error"><h1>404</h1><p>No page ${pathOf(request.url)}.</p><p><a href="${base}/">Back to the DAGs</a></p></section>`,
         }),
       );
   });
@@ -297,12 +308,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // --- sign-in --------------------------------------------------------------------------------------------
   function loginPage(o: { error?: string; next: string; token?: string }): string {
     return shell({
+      base,
       title: "Sign in",
       page: "login",
       body: html`<section class="login">
   <h1>Sign in to windflow</h1>
   ${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ""}
-  <form method="post" action="/login">
+  <form method="post" action="${base}/login">
     <input type="hidden" name="_login" value="${o.token ?? ""}">
     <input type="hidden" name="next" value="${o.next}">
     <label>Username <input name="username" autocomplete="username" required autofocus></label>
@@ -317,126 +329,139 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   /** A fresh double-submit token for the sign-in form, in a cookie and in the form. */
   function loginForm(reply: FastifyReply, o: { error?: string; next: string }, code = 200) {
     const token = randomBytes(24).toString("base64url");
-    reply.setCookie(LOGIN_COOKIE, token, { path: "/login", httpOnly: true, sameSite: "strict" });
+    reply.setCookie(LOGIN_COOKIE, token, { path: `${base}/login`, httpOnly: true, sameSite: "strict" });
     return reply
       .code(code)
       .type("text/html; charset=utf-8")
       .send(loginPage({ ...o, token }));
   }
 
-  app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) => {
-    if (sessions.get(request.cookies[SESSION_COOKIE]))
-      return reply.redirect(safeNext(request.query.next), 303);
-    return loginForm(reply, { next: safeNext(request.query.next) });
-  });
+  // Every route under the base path.
+  const root = app;
+  await root.register(
+    async (app) => {
+      app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) => {
+        if (sessions.get(request.cookies[SESSION_COOKIE]))
+          return reply.redirect(safeNext(request.query.next, base), 303);
+        return loginForm(reply, { next: safeNext(request.query.next, base) });
+      });
 
-  app.post<{ Body: Record<string, string | undefined> }>("/login", async (request, reply) => {
-    const body = request.body ?? {};
-    const next = safeNext(body.next);
-    if (!sameSecret(body._login, request.cookies[LOGIN_COOKIE]))
-      return loginForm(reply, { error: "the sign-in form expired: try again", next }, 403);
-    const username = String(body.username ?? "").slice(0, 256);
-    const password = String(body.password ?? "").slice(0, 1024);
-    const keys = [`user:${username}`, `ip:${request.ip}`];
-    const wait = throttle.waitMs(keys);
-    if (wait > 0) return tooMany(reply, wait, false);
-    const user = await authenticate(store, username, password);
-    if (!user) {
-      throttle.fail(keys);
-      request.log.warn(`failed sign-in for ${JSON.stringify(username)} from ${request.ip}`);
-      return loginForm(reply, { error: "wrong username or password", next }, 401);
-    }
-    throttle.succeed(keys[0] as string);
-    const { id } = sessions.create(user);
-    reply.clearCookie(LOGIN_COOKIE, { path: "/login" });
-    reply.setCookie(SESSION_COOKIE, id, { path: "/", httpOnly: true, sameSite: "lax" });
-    return reply.redirect(next, 303);
-  });
+      app.post<{ Body: Record<string, string | undefined> }>("/login", async (request, reply) => {
+        const body = request.body ?? {};
+        const next = safeNext(body.next, base);
+        if (!sameSecret(body._login, request.cookies[LOGIN_COOKIE]))
+          return loginForm(reply, { error: "the sign-in form expired: try again", next }, 403);
+        const username = String(body.username ?? "").slice(0, 256);
+        const password = String(body.password ?? "").slice(0, 1024);
+        const keys = [`user:${username}`, `ip:${request.ip}`];
+        const wait = throttle.waitMs(keys);
+        if (wait > 0) return tooMany(reply, wait, false);
+        const user = await authenticate(store, username, password);
+        if (!user) {
+          throttle.fail(keys);
+          request.log.warn(`failed sign-in for ${JSON.stringify(username)} from ${request.ip}`);
+          return loginForm(reply, { error: "wrong username or password", next }, 401);
+        }
+        throttle.succeed(keys[0] as string);
+        const { id } = sessions.create(user);
+        reply.clearCookie(LOGIN_COOKIE, { path: `${base}/login` });
+        reply.setCookie(SESSION_COOKIE, id, { path: cookiePath, httpOnly: true, sameSite: "lax" });
+        return reply.redirect(next, 303);
+      });
 
-  app.post("/logout", async (request, reply) => {
-    sessions.delete(request.cookies[SESSION_COOKIE]);
-    reply.clearCookie(SESSION_COOKIE, { path: "/" });
-    return reply.redirect("/login", 303);
-  });
+      app.post("/logout", async (request, reply) => {
+        sessions.delete(request.cookies[SESSION_COOKIE]);
+        reply.clearCookie(SESSION_COOKIE, { path: cookiePath });
+        return reply.redirect(`${base}/login`, 303);
+      });
 
-  // --- static files ---------------------------------------------------------------------------------------
-  app.get<{ Params: { name: string } }>("/static/:name", async (request, reply) => {
-    const file = Object.hasOwn(files, request.params.name) ? files[request.params.name] : undefined;
-    if (!file) return reply.code(404).type("text/plain").send("no such file");
-    if (!existsSync(file.path))
-      return reply
-        .code(500)
-        .type("text/plain")
-        .send(`${request.params.name} is not built: run \`make build\` (it bundles the page scripts)`);
-    reply.header("Cache-Control", "private, max-age=300");
-    return reply.type(file.type).send(createReadStream(file.path));
-  });
+      // --- static files ---------------------------------------------------------------------------------------
+      app.get<{ Params: { name: string } }>("/static/:name", async (request, reply) => {
+        const file = Object.hasOwn(files, request.params.name) ? files[request.params.name] : undefined;
+        if (!file) return reply.code(404).type("text/plain").send("no such file");
+        if (!existsSync(file.path))
+          return reply
+            .code(500)
+            .type("text/plain")
+            .send(`${request.params.name} is not built: run \`make build\` (it bundles the page scripts)`);
+        reply.header("Cache-Control", "private, max-age=300");
+        return reply.type(file.type).send(createReadStream(file.path));
+      });
 
-  // --- pages ----------------------------------------------------------------------------------------------
-  function banners(): Raw[] {
-    const out: Raw[] = [];
-    if (defaultPasswordInUse(store))
-      out.push(
-        html`<p class="banner warn" id="default-password-banner">The account <b>${DEFAULT_USER.username}</b> still has its default password: anyone who knows the course can sign in. <a href="/account">Change it</a>, or run <code>windflow users set-password ${DEFAULT_USER.username}</code>.</p>`,
+      // --- pages ----------------------------------------------------------------------------------------------
+      function banners(): Raw[] {
+        const out: Raw[] = [];
+        if (defaultPasswordInUse(store))
+          out.push(
+            html`<p class="banner warn" id="default-password-banner">The account <b>${DEFAULT_USER.username}</b> still has its default password: anyone who knows the course can sign in. <a href="/account">Change it</a>, or run <code>windflow users set-password ${DEFAULT_USER.username}</code>.</p>`,
+          );
+        return out;
+      }
+      const page = (
+        request: FastifyRequest,
+        o: { title: string; page: string; data?: Record<string, string>; plotly?: boolean },
+      ) => {
+        const s = request.session;
+        return shell({
+          ...o,
+          base,
+          banners: banners(),
+          ...(s ? { user: { username: s.username, role: s.role, csrfToken: s.csrfToken } } : {}),
+        });
+      };
+      const send = (reply: FastifyReply, text: string) => reply.type("text/html; charset=utf-8").send(text);
+
+      app.get("/", async (request, reply) => send(reply, page(request, { title: "DAGs", page: "dags" })));
+      app.get<{ Params: { dagId: string } }>("/dags/:dagId", async (request, reply) => {
+        if (!store.getDag(request.params.dagId)?.isActive)
+          throw new NotFoundError(`no DAG ${request.params.dagId}`, { hint: "the DAG list shows the DAGs" });
+        return send(
+          reply,
+          page(request, {
+            title: request.params.dagId,
+            page: "dag",
+            data: { "dag-id": request.params.dagId },
+            plotly: true,
+          }),
+        );
+      });
+      app.get<{ Params: { dagId: string; runId: string; taskId: string }; Querystring: { try?: string } }>(
+        "/dags/:dagId/runs/:runId/tasks/:taskId/logs",
+        async (request, reply) => {
+          const { dagId, runId, taskId } = request.params;
+          if (!store.getTaskInstance({ dagId, runId, taskId }))
+            throw new NotFoundError(`no task instance ${dagId}/${runId}/${taskId}`);
+          return send(
+            reply,
+            page(request, {
+              title: `${taskId} log`,
+              page: "log",
+              data: {
+                "dag-id": dagId,
+                "run-id": runId,
+                "task-id": taskId,
+                try: String(request.query.try ?? ""),
+              },
+            }),
+          );
+        },
       );
-    return out;
-  }
-  const page = (
-    request: FastifyRequest,
-    o: { title: string; page: string; data?: Record<string, string>; plotly?: boolean },
-  ) => {
-    const s = request.session;
-    return shell({
-      ...o,
-      banners: banners(),
-      ...(s ? { user: { username: s.username, role: s.role, csrfToken: s.csrfToken } } : {}),
-    });
-  };
-  const send = (reply: FastifyReply, text: string) => reply.type("text/html; charset=utf-8").send(text);
-
-  app.get("/", async (request, reply) => send(reply, page(request, { title: "DAGs", page: "dags" })));
-  app.get<{ Params: { dagId: string } }>("/dags/:dagId", async (request, reply) => {
-    if (!store.getDag(request.params.dagId)?.isActive)
-      throw new NotFoundError(`no DAG ${request.params.dagId}`, { hint: "the DAG list shows the DAGs" });
-    return send(
-      reply,
-      page(request, {
-        title: request.params.dagId,
-        page: "dag",
-        data: { "dag-id": request.params.dagId },
-        plotly: true,
-      }),
-    );
-  });
-  app.get<{ Params: { dagId: string; runId: string; taskId: string }; Querystring: { try?: string } }>(
-    "/dags/:dagId/runs/:runId/tasks/:taskId/logs",
-    async (request, reply) => {
-      const { dagId, runId, taskId } = request.params;
-      if (!store.getTaskInstance({ dagId, runId, taskId }))
-        throw new NotFoundError(`no task instance ${dagId}/${runId}/${taskId}`);
-      return send(
-        reply,
-        page(request, {
-          title: `${taskId} log`,
-          page: "log",
-          data: { "dag-id": dagId, "run-id": runId, "task-id": taskId, try: String(request.query.try ?? "") },
-        }),
+      app.get("/predictions", async (request, reply) =>
+        send(reply, page(request, { title: "Predictions", page: "predictions", plotly: true })),
       );
+      app.get("/models", async (request, reply) =>
+        send(reply, page(request, { title: "Models", page: "models" })),
+      );
+      app.get("/account", async (request, reply) =>
+        send(reply, page(request, { title: "Account", page: "account" })),
+      );
+
+      // --- the API and its description --------------------------------------------------------------------
+      await registerApi(app, { config, store, sessions, now, sessionCookie: SESSION_COOKIE });
+      app.get("/api/v1/openapi.json", async () => root.swagger());
     },
+    { prefix: base },
   );
-  app.get("/predictions", async (request, reply) =>
-    send(reply, page(request, { title: "Predictions", page: "predictions", plotly: true })),
-  );
-  app.get("/models", async (request, reply) =>
-    send(reply, page(request, { title: "Models", page: "models" })),
-  );
-  app.get("/account", async (request, reply) =>
-    send(reply, page(request, { title: "Account", page: "account" })),
-  );
-
-  // --- the API and its description --------------------------------------------------------------------
-  await registerApi(app, { config, store, sessions, now, sessionCookie: SESSION_COOKIE });
-  app.get("/api/v1/openapi.json", async () => app.swagger());
 
   return app;
 }

@@ -45,6 +45,8 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Raw {
 
 /** What every page shell has. */
 export interface ShellOptions {
+  /** The UI's base path ("" or "/windflow"): every link starts with it. */
+  base?: string;
   title: string;
   /** Which page script runs (`data-page`). */
   page: string;
@@ -60,24 +62,25 @@ export interface ShellOptions {
 }
 
 export function shell(o: ShellOptions): string {
+  const b = o.base ?? "";
   const data = Object.entries(o.data ?? {}).map(([k, v]) => html` data-${k}="${v}"`);
   const nav = o.user
     ? html`<header class="top">
-  <a class="brand" href="/">windflow</a>
+  <a class="brand" href="${b}/">windflow</a>
   <nav>
-    <a href="/" data-nav="dags">DAGs</a>
-    <a href="/predictions" data-nav="predictions">Predictions</a>
-    <a href="/models" data-nav="models">Models</a>
-    <a href="/api/v1/openapi.json" data-nav="api">API</a>
+    <a href="${b}/" data-nav="dags">DAGs</a>
+    <a href="${b}/predictions" data-nav="predictions">Predictions</a>
+    <a href="${b}/models" data-nav="models">Models</a>
+    <a href="${b}/api/v1/openapi.json" data-nav="api">API</a>
   </nav>
   <span class="scheduler" id="scheduler-status" title="scheduler status">…</span>
-  <span class="who"><a href="/account" title="change your password">${o.user.username}</a> (${o.user.role})</span>
-  <form method="post" action="/logout" class="logout">
+  <span class="who"><a href="${b}/account" title="change your password">${o.user.username}</a> (${o.user.role})</span>
+  <form method="post" action="${b}/logout" class="logout">
     <input type="hidden" name="_csrf" value="${o.user.csrfToken}">
     <button type="submit">Sign out</button>
   </form>
 </header>`
-    : html`<header class="top"><a class="brand" href="/login">windflow</a></header>`;
+    : html`<header class="top"><a class="brand" href="${b}/login">windflow</a></header>`;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -85,12 +88,12 @@ export function shell(o: ShellOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · windflow</title>
 ${o.user ? html`<meta name="csrf-token" content="${o.user.csrfToken}">` : ""}
-<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="${b}/static/app.css">
 <link rel="icon" href="data:,">
-${o.plotly ? html`<script src="/static/plotly.min.js" defer></script>` : ""}
-${o.user ? html`<script src="/static/app.js" defer></script>` : ""}
+${o.plotly ? html`<script src="${b}/static/plotly.min.js" defer></script>` : ""}
+${o.user ? html`<script src="${b}/static/app.js" defer></script>` : ""}
 </head>
-<body data-page="${o.page}"${data}>
+<body data-page="${o.page}" data-base="${b}"${data}>
 ${nav}
 <div id="banners">${o.banners ?? []}</div>
 <main id="app">${o.body ?? ""}</main>

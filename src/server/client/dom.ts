@@ -61,11 +61,16 @@ export class ApiError extends Error {
   }
 }
 
+/** The UI's base path ("" or "/windflow", from the page): every URL of the UI starts with it. */
+export const base = (): string => document.body.dataset.base ?? "";
+/** A path of the UI (`/dags/x`) as a URL under the base path. */
+export const u = (path: string): string => `${base()}${path}`;
+
 const csrf = () => document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')?.content ?? "";
 
 /** Calls `/api/v1{path}`; JSON in and out; an ApiError for a non-2xx answer (a 401 goes to the sign-in page). */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const response = await fetch(`/api/v1${path}`, {
+  const response = await fetch(u(`/api/v1${path}`), {
     method: init.method ?? "GET",
     headers: {
       Accept: "application/json",
@@ -76,7 +81,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     credentials: "same-origin",
   });
   if (response.status === 401) {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    location.assign(u(`/login?next=${encodeURIComponent(location.pathname + location.search)}`));
     throw new ApiError(401, "signed out");
   }
   const data = (await response.json().catch(() => ({}))) as { error?: string; hint?: string };

@@ -4,7 +4,7 @@
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
 import type { GraphLayout } from "../graph.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
-import { api, describe, duration, h, mount, pageData, poll, stateBadge, svg, toast, when } from "./dom.js";
+import { api, describe, duration, h, mount, pageData, poll, stateBadge, svg, toast, u, when } from "./dom.js";
 import { openTriggerForm, pauseToggle, triggerNow } from "./trigger.js";
 
 declare const Plotly: {
@@ -123,7 +123,7 @@ export function dagsPage(): void {
           h(
             "td",
             {},
-            h("a", { href: `/dags/${enc(d.dagId)}`, className: "dag-id" }, d.dagId),
+            h("a", { href: u(`/dags/${enc(d.dagId)}`), className: "dag-id" }, d.dagId),
             descr,
             h(
               "div",
@@ -141,7 +141,7 @@ export function dagsPage(): void {
                   " ",
                   h(
                     "a",
-                    { href: `/dags/${enc(d.dagId)}?run=${enc(d.lastRun.runId)}` },
+                    { href: u(`/dags/${enc(d.dagId)}?run=${enc(d.lastRun.runId)}`) },
                     when(d.lastRun.logicalDate),
                   ),
                 ]
@@ -295,7 +295,9 @@ export function dagPage(): void {
     const g = grid;
     const current = selectedRun();
     const logLink = (runId: string, taskId: string, tryNumber: number) =>
-      `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/logs${tryNumber > 0 ? `?try=${tryNumber}` : ""}`;
+      u(
+        `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/logs${tryNumber > 0 ? `?try=${tryNumber}` : ""}`,
+      );
     mount(
       panels.grid as HTMLElement,
       g.runs.length === 0
@@ -581,7 +583,9 @@ export function dagPage(): void {
                   ? h(
                       "a",
                       {
-                        href: `/dags/${enc(dagId)}/runs/${enc(d.runId)}/tasks/${enc(t.taskId)}/logs?try=${t.tryNumber}`,
+                        href: u(
+                          `/dags/${enc(dagId)}/runs/${enc(d.runId)}/tasks/${enc(t.taskId)}/logs?try=${t.tryNumber}`,
+                        ),
                       },
                       "log",
                     )
@@ -625,7 +629,12 @@ export function logPage(): void {
   const error = h("p", { className: "error", hidden: true });
   mount(
     app(),
-    h("h1", {}, h("a", { href: `/dags/${enc(dagId)}?run=${enc(runId)}` }, dagId), ` / ${runId} / ${taskId}`),
+    h(
+      "h1",
+      {},
+      h("a", { href: u(`/dags/${enc(dagId)}?run=${enc(runId)}`) }, dagId),
+      ` / ${runId} / ${taskId}`,
+    ),
     tries,
     status,
     error,

@@ -1,0 +1,111 @@
+/**
+ * JupyterLab in a real browser (Debian Chromium + playwright-core), as a trainee uses it: open notebook 01, run
+ * all its cells on the TypeScript kernel, see the plotly charts drawn by JupyterLab's plotly renderer; then
+ * click the launcher's windflow tile and reach the windflow UI, proxied by jupyter-server-proxy under
+ * `/windflow/`. On a copy of the project with a small dataset; screenshots in artifacts/screenshots/.
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { synthesizeDataset } from "../src/data/synthetic.js";
+import { type JupyterServer, startJupyterServer } from "../src/notebook/server.js";
+import { launchChromium, screenshot, watchErrors } from "./helpers/browser.js";
+import { ROOT } from "./helpers/scheduler-env.js";
+
+let project = "";
+let server: JupyterServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+before(async () => {
+  // Not under a hidden folder (.e2e): Jupyter's file browser does not open hidden paths.
+  mkdirSync(join(ROOT, "build"), { recursive: true });
+  project = mkdtempSync(join(ROOT, "build", "jupyterlab-"));
+  cpSync(join(ROOT, "notebooks"), join(project, "notebooks"), { recursive: true });
+  cpSync(join(ROOT, "dags"), join(project, "dags"), { recursive: true });
+  await synthesizeDataset(join(project, "data", "la-haute-borne-data-2017-2020.csv"), { seed: 5, days: 4 });
+  // What the launcher's windflow UI (a child of the Jupyter server) reads: this copy's home and DAGs.
+  process.env.WINDFLOW_HOME = join(project, "home");
+  process.env.WINDFLOW__CORE__DAGS_FOLDER = join(project, "dags");
+  server = await startJupyterServer({
+    root: ROOT,
+    app: "lab",
+    extraArgs: ["--MultiKernelManager.default_kernel_name=tslab"],
+  });
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1400, height: 950 } });
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  rmSync(project, { recursive: true, force: true });
+});
+
+describe("JupyterLab in Chromium", () => {
+  test("notebook 01: Run All Cells draws the plotly charts in JupyterLab", { timeout: 240_000 }, async () => {
+    const errors = watchErrors(page);
+    const path = relative(ROOT, join(project, "notebooks", "01-explore-the-data.ipynb"));
+    // ?reset: a fresh workspace, not the last one (which may name files of an earlier run).
+    await page.goto(`${server.url}lab/tree/${path}?reset&token=${server.token}`);
+    await page.waitForSelector(".jp-NotebookPanel .jp-Notebook", { timeout: 60_000 });
+    // The TypeScript kernel is the notebook's (tslab).
+    await page.waitForSelector('.jp-KernelName:has-text("TypeScript")', { timeout: 60_000 });
+    // JupyterLab asks once whether to fetch its news: no (this machine is offline anyway).
+    const news = page.locator('.jp-toast-button:has-text("No")');
+    if (await news.isVisible().catch(() => false)) await news.click();
+    await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
+    await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+    // The last cell's check, then the two charts, drawn by the plotly renderer.
+    await page.waitForSelector(
+      '.jp-OutputArea-output:has-text("of the rows with a pitch angle have it above 80 deg")',
+      {
+        timeout: 180_000,
+      },
+    );
+    try {
+      await page.waitForFunction(
+        () => document.querySelectorAll(".jp-RenderedPlotly .main-svg").length >= 2,
+        null,
+        { timeout: 60_000 },
+      );
+    } catch (error) {
+      await screenshot(page, "jupyterlab-01-charts-FAILED");
+      throw error;
+    }
+    const charts = await page.$$eval(".jp-RenderedPlotly", (els) => els.length);
+    assert.ok(charts >= 2, `${charts} plotly charts`);
+    // Show the charts in the screenshot.
+    await page.locator(".jp-RenderedPlotly").first().scrollIntoViewIfNeeded();
+    await screenshot(page, "jupyterlab-01-charts");
+    assert.deepEqual(
+      errors.filter((e) => !/favicon|\/api\/(workspaces|settings|lsp|translations)/.test(e)),
+      [],
+    );
+  });
+
+  test("the launcher's windflow tile opens the windflow UI, proxied under /windflow/", {
+    timeout: 180_000,
+  }, async () => {
+    await page.goto(`${server.url}lab?token=${server.token}`);
+    await page.waitForSelector(".jp-Launcher, .jp-FileBrowser", { timeout: 60_000 });
+    if (!(await page.isVisible(".jp-Launcher"))) await page.click('[data-command="launcher:create"]');
+    const tile = page.locator('.jp-LauncherCard:has-text("windflow")');
+    await tile.waitFor({ timeout: 30_000 });
+    await screenshot(page, "jupyterlab-launcher");
+    const [ui] = await Promise.all([context.waitForEvent("page", { timeout: 60_000 }), tile.click()]);
+    // The proxy starts `windflow standalone` on first use: the sign-in page comes once it listens.
+    await ui.waitForSelector('input[name="username"]', { timeout: 120_000 });
+    assert.match(ui.url(), /\/windflow\/login/);
+    await ui.fill('input[name="username"]', "admin");
+    await ui.fill('input[name="password"]', "admin");
+    await ui.click('button[type="submit"]');
+    await ui.waitForSelector('tr[data-dag="train"]', { timeout: 60_000 });
+    assert.match(ui.url(), /\/windflow\/$/);
+    await screenshot(ui, "jupyterlab-windflow-ui");
+  });
+});
