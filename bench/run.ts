@@ -4,7 +4,7 @@
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
- *                    pipeline, handoff, web
+ *                    pipeline, handoff, web, notebooks
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -148,6 +148,20 @@ void (async () => {
     console.log(
       `  median latency: DAG list ${((list as Load).medianMs / (anchor as Load).medianMs).toFixed(1)}x the anchor's, grid ${((grid as Load).medianMs / (anchor as Load).medianMs).toFixed(0)}x`,
     );
+  }
+
+  // 6. The notebooks, headless, on the full-size data file: what a trainee waits for. Anchor: notebook 00.
+  if (!skip.has("notebooks")) {
+    const nb = tsx("bench/notebooks.ts", file);
+    results.notebooks = nb;
+    const list = nb.notebooks as { name: string; seconds: number; ok: boolean }[];
+    const anchor = list.find((n) => n.name.startsWith("00"))?.seconds ?? Number.NaN;
+    console.log("notebooks headless on the full-size data file (a kernel each, one Jupyter server):");
+    for (const n of list)
+      console.log(
+        `  ${n.name.padEnd(32)} ${n.seconds.toFixed(1).padStart(6)} s  ${(n.seconds / anchor).toFixed(1).padStart(5)}x notebook 00${n.ok ? "" : "  FAILED"}`,
+      );
+    console.log(`  all notebooks, wall time ${(nb.wallSeconds as number).toFixed(1)} s`);
   }
 
   mkdirSync(join(root, "artifacts"), { recursive: true });
