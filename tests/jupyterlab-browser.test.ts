@@ -5,7 +5,7 @@
  * `/windflow/`. On a copy of the project with a small dataset; screenshots in artifacts/screenshots/.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -82,6 +82,33 @@ describe("JupyterLab in Chromium", () => {
     // Show the charts in the screenshot.
     await page.locator(".jp-RenderedPlotly").first().scrollIntoViewIfNeeded();
     await screenshot(page, "jupyterlab-01-charts");
+    // Saved, closed and opened again, without running anything: the charts are drawn from the saved notebook.
+    await page.locator(".jp-NotebookPanel .jp-Notebook").click();
+    await page.keyboard.press("Control+s");
+    const file = join(project, "notebooks", "01-explore-the-data.ipynb");
+    const deadline = Date.now() + 30_000;
+    while (!readFileSync(file, "utf8").includes("application/vnd.plotly.v1+json")) {
+      assert.ok(Date.now() < deadline, "the notebook was saved with its charts");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await page.reload();
+    await page.waitForSelector(".jp-NotebookPanel .jp-Notebook", { timeout: 60_000 });
+    // JupyterLab draws cells as they scroll into view: go to the charts.
+    const saved = page.locator(".jp-RenderedPlotly");
+    try {
+      await saved.first().waitFor({ state: "attached", timeout: 60_000 });
+      const reopened = await saved.all();
+      assert.ok(reopened.length >= 2, `${reopened.length} charts in the reopened notebook`);
+      for (const chart of reopened) {
+        await chart.scrollIntoViewIfNeeded();
+        // Drawn again from the saved figure: live (.main-svg) or, until JupyterLab trusts the file, as an image.
+        await chart.locator(".main-svg, .plot-img").first().waitFor({ timeout: 30_000 });
+      }
+    } catch (error) {
+      await screenshot(page, "jupyterlab-01-reopened-FAILED");
+      throw error;
+    }
+    await screenshot(page, "jupyterlab-01-charts-reopened");
     assert.deepEqual(
       errors.filter((e) => !/favicon|\/api\/(workspaces|settings|lsp|translations)/.test(e)),
       [],
