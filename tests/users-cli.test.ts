@@ -3,36 +3,16 @@
  * the arguments), checked against the store and against a sign-in through the web server.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { after, test } from "node:test";
 import { verifyPassword } from "../src/server/auth.js";
-import { ROOT, type SchedulerEnv, schedulerEnv } from "./helpers/scheduler-env.js";
+import { cli, type SchedulerEnv, schedulerEnv } from "./helpers/scheduler-env.js";
 
 let e: SchedulerEnv | undefined;
 after(() => e?.cleanup());
 
 /** The CLI with `input` on its stdin. */
-function cliWithInput(args: string[], env: Record<string, string | undefined>, input: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
-      cwd: ROOT,
-      env,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const cliWithInput = (args: string[], env: Record<string, string | undefined>, input: string) =>
+  cli(args, env, { input });
 
 test("users create / list / set-password / delete, and the errors that name what to fix", async () => {
   e = schedulerEnv();

@@ -11,6 +11,7 @@
 import type pl from "nodejs-polars";
 import type { EpochReport } from "../model/metadata.js";
 import type { DagSpec } from "../orchestration/types.js";
+import { STATE_COLOURS } from "../server/colours.js";
 import { layoutDag } from "../server/graph.js";
 import { escapeHtml } from "../server/html.js";
 
@@ -100,17 +101,6 @@ export function showFrame(df: pl.DataFrame, options: { rows?: number; caption?: 
   if (!send("text/html", frameHtml(df, options)))
     process.stdout.write(`${df.head(options.rows ?? 10).toString()}\n`);
 }
-
-const STATE_COLOURS: Record<string, string> = {
-  success: "#2e8b57",
-  failed: "#d9534f",
-  running: "#32cd32",
-  queued: "#808080",
-  scheduled: "#d2b48c",
-  up_for_retry: "#ffd700",
-  upstream_failed: "#ff8c00",
-  skipped: "#ff69b4",
-};
 
 /** A DAG's graph as SVG (the web UI's layout), tasks outlined by their state when `states` is given. */
 export function dagSvg(spec: Pick<DagSpec, "id" | "tasks">, states: Record<string, string> = {}): string {

@@ -169,25 +169,26 @@ export async function until<T>(what: string, fn: () => T | undefined, timeoutMs 
   }
 }
 
-/** Starts the windflow CLI from the sources with `args` in `env`; resolves its exit code and output. */
+/** Starts the windflow CLI from the sources with `args` in `env` (and `input` on its stdin); resolves its exit code and output. */
 export function cli(
   args: readonly string[],
   env: Record<string, string | undefined>,
-  options: { timeoutMs?: number; onSpawn?: (child: ChildProcess) => void } = {},
+  options: { timeoutMs?: number; onSpawn?: (child: ChildProcess) => void; input?: string } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(SRC, "cli", "main.ts"), ...args], {
       cwd: ROOT,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (options.input !== undefined) child.stdin?.end(options.input);
     options.onSpawn?.(child);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
     const timer = setTimeout(() => {

@@ -241,18 +241,10 @@ export async function followFile(
 ): Promise<void> {
   let offset = 0;
   const drain = () => {
-    if (!existsSync(path)) return;
-    const size = statSync(path).size;
-    if (size <= offset) return;
-    const fd = openSync(path, "r");
-    try {
-      const buffer = Buffer.alloc(size - offset);
-      const n = readSync(fd, buffer, 0, buffer.length, offset);
-      offset += n;
-      write(buffer.subarray(0, n).toString("utf8"));
-    } finally {
-      closeSync(fd);
-    }
+    const bytes = readAppended(path, offset);
+    if (!bytes) return;
+    offset += bytes.length;
+    write(bytes.toString("utf8"));
   };
   for (;;) {
     const more = running();
@@ -304,22 +296,29 @@ export class RunLogTail {
   private drain(taskId: string, tryNumber: number): void {
     const path = taskLogPath(this.baseLogFolder, { ...this.run, taskId }, tryNumber);
     const k = `${taskId}\u0000${tryNumber}`;
-    if (!existsSync(path)) return;
     const offset = this.offsets.get(k) ?? 0;
-    const size = statSync(path).size;
-    if (size <= offset) return;
-    const fd = openSync(path, "r");
-    try {
-      const buffer = Buffer.alloc(size - offset);
-      const n = readSync(fd, buffer, 0, buffer.length, offset);
-      this.offsets.set(k, offset + n);
-      const decoder = this.decoders.get(k) ?? new StringDecoder("utf8");
-      this.decoders.set(k, decoder);
-      const lines = ((this.partial.get(k) ?? "") + decoder.write(buffer.subarray(0, n))).split("\n");
-      this.partial.set(k, lines.pop() ?? "");
-      for (const line of lines) this.write(taskId, line);
-    } finally {
-      closeSync(fd);
-    }
+    const bytes = readAppended(path, offset);
+    if (!bytes) return;
+    this.offsets.set(k, offset + bytes.length);
+    const decoder = this.decoders.get(k) ?? new StringDecoder("utf8");
+    this.decoders.set(k, decoder);
+    const lines = ((this.partial.get(k) ?? "") + decoder.write(bytes)).split("\n");
+    this.partial.set(k, lines.pop() ?? "");
+    for (const line of lines) this.write(taskId, line);
+  }
+}
+
+/** The bytes a file holds past `offset`, or undefined if it has none (or does not exist yet). */
+function readAppended(path: string, offset: number): Buffer | undefined {
+  if (!existsSync(path)) return undefined;
+  const size = statSync(path).size;
+  if (size <= offset) return undefined;
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(size - offset);
+    const n = readSync(fd, buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }

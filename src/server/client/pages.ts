@@ -1,6 +1,8 @@
 /**
  * The pages: each draws `#app` from the API and keeps it up to date by polling (no reload).
  */
+
+import { STATE_COLOURS } from "../colours.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
 import type { GraphLayout } from "../graph.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
@@ -19,19 +21,6 @@ declare const Plotly: {
 const app = () => document.getElementById("app") as HTMLElement;
 const enc = encodeURIComponent;
 let canEdit = false;
-
-/** The colours of task and run states (as in Airflow's UI). */
-const STATE_COLOURS: Record<string, string> = {
-  success: "#2e8b57",
-  failed: "#d9534f",
-  running: "#32cd32",
-  queued: "#808080",
-  scheduled: "#d2b48c",
-  up_for_retry: "#ffd700",
-  upstream_failed: "#ff8c00",
-  skipped: "#ff69b4",
-  none: "#f0f0f0",
-};
 
 // --- header: who, and whether a scheduler runs -----------------------------------------------------------
 
@@ -53,6 +42,34 @@ export async function header(): Promise<void> {
     box.hidden = s.status === "running";
     mount(box, s.message);
   }, 5000);
+}
+
+/** The Trigger and Trigger with config buttons of a DAG (disabled for a viewer). */
+function triggerButtons(d: DagJson, refresh: () => void): Node[] {
+  return [
+    h(
+      "button",
+      {
+        type: "button",
+        disabled: !canEdit,
+        "data-action": "trigger",
+        onclick: () => void triggerNow(d, refresh),
+      },
+      "Trigger",
+    ),
+    document.createTextNode(" "),
+    h(
+      "button",
+      {
+        type: "button",
+        className: "secondary",
+        disabled: !canEdit,
+        "data-action": "trigger-config",
+        onclick: () => openTriggerForm(d, refresh),
+      },
+      "Trigger with config",
+    ),
+  ];
 }
 
 // --- DAG list --------------------------------------------------------------------------------------------
@@ -159,28 +176,7 @@ export function dagsPage(): void {
           h(
             "td",
             { className: "actions" },
-            h(
-              "button",
-              {
-                type: "button",
-                disabled: !canEdit,
-                "data-action": "trigger",
-                onclick: () => void triggerNow(d, () => void refresh()),
-              },
-              "Trigger",
-            ),
-            " ",
-            h(
-              "button",
-              {
-                type: "button",
-                className: "secondary",
-                disabled: !canEdit,
-                "data-action": "trigger-config",
-                onclick: () => openTriggerForm(d, () => void refresh()),
-              },
-              "Trigger with config",
-            ),
+            triggerButtons(d, () => void refresh()),
           ),
         );
       }),
@@ -264,28 +260,7 @@ export function dagPage(): void {
       h(
         "p",
         { className: "actions" },
-        h(
-          "button",
-          {
-            type: "button",
-            disabled: !canEdit,
-            "data-action": "trigger",
-            onclick: () => void triggerNow(d, () => void refresh()),
-          },
-          "Trigger",
-        ),
-        " ",
-        h(
-          "button",
-          {
-            type: "button",
-            className: "secondary",
-            disabled: !canEdit,
-            "data-action": "trigger-config",
-            onclick: () => openTriggerForm(d, () => void refresh()),
-          },
-          "Trigger with config",
-        ),
+        triggerButtons(d, () => void refresh()),
       ),
     );
   };
