@@ -155,7 +155,9 @@ export function serverProxyConfig(root: string): object {
             enabled: true,
             title: "windflow",
             icon_path: join(root, "src", "server", "client", "windflow.svg"),
-            category: "Other",
+            // jupyter-server-proxy's default section: JupyterLab draws a tile's icon only in the Notebook and
+            // Console sections (the course's Airflow tile sat there too).
+            category: "Notebook",
           },
         },
       },
