@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
+import { DagProcessor, syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
 import { FIXTURES, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
@@ -105,6 +105,44 @@ describe("DAG processor", () => {
     } finally {
       s.stop();
       await running;
+    }
+  });
+});
+
+describe("DAG processor without a folder watch", () => {
+  test("the periodic listing ([scheduler] dag_dir_list_interval) finds new and deleted files on its own", async () => {
+    const e = make();
+    const seen: string[][] = [];
+    const processor = new DagProcessor({
+      folder: e.dags,
+      timeoutMs: 20_000,
+      listIntervalMs: 300,
+      watch: false, // a file system without change events (a network mount): the listing is the safety net
+      env: { ...e.config.env, WINDFLOW_HOME: e.config.home },
+      cwd: e.config.root,
+      onResult: () => {
+        for (const r of processor.take())
+          if (r.kind === "listed") seen.push(r.files.map((f) => f.split("/").pop() as string));
+      },
+    });
+    try {
+      processor.start();
+      await until("the first listing", () => (seen.length > 0 ? true : undefined));
+      assert.deepEqual(seen.at(-1), []);
+      e.install("scheduler-chain.ts", "chain.ts");
+      await until(
+        "the new file in a listing",
+        () => (seen.at(-1)?.includes("chain.ts") ? true : undefined),
+        10_000,
+      );
+      rmSync(join(e.dags, "chain.ts"));
+      await until(
+        "the file gone from a listing",
+        () => (seen.at(-1)?.length === 0 ? true : undefined),
+        10_000,
+      );
+    } finally {
+      processor.close();
     }
   });
 });
