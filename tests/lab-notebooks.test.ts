@@ -8,7 +8,8 @@
  *   "exercise not done yet".
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { synthesizeDataset } from "../src/data/synthetic.js";
@@ -16,6 +17,7 @@ import { type Notebook, type NotebookRunResult, readNotebook, runNotebooks } fro
 import { type JupyterServer, startJupyterServer } from "../src/notebook/server.js";
 import {
   hasSolutions,
+  makeStudentVersion,
   makeStudentWorkspace,
   SolutionMarkerError,
   stripSolutions,
@@ -248,6 +250,44 @@ describe("the lab's notebooks run headless on the TypeScript kernel", () => {
         /\bat .*\.js:\d+/,
         `${name}: a sentence, not a stack trace`,
       );
+    }
+  });
+});
+
+describe("windflow student (make student)", () => {
+  test("every tracked file handed out, solutions stubbed; a folder that is not a student version is refused", async () => {
+    mkdirSync(join(ROOT, ".e2e"), { recursive: true });
+    const dest = mkdtempSync(join(ROOT, ".e2e", "student-"));
+    try {
+      rmSync(dest, { recursive: true });
+      const made = makeStudentVersion(ROOT, dest);
+      const tracked = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).trim().split("\n");
+      assert.equal(made.files, tracked.length);
+      assert.deepEqual(
+        made.stripped.map((s) => s.file).sort(),
+        [
+          "dags/predict.ts",
+          ...LAB.filter((n) => !n.startsWith("04")).map((n) => `notebooks/${n}.ipynb`),
+        ].sort(),
+      );
+      const predict = readFileSync(join(dest, "dags", "predict.ts"), "utf8");
+      assert.doesNotMatch(predict, /predictWithIO\(/);
+      assert.match(predict, /notDoneYet\("Exercise 4: the predict task/);
+      for (const n of LAB)
+        assert.doesNotMatch(readFileSync(join(dest, "notebooks", `${n}.ipynb`), "utf8"), /BEGIN SOLUTION/);
+      assert.equal(
+        readFileSync(join(dest, "README.md"), "utf8"),
+        readFileSync(join(ROOT, "README.md"), "utf8"),
+      );
+      // Made again over itself: fine. Over someone's folder: refused, nothing touched.
+      makeStudentVersion(ROOT, dest);
+      const other = mkdtempSync(join(ROOT, ".e2e", "not-student-"));
+      writeFileSync(join(other, "mine.txt"), "work");
+      assert.throws(() => makeStudentVersion(ROOT, other), /is not a student version made by windflow/);
+      assert.equal(readFileSync(join(other, "mine.txt"), "utf8"), "work");
+      rmSync(other, { recursive: true, force: true });
+    } finally {
+      rmSync(dest, { recursive: true, force: true });
     }
   });
 });
