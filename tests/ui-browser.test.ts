@@ -25,6 +25,7 @@ import { synthesizeDataset } from "../src/data/synthetic.js";
 import { isProcessAlive } from "../src/orchestration/executor/local.js";
 import { launchChromium, screenshot, watchErrors } from "./helpers/browser.js";
 import { FIXTURES, ROOT } from "./helpers/scheduler-env.js";
+import { webEnv } from "./helpers/web-env.js";
 
 // Under the project, so that the copied DAG files' `import ... from "windflow"` resolves (node_modules/windflow).
 const E2E = join(ROOT, ".e2e");
@@ -312,5 +313,36 @@ describe("the web UI in Chromium", () => {
     await page.waitForSelector('tr[data-dag="train"]');
     assert.equal(await page.isVisible("#default-password-banner"), false);
     assert.deepEqual(errors, []);
+  });
+});
+
+describe("the web UI without a scheduler", () => {
+  test("works, and says that no scheduler runs", async () => {
+    const web = await webEnv({ dags: ["scheduler-chain.ts"] });
+    const b = await launchChromium();
+    try {
+      const p = await b.newPage();
+      const problems = watchErrors(p);
+      await p.goto(`${web.url}/login`);
+      await p.fill('input[name="username"]', "admin");
+      await p.fill('input[name="password"]', "admin");
+      await p.click('button[type="submit"]');
+      await p.waitForSelector('tr[data-dag="sched_chain"]');
+      await p.waitForSelector("#scheduler-banner:not([hidden])");
+      assert.match(
+        (await p.textContent("#scheduler-banner")) ?? "",
+        /No scheduler has run yet.*windflow scheduler/,
+      );
+      assert.match((await p.textContent("#scheduler-status")) ?? "", /scheduler: not running/);
+      // Triggering still works: the run waits for a scheduler.
+      await p.click('tr[data-dag="sched_chain"] button[data-action="trigger"]');
+      await p.waitForSelector('.toast:has-text("Triggered sched_chain")');
+      assert.equal(web.env.store.listRuns({ dagId: "sched_chain" })[0]?.state, "queued");
+      await screenshot(p, "16-no-scheduler");
+      assert.deepEqual(problems, []);
+    } finally {
+      await b.close();
+      await web.close();
+    }
   });
 });
