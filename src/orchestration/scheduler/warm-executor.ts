@@ -54,6 +54,9 @@ export function defaultWarmWorkerCommand(): string[] {
   return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
 }
 
+/** How long an end seen by the pid watch waits for Node's report of how a warm process ended. */
+const EXIT_REPORT_WAIT_MS = 2000;
+
 /** Warm processes that die before being ready this many times in a row: the pool gives up (cold starts). */
 const MAX_BOOT_FAILURES = 3;
 
@@ -73,6 +76,10 @@ export class WarmExecutor implements TaskExecutor {
   private readonly assigned = new WeakSet<ChildProcess>();
   /** How assigned warm processes ended, by pid, until `poll` reports them. */
   private readonly exits = new Map<number, { code: number | null; signal: NodeJS.Signals | null }>();
+  /** Assigned warm processes, by pid, until their end is reported. */
+  private readonly warmPids = new Set<number>();
+  /** Ends seen by the pid watch before Node reported how the process ended (see `poll`). */
+  private readonly pendingEvents: { event: ExecutorEvent; since: number }[] = [];
   private readonly workerLog: string;
   private bootFailures = 0;
   private closed = false;
@@ -96,8 +103,9 @@ export class WarmExecutor implements TaskExecutor {
     this.refill();
   }
 
+  /** Task processes running, counting those whose end is seen but not yet reported (see `poll`). */
   get running(): number {
-    return this.local.running;
+    return this.local.running + this.pendingEvents.length;
   }
 
   /** Warm processes ready now. */
@@ -118,14 +126,34 @@ export class WarmExecutor implements TaskExecutor {
     this.local.adopt(key, pid);
   }
 
-  /** As `LocalExecutor.poll`; a warm process's exit code or signal is known (it was our child): given. */
+  /**
+   * As `LocalExecutor.poll`; a warm process's exit code or signal is known (it was our child): given. The
+   * watch by pid can see a warm process dead (a zombie) a moment before Node reaps it and reports how it
+   * ended: such an event waits for that report (at most EXIT_REPORT_WAIT_MS), so that "killed by SIGKILL"
+   * is not lost.
+   */
   poll(): ExecutorEvent[] {
-    return this.local.poll().map((event) => {
-      const exit = event.pid === null ? undefined : this.exits.get(event.pid);
-      if (!exit) return event;
-      this.exits.delete(event.pid as number);
-      return { ...event, exitCode: exit.code, signal: exit.signal, adopted: false };
-    });
+    const out: ExecutorEvent[] = [];
+    const now = Date.now();
+    const events = [
+      ...this.pendingEvents.splice(0),
+      ...this.local.poll().map((event) => ({ event, since: now })),
+    ];
+    for (const { event, since } of events) {
+      const pid = event.pid;
+      const exit = pid === null ? undefined : this.exits.get(pid);
+      if (exit) {
+        this.exits.delete(pid as number);
+        this.warmPids.delete(pid as number);
+        out.push({ ...event, exitCode: exit.code, signal: exit.signal, adopted: false });
+      } else if (pid !== null && this.warmPids.has(pid) && now - since < EXIT_REPORT_WAIT_MS) {
+        this.pendingEvents.push({ event, since });
+      } else {
+        if (pid !== null) this.warmPids.delete(pid);
+        out.push(event);
+      }
+    }
+    return out;
   }
 
   kill(key: TaskInstanceKey): boolean {
@@ -181,6 +209,7 @@ export class WarmExecutor implements TaskExecutor {
       if (worker.connected) worker.disconnect();
     });
     const pid = worker.pid as number;
+    this.warmPids.add(pid);
     worker.once("exit", (code, signal) => {
       this.exits.set(pid, { code, signal });
       this.onExit?.();
