@@ -55,6 +55,13 @@ export function registerServerCommands(program: Command, { root }: CliContext): 
       )
       .option("--log-requests", "log each HTTP request (JSON lines on stdout)");
   type ServeCli = { host?: string; port?: number; logRequests?: boolean };
+  /** The command line's options as `ServeOptions`. */
+  const serveOptionsOf = async (opts: ServeCli) => ({
+    config: await config(),
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(opts.logRequests ? { logRequests: true } : {}),
+  });
 
   serveOptions(
     program
@@ -62,15 +69,8 @@ export function registerServerCommands(program: Command, { root }: CliContext): 
       .description("the web UI and the REST API (reads the store; works while no scheduler runs)"),
   ).action(async (opts: ServeCli) => {
     const { serveUntilSignal, serveWebserver } = await import("../server/main.js");
-    const c = await config();
-    process.exitCode = await serveUntilSignal(() =>
-      serveWebserver({
-        config: c,
-        ...(opts.host ? { host: opts.host } : {}),
-        ...(opts.port === undefined ? {} : { port: opts.port }),
-        ...(opts.logRequests ? { logRequests: true } : {}),
-      }),
-    );
+    const options = await serveOptionsOf(opts);
+    process.exitCode = await serveUntilSignal(() => serveWebserver(options));
   });
 
   serveOptions(
@@ -82,15 +82,8 @@ export function registerServerCommands(program: Command, { root }: CliContext): 
       ),
   ).action(async (opts: ServeCli) => {
     const { serveStandalone, serveUntilSignal } = await import("../server/main.js");
-    const c = await config();
-    process.exitCode = await serveUntilSignal(() =>
-      serveStandalone({
-        config: c,
-        ...(opts.host ? { host: opts.host } : {}),
-        ...(opts.port === undefined ? {} : { port: opts.port }),
-        ...(opts.logRequests ? { logRequests: true } : {}),
-      }),
-    );
+    const options = await serveOptionsOf(opts);
+    process.exitCode = await serveUntilSignal(() => serveStandalone(options));
   });
 
   const users = program.command("users").description("web UI accounts: list, create, set-password, delete");

@@ -140,16 +140,7 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
     const result = await runTask(only);
     finish(result);
     run = runTransition(run, TASK_FAILED.has(result.state) ? "failed" : "success");
-    return {
-      dagId: spec.id,
-      runId,
-      logicalDate,
-      stamp,
-      params,
-      state: run as TestRunResult["state"],
-      tasks: results,
-      durationMs: performance.now() - began,
-    };
+    return outcome();
   }
 
   for (;;) {
@@ -168,17 +159,20 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
   if (final === "running")
     throw new Error(`testDag: run of ${spec.id} stopped with unfinished tasks (a bug)`);
   run = runTransition(run, final);
+  return outcome();
 
-  return {
-    dagId: spec.id,
-    runId,
-    logicalDate,
-    stamp,
-    params,
-    state: run as TestRunResult["state"],
-    tasks: results,
-    durationMs: performance.now() - began,
-  };
+  function outcome(): TestRunResult {
+    return {
+      dagId: spec.id,
+      runId,
+      logicalDate,
+      stamp,
+      params,
+      state: run as TestRunResult["state"],
+      tasks: results,
+      durationMs: performance.now() - began,
+    };
+  }
 
   async function runTask(taskId: string): Promise<TaskResult> {
     const opts = taskOptions(spec, taskId);

@@ -420,6 +420,10 @@ export function dagPage(): void {
     );
   };
 
+  /** A run of this DAG with its task instances (the Gantt and Details tabs). */
+  const runDetail = (runId: string) =>
+    api<RunJson & { taskInstances: TaskInstanceJson[] }>(`/dags/${enc(dagId)}/runs/${enc(runId)}`);
+
   const drawGantt = async () => {
     const run = selectedRun();
     const box = panels.gantt as HTMLElement;
@@ -427,9 +431,7 @@ export function dagPage(): void {
       mount(box, h("p", {}, "No runs yet."));
       return;
     }
-    const detail = await api<RunJson & { taskInstances: TaskInstanceJson[] }>(
-      `/dags/${enc(dagId)}/runs/${enc(run.run.runId)}`,
-    );
+    const detail = await runDetail(run.run.runId);
     const started = detail.taskInstances.filter((t) => t.startedAt);
     let chart = box.querySelector<HTMLElement>(".gantt");
     if (!chart) {
@@ -489,9 +491,7 @@ export function dagPage(): void {
       mount(box, h("p", {}, "No runs yet."));
       return;
     }
-    const d = await api<RunJson & { taskInstances: TaskInstanceJson[] }>(
-      `/dags/${enc(dagId)}/runs/${enc(run.run.runId)}`,
-    );
+    const d = await runDetail(run.run.runId);
     const row = (k: string, v: Node | string) => h("tr", {}, h("th", {}, k), h("td", {}, v));
     mount(
       box,
