@@ -3,6 +3,7 @@
  * verified, bytes written to a temporary file that is renamed onto the destination only once verified.
  * An interrupted, truncated or corrupt download leaves nothing at the destination and says why.
  */
+
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { Readable, Transform } from "node:stream";
@@ -89,13 +90,13 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       },
     });
     return await writeAtomically(dest, async (tmp) => {
+      const out = createWriteStream(tmp);
       try {
-        await pipeline(
-          Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-          meter,
-          createWriteStream(tmp),
-        );
+        await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), meter, out);
       } catch (error) {
+        // A connection cut early can fail the pipeline while the file is still being opened: wait until the
+        // stream has closed, or the temporary file would appear after writeAtomically removed it.
+        if (!out.closed) await new Promise<void>((resolve) => out.once("close", () => resolve()));
         const reason = controller.signal.aborted
           ? String(controller.signal.reason?.message ?? "aborted")
           : "";
