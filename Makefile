@@ -19,7 +19,7 @@ TESTS     ?= tests/*.test.ts
 
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
-.PHONY: help install build dataset demo test lint format student notebooks ui lab doctor bench calibrate clean distclean
+.PHONY: help install build dataset demo test test-fast test-stress lint format student notebooks ui lab doctor bench calibrate clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +76,9 @@ format: node_modules/.installed ## Format the code in place
 
 test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
+
+test-stress: install $(ORACLEVENV)/.installed lint ## The whole suite RUNS=10 times with both cores kept busy (LOAD=2); summary in artifacts/stress/
+	RUNS=$(or $(RUNS),10) LOAD=$(or $(LOAD),2) TESTS='$(TESTS)' bash scripts/test-stress.sh
 
 student: node_modules/.installed dist/.built ## The trainee's version in build/student/ (solutions replaced by TODO stubs), ready to hand out
 	$(WINDFLOW) student --output build/student

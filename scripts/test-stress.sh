@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make test-stress`: the whole test suite RUNS times in a row (default 10) while LOAD other processes
+# (default 2, one per core of the CI machines) keep the CPU busy with `yes > /dev/null`. A test that passes
+# only on an idle machine fails here. Each run's output is kept in artifacts/stress/run-N.log; the summary
+# names every failing test and the run it failed in. The load is ended by its pids on every exit.
+#
+#   bash scripts/test-stress.sh            # 10 runs, 2 busy processes, every test file
+#   RUNS=3 LOAD=0 TESTS=tests/executor.test.ts bash scripts/test-stress.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-10}"
+LOAD="${LOAD:-2}"
+TESTS="${TESTS:-tests/*.test.ts}"
+NODE="${NODE:-node}"
+OUT="artifacts/stress"
+mkdir -p "$OUT"
+rm -f "$OUT"/run-*.log "$OUT/summary.txt"
+
+load_pids=()
+stop_load() {
+  for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  load_pids=()
+}
+trap stop_load EXIT
+trap 'stop_load; exit 130' INT TERM
+
+for _ in $(seq 1 "$LOAD"); do
+  yes > /dev/null &
+  load_pids+=("$!")
+done
+
+say() { echo "$*" | tee -a "$OUT/summary.txt"; }
+say "== test-stress: $RUNS run(s) of ${TESTS} with $LOAD busy process(es) (pids ${load_pids[*]:-none}), $(nproc) cores"
+failed_runs=0
+total_start=$(date +%s)
+for i in $(seq 1 "$RUNS"); do
+  log="$OUT/run-$i.log"
+  start=$(date +%s)
+  # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
+  "$NODE" --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 \
+    $TESTS > "$log" 2>&1
+  code=$?
+  secs=$(( $(date +%s) - start ))
+  pass=$(grep -Eo '^ℹ pass [0-9]+' "$log" | grep -Eo '[0-9]+' || echo "?")
+  fail=$(grep -Eo '^ℹ fail [0-9]+' "$log" | grep -Eo '[0-9]+' || echo "?")
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if [ "$code" -eq 0 ]; then
+    say "run $i/$RUNS: green, $pass passed in ${secs} s (load $load)"
+  else
+    failed_runs=$((failed_runs + 1))
+    say "run $i/$RUNS: RED (exit $code), $pass passed, $fail failed in ${secs} s (load $load); see $log"
+    # The spec reporter lists the failing tests after "✖ failing tests:".
+    sed -n '/^✖ failing tests:/,$p' "$log" | grep -E '^(  )?✖ ' | sed 's/^/    /' | tee -a "$OUT/summary.txt"
+  fi
+done
+say "== $((RUNS - failed_runs)) of $RUNS run(s) green in $(( $(date +%s) - total_start )) s"
+[ "$failed_runs" -eq 0 ]
