@@ -91,14 +91,27 @@ describe("JupyterLab in Chromium", () => {
       assert.ok(Date.now() < deadline, "the notebook was saved with its charts");
       await new Promise((r) => setTimeout(r, 200));
     }
+    // As many charts as the saved file holds plotly outputs.
+    const savedCharts = (
+      JSON.parse(readFileSync(file, "utf8")) as { cells: { outputs?: { data?: object }[] }[] }
+    ).cells
+      .flatMap((c) => c.outputs ?? [])
+      .filter((o) => "application/vnd.plotly.v1+json" in (o.data ?? {})).length;
+    assert.ok(savedCharts >= 2, `${savedCharts} charts saved`);
     await page.reload();
     await page.waitForSelector(".jp-NotebookPanel .jp-Notebook", { timeout: 60_000 });
-    // JupyterLab draws cells as they scroll into view: go to the charts.
+    // JupyterLab attaches cells and renders their outputs one after the other as it lays the notebook out
+    // (windowing mode "contentVisibility", its default: every cell ends up attached): wait for all of them,
+    // then bring each into view, where plotly draws it.
     const saved = page.locator(".jp-RenderedPlotly");
     try {
-      await saved.first().waitFor({ state: "attached", timeout: 60_000 });
+      await page.waitForFunction(
+        (n) => document.querySelectorAll(".jp-RenderedPlotly").length >= n,
+        savedCharts,
+        { timeout: 60_000 },
+      );
       const reopened = await saved.all();
-      assert.ok(reopened.length >= 2, `${reopened.length} charts in the reopened notebook`);
+      assert.equal(reopened.length, savedCharts, "every saved chart is shown once");
       for (const chart of reopened) {
         await chart.scrollIntoViewIfNeeded();
         // Drawn again from the saved figure: live (.main-svg) or, until JupyterLab trusts the file, as an image.

@@ -116,25 +116,34 @@ describe("scheduler: manual runs", () => {
 
 describe("scheduler: waking up", () => {
   test("a trigger wakes a sleeping scheduler at once (wakeScheduler), not at its next heartbeat", async () => {
-    // A heartbeat of a minute: without the wake-up the run would wait for it.
-    const e = await home(["scheduler-chain.ts"], { WINDFLOW__SCHEDULER__HEARTBEAT_INTERVAL: "60s" });
+    // A heartbeat of ten minutes, and DAG files listed as rarely: without the wake-up the run would wait for them.
+    const e = await home(["scheduler-chain.ts"], {
+      WINDFLOW__SCHEDULER__HEARTBEAT_INTERVAL: "10m",
+      WINDFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL: "10m",
+    });
     setDagPaused(e.store, "sched_chain", false);
     const scheduler = e.scheduler();
-    const running = scheduler.run({ mode: "forever", timeoutMs: 90_000 });
+    const running = scheduler.run({ mode: "forever", timeoutMs: 300_000 });
     try {
-      await until("the scheduler's first pass", () =>
-        e.lines.some((l) => /started/.test(l)) ? true : undefined,
+      // Asleep on its heartbeat: its next pass is minutes away.
+      const asleepUntil = await until(
+        "the scheduler to sleep on its heartbeat",
+        () => {
+          const at = scheduler.sleepingUntil;
+          return at !== undefined && at - Date.now() > 60_000 ? at : undefined;
+        },
+        60_000,
       );
-      // Let it fall asleep on its heartbeat.
-      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(scheduler.wakeups("wake-up file"), 0);
       const { run } = triggerDag(e.store, "sched_chain");
       wakeScheduler(e.config.home);
-      const done = await until(
+      await until(
         "the run to succeed well before the heartbeat",
         () => (e.store.getRun(run)?.state === "success" ? true : undefined),
-        30_000,
+        60_000,
       );
-      assert.equal(done, true);
+      assert.ok(Date.now() < asleepUntil, "done before the sleep would have ended");
+      assert.ok(scheduler.wakeups("wake-up file") >= 1, "woken by the trigger's wake-up file");
     } finally {
       scheduler.stop("test done");
       await running;

@@ -59,7 +59,7 @@ export interface AppOptions {
   config: WindflowConfig;
   /** @default openStore(config), closed with the app */
   store?: MetadataStore;
-  /** @default () => new Date() */
+  /** The clock of runs, sessions and the sign-in throttle. @default () => new Date() */
   now?: () => Date;
   /** Log each request (Fastify's logger, JSON lines on stdout). @default false */
   logRequests?: boolean;
@@ -124,8 +124,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const store = options.store ?? openStore(config);
   const ownsStore = options.store === undefined;
   const now = options.now ?? (() => new Date());
-  const sessions = new SessionStore();
-  const throttle = new LoginThrottle({ freeAttempts: options.freeLoginAttempts ?? 3 });
+  const clock = () => now().getTime();
+  const sessions = new SessionStore(undefined, clock);
+  const throttle = new LoginThrottle({ freeAttempts: options.freeLoginAttempts ?? 3 }, clock);
   const files = staticFiles(config);
   /** The path the UI lives under (`[webserver] base_url`): "" at the root, "/windflow" behind JupyterLab. */
   const base = config.webserver.base_url;

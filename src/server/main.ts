@@ -29,6 +29,8 @@ export interface ServeOptions {
   say?: (line: string) => void;
   /** Log each request. @default false */
   logRequests?: boolean;
+  /** The web server's clock (tests move it instead of waiting). @default () => new Date() */
+  now?: () => Date;
 }
 
 /** A running web server (and scheduler, for standalone). */
@@ -65,7 +67,11 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
 export async function serveWebserver(options: ServeOptions): Promise<Served> {
   const { config } = options;
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const app = await buildApp({ config, logRequests: options.logRequests ?? false });
+  const app = await buildApp({
+    config,
+    logRequests: options.logRequests ?? false,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const host = options.host ?? config.webserver.host;
   const url = await listen(app, host, options.port ?? config.webserver.port);
   say(

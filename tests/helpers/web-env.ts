@@ -11,6 +11,11 @@ import { type SchedulerEnv, schedulerEnv } from "./scheduler-env.js";
 
 export interface WebEnv {
   readonly env: SchedulerEnv;
+  /**
+   * The web server's clock (sessions, the sign-in throttle, runs): `freeze` stops it, `advance` moves it on
+   * instead of waiting, `release` lets it run again with the time moved kept.
+   */
+  readonly clock: { freeze(): void; advance(ms: number): void; release(): void };
   readonly url: string;
   readonly served: Served;
   client(): WebClient;
@@ -34,9 +39,30 @@ export async function webEnv(
     env.store.createUser({ username: "vera", passwordHash: hash, role: "viewer" });
     env.store.setUserPassword("vera", hash);
   }
-  const served = await serveWebserver({ config: env.config, port: 0, host: "127.0.0.1", say: () => {} });
+  let offsetMs = 0;
+  let frozenAt: number | undefined;
+  const served = await serveWebserver({
+    config: env.config,
+    port: 0,
+    host: "127.0.0.1",
+    say: () => {},
+    now: () => new Date(frozenAt ?? Date.now() + offsetMs),
+  });
   const self: WebEnv = {
     env,
+    clock: {
+      freeze() {
+        frozenAt = Date.now() + offsetMs;
+      },
+      advance(ms) {
+        if (frozenAt === undefined) offsetMs += ms;
+        else frozenAt += ms;
+      },
+      release() {
+        if (frozenAt !== undefined) offsetMs = frozenAt - Date.now();
+        frozenAt = undefined;
+      },
+    },
     url: served.url,
     served,
     client: () => new WebClient(served.url),

@@ -14,7 +14,8 @@
  *
  * `kill` stops a try: SIGTERM to its process group (the task process records a `TaskKilledError` and may
  * clean up for `[core] killed_task_cleanup_time`), then SIGKILL once that time is over, for code that does
- * not yield to the event loop. `start(..., { deadlineMs })` kills a process that outlives its deadline.
+ * not yield to the event loop. Execution timeouts are the scheduler's: it counts them from the try's start as
+ * recorded by the task process (not from the spawn, which a busy machine can delay by seconds), then `kill`s.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
@@ -54,8 +55,8 @@ export interface ExecutorEvent extends TaskInstanceKey {
   readonly signal: NodeJS.Signals | null;
   /** It was started by an earlier scheduler and adopted: only its end is known, not its exit code. */
   readonly adopted: boolean;
-  /** Why the executor killed it, if it did. */
-  readonly killedBy: "deadline" | "kill" | null;
+  /** Whether the executor killed it (`kill`). */
+  readonly killedBy: "kill" | null;
   /** The process could not be started (spawn error). */
   readonly spawnError?: string;
   readonly durationMs: number;
@@ -66,7 +67,7 @@ interface Watched {
   readonly pid: number | null;
   readonly child: ChildProcess | null;
   readonly started: number;
-  killedBy: "deadline" | "kill" | null;
+  killedBy: "kill" | null;
   timers: NodeJS.Timeout[];
 }
 
@@ -131,12 +132,9 @@ export class LocalExecutor {
 
   /**
    * Starts the process of the next try of a queued task instance (try `tryNumber + 1`: its log file gets
-   * the process's output). With `deadlineMs`, kills it if it still runs that long after its start.
+   * the process's output).
    */
-  start(
-    ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">,
-    options: { deadlineMs?: number } = {},
-  ): StartedTask {
+  start(ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">): StartedTask {
     const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
     if (this.watched.has(keyOf(key)))
       throw new Error(`LocalExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
@@ -170,13 +168,6 @@ export class LocalExecutor {
     child.once("exit", (code, signal) => this.ended(w, code, signal));
     // The scheduler's event loop need not wait for task processes: they outlive it by design.
     child.unref();
-    if (w.pid === null) return { ...key, pid: null, logPath };
-    if (options.deadlineMs !== undefined)
-      w.timers.push(
-        setTimeout(() => {
-          this.stop(w, "deadline");
-        }, options.deadlineMs).unref(),
-      );
     return { ...key, pid: w.pid, logPath };
   }
 
@@ -227,7 +218,7 @@ export class LocalExecutor {
   kill(key: TaskInstanceKey): boolean {
     const w = this.watched.get(keyOf(key));
     if (!w) return false;
-    this.stop(w, "kill");
+    this.stop(w);
     return true;
   }
 
@@ -240,8 +231,8 @@ export class LocalExecutor {
     this.watched.clear();
   }
 
-  private stop(w: Watched, why: "deadline" | "kill"): void {
-    w.killedBy ??= why;
+  private stop(w: Watched): void {
+    w.killedBy = "kill";
     this.signal(w, "SIGTERM");
     w.timers.push(
       setTimeout(() => {

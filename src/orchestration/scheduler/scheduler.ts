@@ -162,12 +162,20 @@ const keyFields = (k: TaskInstanceKey): TaskInstanceKey => ({
   taskId: k.taskId,
 });
 
+/** Why the loop was woken before its time. */
+export type WakeReason = "task ended" | "DAG file parsed" | "wake-up file" | "stop";
+
 /** Resolves sleepers when woken, or when their time is up. */
 class Waker {
   private pending = false;
   private sleepers: (() => void)[] = [];
-  wake(): void {
+  /** When the current sleep ends by itself (epoch ms), while the loop sleeps. */
+  sleepingUntil: number | undefined;
+  /** The wake-ups of sleeps cut short, by reason (what tests and `SchedulerReport` see). */
+  readonly wokenBy = new Map<WakeReason, number>();
+  wake(reason: WakeReason): void {
     this.pending = true;
+    if (this.sleepers.length > 0) this.wokenBy.set(reason, (this.wokenBy.get(reason) ?? 0) + 1);
     for (const wake of this.sleepers.splice(0)) wake();
   }
   sleep(ms: number): Promise<void> {
@@ -175,11 +183,13 @@ class Waker {
       this.pending = false;
       return Promise.resolve();
     }
+    this.sleepingUntil = Date.now() + ms;
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.sleepers = this.sleepers.filter((s) => s !== done);
         this.pending = false;
+        this.sleepingUntil = undefined;
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -232,7 +242,7 @@ export class Scheduler {
       cleanupMs: options.config.core.killed_task_cleanup_time,
       graceMs: TIMEOUT_GRACE_MS,
     };
-    const wake = () => this.waker.wake();
+    const wake = () => this.waker.wake("task ended");
     this.executor =
       this.warmWorkers > 0
         ? new WarmExecutor({
@@ -256,9 +266,19 @@ export class Scheduler {
       env: { ...options.config.env, WINDFLOW_HOME: options.config.home },
       cwd: options.config.root,
       log: this.log,
-      onResult: () => this.waker.wake(),
+      onResult: () => this.waker.wake("DAG file parsed"),
       ...(options.parseCommand ? { command: options.parseCommand } : {}),
     });
+  }
+
+  /** While the loop sleeps between passes: when that sleep ends by itself (epoch ms); else undefined. */
+  get sleepingUntil(): number | undefined {
+    return this.waker.sleepingUntil;
+  }
+
+  /** How many sleeps were cut short for `reason` (a trigger's wake-up file, a task's end, ...). */
+  wakeups(reason: WakeReason): number {
+    return this.waker.wokenBy.get(reason) ?? 0;
   }
 
   /** Asks the loop to stop after the current pass (see the module comment). */
@@ -266,7 +286,7 @@ export class Scheduler {
     if (this.stopRequested) return;
     this.stopRequested = true;
     this.log.info(`scheduler stopping: ${reason}`);
-    this.waker.wake();
+    this.waker.wake("stop");
   }
 
   /** Runs the loop in the given mode until it ends; then releases everything (the store if it opened it). */
@@ -357,7 +377,7 @@ export class Scheduler {
     try {
       mkdirSync(this.config.home, { recursive: true });
       const watcher = watch(this.config.home, { persistent: false }, (_event, name) => {
-        if (name === WAKEUP_FILE) this.waker.wake();
+        if (name === WAKEUP_FILE) this.waker.wake("wake-up file");
       });
       watcher.on("error", () => watcher.close());
       return watcher;

@@ -160,14 +160,8 @@ export class WarmExecutor implements TaskExecutor {
     return this.local.kill(key);
   }
 
-  /**
-   * Hands the try to a warm process, or starts it cold when none is ready. (`deadlineMs` is only honoured
-   * for cold starts: the scheduler enforces timeouts itself.)
-   */
-  start(
-    ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">,
-    options: { deadlineMs?: number } = {},
-  ): StartedTask {
+  /** Hands the try to a warm process, or starts it cold when none is ready. */
+  start(ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">): StartedTask {
     const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
     if (this.local.has(key))
       throw new Error(`WarmExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
@@ -187,7 +181,7 @@ export class WarmExecutor implements TaskExecutor {
     this.refill();
     if (!worker?.pid) {
       this.coldStarts++;
-      return this.local.start(ti, options);
+      return this.local.start(ti);
     }
     if (!this.booting.has(worker)) this.assign(worker, assignment);
     this.local.adopt(key, worker.pid);
