@@ -17,6 +17,11 @@ DATASET   ?= auto
 SEED      ?= 42
 TESTS     ?= tests/*.test.ts
 
+# The fast lane: tests that start no process and open no server (tests/helpers/pure-guard.ts enforces it).
+FAST_TESTS := $(patsubst %,tests/%.test.ts,backend config danfo features io load model pipeline synthetic \
+  orchestration-dag orchestration-loader orchestration-readiness orchestration-schedule orchestration-state \
+  orchestration-test-run scheduler-decide store-contract store-sqlite)
+
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
 .PHONY: help install build dataset demo test test-fast test-stress lint format student notebooks ui lab doctor bench calibrate clean distclean
@@ -76,6 +81,9 @@ format: node_modules/.installed ## Format the code in place
 
 test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
+
+test-fast: node_modules/.installed dist/.built ## The pure tests only (no process, server or browser), for the edit-test loop; no lint
+	$(NODE) --import tsx --import ./tests/helpers/pure-guard.ts --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout $(FAST_TESTS)
 
 test-stress: install $(ORACLEVENV)/.installed lint ## The whole suite RUNS=10 times with both cores kept busy (LOAD=2); summary in artifacts/stress/
 	RUNS=$(or $(RUNS),10) LOAD=$(or $(LOAD),2) TESTS='$(TESTS)' bash scripts/test-stress.sh
