@@ -42,7 +42,7 @@ export function commandLine(pid: number): string | undefined {
 }
 
 /** Polls until `pids` are all gone or `timeoutMs` passed; returns the survivors with their command lines. */
-export async function survivors(pids: readonly number[], timeoutMs = 5_000): Promise<string[]> {
+export async function survivors(pids: readonly number[], timeoutMs = 30_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const alive = pids.flatMap((pid) => {

@@ -159,7 +159,7 @@ export function schedulerEnv(settings: Record<string, string> = {}): SchedulerEn
 }
 
 /** Calls `fn` until it returns a value (not undefined), or fails after `timeoutMs` naming `what`. */
-export async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
