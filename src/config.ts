@@ -315,6 +315,13 @@ export const CONFIG_OPTIONS = {
       "Least severe level written by the scheduler and the web server.",
     ),
   },
+  model: {
+    backend: opt(
+      enumType(["auto", "tensorflow", "wasm", "cpu"] as const),
+      "auto",
+      "TensorFlow.js backend for training and predictions: auto (native tensorflow if installed, else wasm, else cpu), or force one.",
+    ),
+  },
   webserver: {
     host: opt(
       stringType(/^[A-Za-z0-9.:[\]-]+$/, "a host name or IP address"),

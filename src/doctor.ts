@@ -79,11 +79,13 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       const choice = await ensureBackend({ log: () => {} });
       const native = choice.backend === "tensorflow";
       return {
-        status: native ? "ok" : "info",
+        status: native || choice.forcedBy ? "ok" : "warn",
         detail: `${choice.backend}: ${choice.reason}`,
-        ...(native
+        ...(native || choice.forcedBy
           ? {}
-          : { fix: "optional: with internet access, `npm ci` installs tfjs-node for native speed" }),
+          : {
+              fix: "run `make install` (it builds the native backend from TensorFlow's wheel, from PyPI); training on wasm is several times slower",
+            }),
       };
     }),
   );
