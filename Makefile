@@ -16,6 +16,9 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q
 DATASET   ?= auto
 SEED      ?= 42
 TESTS     ?= tests/*.test.ts
+# NATIVE_TF=0: no native TensorFlow backend (skips scripts/native-tf.sh and its 207 MB download); wasm is used.
+NATIVE_TF ?= 1
+NATIVE_TF_STAMP := $(if $(filter 0,$(NATIVE_TF)),,node_modules/.native-tf)
 
 # The fast lane: tests that start no process and open no server (tests/helpers/pure-guard.ts enforces it).
 FAST_TESTS := $(patsubst %,tests/%.test.ts,backend config danfo features io load model pipeline synthetic \
@@ -29,11 +32,17 @@ SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: node_modules/.installed $(VENV)/.installed dist/.built .jupyter/data/kernels/tslab/kernel.json ## Install everything (npm ci, Python venv with JupyterLab, tslab kernelspec); fast when nothing changed
+install: node_modules/.installed $(NATIVE_TF_STAMP) $(VENV)/.installed dist/.built .jupyter/data/kernels/tslab/kernel.json ## Install everything (npm ci, native TensorFlow backend, Python venv with JupyterLab, tslab kernelspec); fast when nothing changed
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# The native TensorFlow backend (tfjs-node-native): libtensorflow from PyPI's tensorflow-cpu wheel (cached in
+# .cache/tensorflow/), the addon compiled here. The script touches the stamp only when the backend works; when a
+# step fails it prints one line, exits 0 and wasm stays the backend (the next `make install` tries again).
+node_modules/.native-tf: node_modules/.installed scripts/native-tf.sh
+	@NATIVE_TF_STAMP=$@ bash scripts/native-tf.sh
 
 $(VENV)/.installed: requirements/jupyter.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
