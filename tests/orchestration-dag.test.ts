@@ -378,3 +378,52 @@ test("renderDag draws the tasks in order with their dependencies and non-default
     ].join("\n"),
   );
 });
+
+describe("[core] defaults for what a DAG file leaves unset", () => {
+  const settings = {
+    WINDFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG: "4",
+    WINDFLOW__CORE__DEFAULT_TASK_RETRIES: "3",
+    WINDFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: "2m",
+  };
+  /** Runs `fn` with `env` set in this process (what a DAG file's process reads), then restores it. */
+  function withEnv<T>(env: Record<string, string>, fn: () => T): T {
+    const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      return fn();
+    } finally {
+      for (const [k, v] of Object.entries(before)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+  const build = (options: Partial<Parameters<typeof dag>[0]> = {}) =>
+    dag({ id: "defaults", startDate: "2026-01-01T00:00:00Z", ...options }, (d) => {
+      d.task("a", () => 1);
+      d.task("b", () => 2, { retries: 1, retryDelay: "5s" });
+    });
+
+  test("max_active_runs_per_dag, default_task_retries and default_task_retry_delay apply; a DAG's own values win", () => {
+    const plain = build().spec;
+    assert.equal(plain.maxActiveRuns, 1);
+    assert.deepEqual(taskOptions(plain, "a"), { retries: 0, retryDelayMs: 30_000, executionTimeoutMs: null });
+    const spec = withEnv(settings, () => build().spec);
+    assert.equal(spec.maxActiveRuns, 4);
+    assert.deepEqual(taskOptions(spec, "a"), { retries: 3, retryDelayMs: 120_000, executionTimeoutMs: null });
+    assert.deepEqual(taskOptions(spec, "b"), { retries: 1, retryDelayMs: 5000, executionTimeoutMs: null });
+    const own = withEnv(
+      settings,
+      () => build({ maxActiveRuns: 2, defaults: { retries: 0, retryDelay: "1s" } }).spec,
+    );
+    assert.equal(own.maxActiveRuns, 2);
+    assert.deepEqual(taskOptions(own, "a"), { retries: 0, retryDelayMs: 1000, executionTimeoutMs: null });
+  });
+
+  test("a wrong setting is an error naming it, not a silent default", () => {
+    assert.throws(
+      () => withEnv({ WINDFLOW__CORE__DEFAULT_TASK_RETRIES: "many" }, () => build()),
+      /config \[core\] default_task_retries \(environment variable WINDFLOW__CORE__DEFAULT_TASK_RETRIES\)/,
+    );
+  });
+});

@@ -55,7 +55,7 @@ export interface DagOptions<P extends JsonObject> {
   /**
    * Runs of this DAG running at once. The default keeps runs of a DAG from overlapping, which a pipeline
    * writing `latest.csv` needs (Airflow's default is 16).
-   * @default 1
+   * @default `[core] max_active_runs_per_dag` (1)
    */
   maxActiveRuns?: number;
   /** Options every task gets unless it overrides them. */
@@ -98,6 +98,38 @@ export const TASK_DEFAULTS = {
   retryDelay: "30s",
   executionTimeout: null,
 } as const;
+
+/**
+ * What a DAG file leaves unset comes from `[core] max_active_runs_per_dag`, `default_task_retries` and
+ * `default_task_retry_delay`, read when the DAG is defined, as Airflow reads them when a DAG object is built:
+ * the spec then holds the values that apply, for the scheduler, the UI and `dags show` alike. Without a windflow
+ * project around (a DAG built outside one), the built-in defaults.
+ */
+function coreDefaults(): { maxActiveRuns: number; retries: number; retryDelayMs: number } {
+  const builtIn = {
+    maxActiveRuns: 1,
+    retries: TASK_DEFAULTS.retries,
+    retryDelayMs: parseDuration(TASK_DEFAULTS.retryDelay),
+  };
+  // Lazy, and only the config module: a DAG file's start stays light.
+  const { loadConfig } = require("../config.js") as typeof import("../config.js");
+  let core: ReturnType<typeof loadConfig>["core"];
+  try {
+    core = loadConfig().core;
+  } catch (error) {
+    if (
+      (error as { name?: string }).name === "ConfigError" ||
+      (error as { name?: string }).name === "ConfigFileError"
+    )
+      throw error; // a setting that is wrong is said, not replaced by a default
+    return builtIn;
+  }
+  return {
+    maxActiveRuns: core.max_active_runs_per_dag,
+    retries: core.default_task_retries,
+    retryDelayMs: core.default_task_retry_delay,
+  };
+}
 
 // A registered symbol, not a class: a DAG file importing `windflow` (the built package) and a loader running
 // from the sources hold two copies of this module, and `instanceof` would fail across them.
@@ -236,16 +268,20 @@ export function dag<P extends JsonObject = JsonObject>(
       'write e.g. "2026-01-01T00:00:00Z"',
     );
   const defaults = options.defaults ?? {};
+  const core = coreDefaults();
   const spec = {
     id: options.id,
     description: options.description ?? "",
     schedule,
     startDate: start.toISOString(),
     catchup: options.catchup ?? false,
-    maxActiveRuns: options.maxActiveRuns ?? 1,
+    maxActiveRuns: options.maxActiveRuns ?? core.maxActiveRuns,
     defaults: {
-      retries: defaults.retries ?? TASK_DEFAULTS.retries,
-      retryDelayMs: ms("defaults.retryDelay", defaults.retryDelay ?? TASK_DEFAULTS.retryDelay) as number,
+      retries: defaults.retries ?? core.retries,
+      retryDelayMs:
+        defaults.retryDelay === undefined
+          ? core.retryDelayMs
+          : (ms("defaults.retryDelay", defaults.retryDelay) as number),
       executionTimeoutMs:
         ms("defaults.executionTimeout", defaults.executionTimeout ?? TASK_DEFAULTS.executionTimeout) ?? null,
     },
