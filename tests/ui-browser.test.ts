@@ -150,10 +150,25 @@ describe("the web UI in Chromium", () => {
   test("turn train ON, trigger it, and watch both tasks turn success in the grid without reloading", async () => {
     await page.click('tr[data-dag="train"] label.switch');
     await page.waitForSelector('tr[data-dag="train"] input.toggle:checked');
+    // ON says what it does: train's run for the latest complete 28-day interval, created now (as Airflow does).
+    const on = await page.waitForSelector('.toast:has-text("train is ON")');
+    assert.match(
+      (await on.textContent()) ?? "",
+      /creates its run for the interval \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to .* now: a scheduled run covers an interval that is over/,
+    );
+    assert.equal(await page.textContent('tr[data-dag="train"] .switch-text'), "ON", "the switch says ON at once");
+    await screenshot(page, "02b-train-on");
     await page.click('tr[data-dag="train"] button[data-action="trigger"]');
     const toast = await page.waitForSelector('.toast:has-text("Triggered train")');
-    const runId = /Triggered train: (manual__\d{8}-\d{6})/.exec((await toast.textContent()) ?? "")?.[1];
+    const text = (await toast.textContent()) ?? "";
+    const runId = /Triggered train: (manual__\d{8}-\d{6})/.exec(text)?.[1];
     assert.ok(runId, "the toast names the run");
+    // If the run of the interval still runs, the trigger says the new run waits for it, and why (never silently).
+    if (/It waits/.test(text))
+      assert.match(
+        text,
+        /It waits for scheduled__\S+ \((queued|running), created by the schedule\) to end: train runs at most 1 run at a time/,
+      );
     await page.click('tr[data-dag="train"] a.dag-id');
     await page.waitForSelector("table.grid");
     await page.evaluate(() => {

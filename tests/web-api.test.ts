@@ -69,6 +69,8 @@ describe("web API: DAGs and runs", () => {
       stamp: "20261125-173005",
       outputs: ["out/<script>20261125-173005</script>.csv"],
       paused: true,
+      waitsFor: [],
+      maxActiveRuns: 1,
     });
     const created = await admin.api("POST", "/dags/sched_chain/runs", {
       conf: { label: "via-api" },
@@ -265,5 +267,65 @@ describe("web API: files and status", () => {
     const bad = await admin.api("PATCH", "/dags/sched_chain", { isPaused: "yes please" });
     assert.equal(bad.status, 400);
     assert.match((await json<{ error: string }>(bad)).error, /isPaused/);
+  });
+});
+
+describe("web API: what ON and Trigger do, said before anyone waits", () => {
+  let env: WebEnv;
+  let user: WebClient;
+  before(async () => {
+    env = await webEnv({ dags: ["web-schedule.ts"] });
+    user = await env.signedIn();
+  });
+  after(() => env.close());
+
+  test("ON says which run it creates now (the latest complete interval, catch-up off); a trigger says what it waits for", async () => {
+    const on = await json<{
+      isPaused: boolean;
+      createsNow: { start: string; end: string; more: boolean } | null;
+    }>(await user.api("PATCH", "/dags/web_schedule", { isPaused: false }));
+    assert.equal(on.isPaused, false);
+    assert.ok(on.createsNow, "ON creates a run at once");
+    // Every 28 days from 2026-01-01: the latest interval that is over now.
+    const start = Date.parse(on.createsNow.start);
+    const end = Date.parse(on.createsNow.end);
+    assert.equal(end - start, 28 * 86_400_000);
+    assert.equal((start - Date.parse("2026-01-01T00:00:00Z")) % (28 * 86_400_000), 0);
+    assert.ok(end <= Date.now() && Date.now() - end < 28 * 86_400_000, "the latest complete interval");
+    assert.equal(on.createsNow.more, false, "catch-up off: only that one");
+    // OFF says nothing of the kind.
+    const off = await json<Record<string, unknown>>(
+      await user.api("PATCH", "/dags/web_schedule", { isPaused: true }),
+    );
+    assert.equal("createsNow" in off, false);
+
+    // No scheduler here: the first manual run stays queued and holds the DAG's one slot.
+    const preview = await json<{ waitsFor: unknown[]; maxActiveRuns: number }>(
+      await user.api("GET", "/dags/web_schedule/triggerPreview"),
+    );
+    assert.deepEqual(preview.waitsFor, []);
+    assert.equal(preview.maxActiveRuns, 1);
+    const first = await json<{ runId: string; waitsFor: unknown[] }>(
+      await user.api("POST", "/dags/web_schedule/runs", { logicalDate: "2026-11-01T00:00:00Z" }),
+    );
+    assert.deepEqual(first.waitsFor, []);
+    const second = await json<{
+      runId: string;
+      waitsFor: { runId: string; state: string }[];
+      maxActiveRuns: number;
+    }>(await user.api("POST", "/dags/web_schedule/runs", { logicalDate: "2026-11-02T00:00:00Z" }));
+    assert.deepEqual(
+      second.waitsFor.map((w) => [w.runId, w.state]),
+      [[first.runId, "queued"]],
+    );
+    assert.equal(second.maxActiveRuns, 1);
+    const again = await json<{ waitsFor: { runId: string }[] }>(
+      await user.api("GET", "/dags/web_schedule/triggerPreview"),
+    );
+    assert.deepEqual(
+      again.waitsFor.map((w) => w.runId),
+      [first.runId, second.runId],
+      "a third would wait for both",
+    );
   });
 });

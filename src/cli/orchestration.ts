@@ -208,9 +208,13 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
           ...(opts.date ? { logicalDate: opts.date } : {}),
         });
         const row = runRow(result.run);
+        const waits =
+          result.waitsFor.length > 0
+            ? `it waits for ${result.waitsFor.map((r) => `${r.runId} (${r.state})`).join(", ")}: ${id} runs at most ${result.maxActiveRuns} at a time (maxActiveRuns)`
+            : undefined;
         const note = result.paused
           ? `DAG ${id} is paused: the run stays queued until \`windflow dags unpause ${id}\``
-          : undefined;
+          : waits;
         if (opts.wait) {
           say(
             `run ${id}/${row.runId} (logical date ${row.logicalDate}, files stamped ${row.stamp}): running it now`,
@@ -223,6 +227,7 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
             conf: result.run.conf,
             paused: result.paused,
             outputs: result.outputs,
+            waitsFor: result.waitsFor.map((r) => r.runId),
             ...(note ? { note } : {}),
           });
           return row.runId;
@@ -288,12 +293,22 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       )
       .argument("<dag_id>")
       .action(async (id: string) => {
-        const { setDagPaused, wakeScheduler } = await import("../orchestration/scheduler/trigger.js");
+        const { runsOnUnpause, setDagPaused, wakeScheduler } = await import(
+          "../orchestration/scheduler/trigger.js"
+        );
         await withStore(async (store, c) => {
-          await storedDag(store, c, id);
+          const dag = await storedDag(store, c, id);
           const changed = setDagPaused(store, id, paused);
           if (changed && !paused) wakeScheduler(c.home);
           out(`DAG ${id} ${changed ? "is now" : "was already"} ${paused ? "paused" : "unpaused"}`);
+          if (!paused) {
+            const { first, more } = runsOnUnpause(store, dag, new Date());
+            if (first)
+              out(
+                `the scheduler creates its run for the interval ${first.start.toISOString()} to ${first.end.toISOString()} now` +
+                  `${more ? ", then the other missed intervals (catch-up on)" : " (the latest complete interval: catch-up off)"}`,
+              );
+          }
         });
       });
   }

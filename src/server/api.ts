@@ -8,7 +8,12 @@ import { existsSync, readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
-import { setDagPaused, triggerDag, wakeScheduler } from "../orchestration/scheduler/trigger.js";
+import {
+  runsOnUnpause,
+  setDagPaused,
+  triggerDag,
+  wakeScheduler,
+} from "../orchestration/scheduler/trigger.js";
 import type { RunState } from "../orchestration/state.js";
 import { RecordNotFoundError } from "../orchestration/store/errors.js";
 import type { DagRecord, MetadataStore } from "../orchestration/store/store.js";
@@ -32,6 +37,7 @@ import {
   triggerPreview,
   tryFinished,
   tryJson,
+  waitJson,
 } from "./views.js";
 
 /** What the API routes need. */
@@ -175,12 +181,27 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     async (request) => {
       mayEdit(request);
       const dag = dagOf(store, request.params.dagId);
-      if (setDagPaused(store, dag.dagId, request.body.isPaused) && !request.body.isPaused)
-        wakeScheduler(config.home);
+      const changed = setDagPaused(store, dag.dagId, request.body.isPaused);
+      if (changed && !request.body.isPaused) wakeScheduler(config.home);
       request.log.info(
         `DAG ${dag.dagId} ${request.body.isPaused ? "paused" : "unpaused"} by ${request.user?.username}`,
       );
-      return dagJson(store, dagOf(store, dag.dagId), root);
+      // What ON does now, in words the UI shows (Airflow creates the same run, and says nothing).
+      const onUnpause = request.body.isPaused ? null : runsOnUnpause(store, dag, ctx.now());
+      return {
+        ...dagJson(store, dagOf(store, dag.dagId), root),
+        ...(onUnpause
+          ? {
+              createsNow: onUnpause.first
+                ? {
+                    start: onUnpause.first.start.toISOString(),
+                    end: onUnpause.first.end.toISOString(),
+                    more: onUnpause.more,
+                  }
+                : null,
+            }
+          : {}),
+      };
     },
   );
 
@@ -232,6 +253,7 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     async (request) =>
       triggerPreview(dagOf(store, request.params.dagId), {
         at: ctx.now(),
+        store,
         ...(request.query.logicalDate ? { logicalDate: request.query.logicalDate } : {}),
       }),
   );
@@ -265,7 +287,12 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
       wakeScheduler(config.home);
       request.log.info(`DAG ${dag.dagId} triggered by ${request.user?.username}: ${result.run.runId}`);
       reply.code(201);
-      return { ...runJson(result.run, dag.spec.outputs), paused: result.paused };
+      return {
+        ...runJson(result.run, dag.spec.outputs),
+        paused: result.paused,
+        waitsFor: result.waitsFor.map(waitJson),
+        maxActiveRuns: result.maxActiveRuns,
+      };
     },
   );
 
@@ -385,7 +412,10 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
   app.get(
     "/api/v1/models",
     {
-      schema: { tags: ["files"], summary: "The trained models, newest first, with their validation metrics" },
+      schema: {
+        tags: ["files"],
+        summary: "The trained models, newest first, with their test and validation metrics",
+      },
     },
     async () => ({ models: listModelsJson(modelsFolder) }),
   );

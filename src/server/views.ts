@@ -8,7 +8,7 @@ import MarkdownIt from "markdown-it";
 import { timestamp } from "../io/dated.js";
 import { topologicalOrder } from "../orchestration/graph.js";
 import { describeSchedule, manualRun } from "../orchestration/schedule.js";
-import { outputsFor } from "../orchestration/scheduler/trigger.js";
+import { outputsFor, runsAhead } from "../orchestration/scheduler/trigger.js";
 import { TASK_TERMINAL } from "../orchestration/state.js";
 import type {
   DagRecord,
@@ -201,10 +201,34 @@ export function gridJson(
 }
 
 /** What a manual trigger at `at` (or for `logicalDate`) would create: shown by the trigger form. */
+/** A run a new run waits for (see `runsAhead`). */
+export interface WaitJson {
+  runId: string;
+  runType: string;
+  state: string;
+  logicalDate: string;
+}
+
+export const waitJson = (r: Pick<DagRunRecord, "runId" | "runType" | "state" | "logicalDate">): WaitJson => ({
+  runId: r.runId,
+  runType: r.runType,
+  state: r.state,
+  logicalDate: r.logicalDate.toISOString(),
+});
+
 export function triggerPreview(
   dag: DagRecord,
-  options: { at: Date; logicalDate?: string },
-): { dagId: string; runId: string; logicalDate: string; stamp: string; outputs: string[]; paused: boolean } {
+  options: { at: Date; logicalDate?: string; store?: MetadataStore },
+): {
+  dagId: string;
+  runId: string;
+  logicalDate: string;
+  stamp: string;
+  outputs: string[];
+  paused: boolean;
+  waitsFor: WaitJson[];
+  maxActiveRuns: number;
+} {
   const run = manualRun(options.at, options.logicalDate);
   return {
     dagId: dag.dagId,
@@ -213,6 +237,8 @@ export function triggerPreview(
     stamp: run.stamp,
     outputs: outputsFor(dag.spec.outputs, run.stamp),
     paused: dag.isPaused,
+    waitsFor: options.store ? runsAhead(options.store, dag.dagId, dag.spec.maxActiveRuns).map(waitJson) : [],
+    maxActiveRuns: dag.spec.maxActiveRuns,
   };
 }
 

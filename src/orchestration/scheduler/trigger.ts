@@ -12,11 +12,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WindflowError } from "../../errors.js";
 import { mergeParams } from "../context.js";
-import { manualRun } from "../schedule.js";
+import { manualRun, runsDue } from "../schedule.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { runTasksOf } from "../store/records.js";
 import type { DagRecord, DagRunRecord, MetadataStore } from "../store/store.js";
-import type { JsonObject } from "../types.js";
+import type { DataInterval, JsonObject } from "../types.js";
 
 /** The DAG is in the store but no file defines it any more. */
 export class DagInactiveError extends WindflowError {
@@ -84,6 +84,47 @@ export interface TriggerResult {
   readonly paused: boolean;
   /** The dated files the run will write (the DAG's `outputs` with the stamp filled in). */
   readonly outputs: readonly string[];
+  /**
+   * The DAG's runs this one waits for: its `maxActiveRuns` slots are taken by them (running first, then queued
+   * before it). Empty: it starts as soon as a scheduler sees it (and the DAG is ON).
+   */
+  readonly waitsFor: readonly Pick<DagRunRecord, "runId" | "runType" | "state" | "logicalDate">[];
+  /** The DAG's `maxActiveRuns`. */
+  readonly maxActiveRuns: number;
+}
+
+/**
+ * The runs a new run of `dagId` waits for: none while fewer than `maxActiveRuns` runs are queued or running;
+ * else those runs, the running ones first (what `runsToStart` starts before it: oldest logical dates first).
+ */
+export function runsAhead(
+  store: MetadataStore,
+  dagId: string,
+  maxActiveRuns: number,
+  except?: string,
+): DagRunRecord[] {
+  const active = store
+    .listRuns({ dagId, states: ["queued", "running"] })
+    .filter((r) => r.runId !== except)
+    .sort(
+      (a, b) =>
+        (a.state === "running" ? 0 : 1) - (b.state === "running" ? 0 : 1) ||
+        a.logicalDate.getTime() - b.logicalDate.getTime(),
+    );
+  return active.length >= maxActiveRuns ? active : [];
+}
+
+/**
+ * What turning a DAG ON does now: the scheduled run it creates at once, if any (catch-up off: the latest
+ * complete interval, as Airflow does; catch-up on: the first missed interval, and the others after it).
+ */
+export function runsOnUnpause(
+  store: MetadataStore,
+  dag: Pick<DagRecord, "dagId" | "spec">,
+  now: Date,
+): { first: DataInterval | null; more: boolean } {
+  const due = runsDue(dag.spec, now, store.lastLogicalDate(dag.dagId, "scheduled"), { limit: 2 });
+  return { first: due[0] ?? null, more: due.length > 1 };
 }
 
 /** A DAG's `outputs` with `{stamp}` replaced: the files a run with this stamp writes. */
@@ -119,6 +160,13 @@ export function triggerDag(store: MetadataStore, dagId: string, options: Trigger
     stamp: manual.stamp,
     paused: dag.isPaused,
     outputs: outputsFor(dag.spec.outputs, manual.stamp),
+    waitsFor: runsAhead(store, dagId, dag.spec.maxActiveRuns, run.runId).map((r) => ({
+      runId: r.runId,
+      runType: r.runType,
+      state: r.state,
+      logicalDate: r.logicalDate,
+    })),
+    maxActiveRuns: dag.spec.maxActiveRuns,
   };
 }
 

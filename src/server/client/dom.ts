@@ -145,10 +145,10 @@ export function when(iso: string | null | undefined): string {
 }
 
 /** A short-lived message at the top of the page. */
-export function toast(text: string, kind: "ok" | "error" = "ok"): void {
+export function toast(text: string, kind: "ok" | "error" = "ok", ms?: number): void {
   const box = h("p", { className: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
   document.body.append(box);
-  window.setTimeout(() => box.remove(), kind === "error" ? 8000 : 4000);
+  window.setTimeout(() => box.remove(), ms ?? (kind === "error" ? 8000 : 4000));
 }
 
 /** The `data-*` of the page's body. */

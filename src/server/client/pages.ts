@@ -166,9 +166,9 @@ export function dagsPage(): void {
           ),
           h(
             "td",
-            {},
+            { className: "next-run" },
             d.nextRun?.logicalDate
-              ? when(d.nextRun.logicalDate)
+              ? nextRunText(d.nextRun)
               : d.isPaused && d.schedule !== "manual only"
                 ? "(OFF)"
                 : "",
@@ -183,6 +183,29 @@ export function dagsPage(): void {
     );
   };
   poll(refresh, 3000, error);
+}
+
+/**
+ * When the next scheduled run starts, and the interval it covers. A scheduled run is dated by the start of its
+ * interval (its logical date) and starts once the interval is over (Airflow's convention): showing the logical
+ * date alone reads as a date in the past.
+ */
+function nextRunText(next: { logicalDate: string | null; dueAt: string | null }): HTMLElement {
+  const due = next.dueAt ? Date.parse(next.dueAt) : Number.NaN;
+  const title =
+    `for the interval starting ${when(next.logicalDate)} (its logical date): ` +
+    "a scheduled run covers an interval and starts once that interval is over";
+  const text = Number.isNaN(due)
+    ? `for ${when(next.logicalDate)}`
+    : due <= Date.now()
+      ? "due now"
+      : `at ${when(next.dueAt)}`;
+  return h(
+    "span",
+    { title },
+    text,
+    h("small", { className: "interval" }, ` (interval from ${when(next.logicalDate)})`),
+  );
 }
 
 // --- a DAG -----------------------------------------------------------------------------------------------
@@ -252,7 +275,7 @@ export function dagPage(): void {
         "p",
         { className: "meta" },
         `schedule: ${d.schedule}`,
-        d.nextRun?.logicalDate ? ` · next run: ${when(d.nextRun.logicalDate)}` : "",
+        d.nextRun?.logicalDate ? [" · next run: ", nextRunText(d.nextRun)] : "",
         ` · catch-up ${d.catchup ? "on" : "off"} · file: `,
         h("code", {}, d.file),
         d.tags.length ? [" · ", d.tags.map((t) => h("span", { className: "tag" }, t))] : null,
@@ -835,7 +858,13 @@ export function modelsPage(): void {
     app(),
     h("h1", {}, "Models"),
     error,
-    h("p", { className: "meta" }, "Validation metrics on the last 20 % of the training rows (time-ordered)."),
+    h(
+      "p",
+      { className: "meta" },
+      "Test: the last rows of the features in time order (10 % by default), never trained on nor used to " +
+        "choose the epoch. Validation: the rows just before them, on which early stopping chose the epoch " +
+        "(optimistic). Baseline: always predicting the training mean. Rows: training + validation + test.",
+    ),
     h(
       "table",
       { className: "models" },
@@ -848,10 +877,11 @@ export function modelsPage(): void {
           [
             "model",
             "created",
-            "RMSE",
-            "MAE",
-            "R²",
+            "test RMSE",
+            "test MAE",
+            "test R²",
             "baseline RMSE",
+            "validation RMSE",
             "rows",
             "epochs (best)",
             "training",
@@ -869,10 +899,12 @@ export function modelsPage(): void {
       mount(
         table,
         models.length === 0
-          ? h("tr", {}, h("td", { colspan: 10 }, "No models yet: trigger the train DAG."))
+          ? h("tr", {}, h("td", { colspan: 11 }, "No models yet: trigger the train DAG."))
           : null,
-        models.map((m) =>
-          h(
+        models.map((m) => {
+          // Models saved before the test split were scored on their validation rows only: no test columns.
+          const test = m.scoredOn === "test" ? m.metrics : null;
+          return h(
             "tr",
             { "data-model": m.name },
             h(
@@ -881,18 +913,26 @@ export function modelsPage(): void {
               m.name,
               m.latest ? [" ", h("span", { className: "tag" }, "latest")] : null,
               m.error ? h("p", { className: "error" }, m.error) : null,
+              m.scoredOn === "validation"
+                ? h("p", { className: "meta" }, "trained before the test split: validation rows only")
+                : null,
             ),
             h("td", {}, when(m.createdAt)),
-            h("td", {}, f(m.metrics?.rmse, 3)),
-            h("td", {}, f(m.metrics?.mae, 3)),
-            h("td", {}, f(m.metrics?.r2, 4)),
-            h("td", {}, f(m.metrics?.baselineRmse, 3)),
-            h("td", {}, `${m.trainingRows} + ${m.validationRows}`),
+            h("td", {}, f(test?.rmse, 3)),
+            h("td", {}, f(test?.mae, 3)),
+            h("td", {}, f(test?.r2, 4)),
+            h("td", {}, f(test?.baselineRmse, 3)),
+            h("td", {}, f(m.validationMetrics?.rmse, 3)),
+            h(
+              "td",
+              {},
+              `${m.trainingRows} + ${m.validationRows}${m.scoredOn === "test" ? ` + ${m.testRows}` : ""}`,
+            ),
             h("td", {}, `${m.epochsRun} (${m.bestEpoch})`),
             h("td", {}, `${m.trainingSeconds.toFixed(1)} s`),
             h("td", {}, m.backend),
-          ),
-        ),
+          );
+        }),
       );
     },
     10_000,

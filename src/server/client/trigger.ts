@@ -6,26 +6,60 @@
 import type { DagJson, RunJson } from "../views.js";
 import { api, describe, h, mount, toast, when } from "./dom.js";
 
+interface Wait {
+  runId: string;
+  runType: string;
+  state: string;
+}
+
 interface Preview {
   runId: string;
   logicalDate: string;
   stamp: string;
   outputs: string[];
   paused: boolean;
+  waitsFor: Wait[];
+  maxActiveRuns: number;
 }
 
+type Triggered = RunJson & { paused: boolean; waitsFor: Wait[]; maxActiveRuns: number };
+
 const pausedNote = (dagId: string) => `DAG ${dagId} is OFF (paused): the run waits until you turn it ON.`;
+
+/** Why a new run will not start at once: the runs it waits for, and the rule that makes it wait. */
+export function waitNote(dagId: string, p: Pick<Preview, "waitsFor" | "maxActiveRuns">): string {
+  if (p.waitsFor.length === 0) return "";
+  const runs = p.waitsFor
+    .map((w) => `${w.runId} (${w.state}${w.runType === "scheduled" ? ", created by the schedule" : ""})`)
+    .join(", ");
+  return (
+    `It waits for ${runs} to end: ${dagId} runs at most ${p.maxActiveRuns} run${p.maxActiveRuns === 1 ? "" : "s"} at a time ` +
+    "(its maxActiveRuns). It shows as queued in the grid meanwhile."
+  );
+}
+
+/** What a trigger created, and whether it waits (toast text). */
+function triggeredText(dagId: string, run: Triggered, withOutputs: boolean): string {
+  return [
+    `Triggered ${dagId}: ${run.runId}, files stamped ${run.stamp}${withOutputs && run.outputs.length ? ` (${run.outputs.join(", ")})` : ""}.`,
+    run.paused ? pausedNote(dagId) : "",
+    waitNote(dagId, run),
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
 
 /** Triggers a run now, with the DAG's default params; tells what was created. */
 export async function triggerNow(dag: Pick<DagJson, "dagId">, onDone?: () => void): Promise<void> {
   try {
-    const run = await api<RunJson & { paused: boolean }>(`/dags/${encodeURIComponent(dag.dagId)}/runs`, {
+    const run = await api<Triggered>(`/dags/${encodeURIComponent(dag.dagId)}/runs`, {
       method: "POST",
       body: {},
     });
     toast(
-      `Triggered ${dag.dagId}: ${run.runId}, files stamped ${run.stamp}${run.outputs.length ? ` (${run.outputs.join(", ")})` : ""}.` +
-        (run.paused ? ` ${pausedNote(dag.dagId)}` : ""),
+      triggeredText(dag.dagId, run, true),
+      "ok",
+      run.waitsFor.length > 0 || run.paused ? 10_000 : undefined,
     );
     onDone?.();
   } catch (error) {
@@ -99,6 +133,9 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
           ),
         ),
         p.paused ? h("p", { className: "note" }, pausedNote(dag.dagId)) : null,
+        p.waitsFor.length
+          ? h("p", { className: "note", "data-field": "waits" }, waitNote(dag.dagId, p))
+          : null,
       );
     } catch (error) {
       mount(preview, h("p", { className: "error" }, describe(error)));
@@ -127,14 +164,15 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
     }
     submit.disabled = true;
     try {
-      const run = await api<RunJson & { paused: boolean }>(`/dags/${encodeURIComponent(dag.dagId)}/runs`, {
+      const run = await api<Triggered>(`/dags/${encodeURIComponent(dag.dagId)}/runs`, {
         method: "POST",
         body: { conf: parsed, ...(date.value.trim() ? { logicalDate: date.value.trim() } : {}) },
       });
       close();
       toast(
-        `Triggered ${dag.dagId}: ${run.runId}, files stamped ${run.stamp}.` +
-          (run.paused ? ` ${pausedNote(dag.dagId)}` : ""),
+        triggeredText(dag.dagId, run, false),
+        "ok",
+        run.waitsFor.length > 0 || run.paused ? 10_000 : undefined,
       );
       onDone?.();
     } catch (error) {
@@ -162,6 +200,7 @@ export function pauseToggle(
     checked: !dag.isPaused,
     disabled: !canEdit,
   });
+  const text = h("span", { className: "switch-text" }, dag.isPaused ? "OFF" : "ON");
   const label = h(
     "label",
     {
@@ -172,16 +211,27 @@ export function pauseToggle(
         "tasks already running finish.",
     },
     input,
-    h("span", { className: "switch-text" }, dag.isPaused ? "OFF" : "ON"),
+    text,
   );
   input.addEventListener("change", async () => {
     input.disabled = true;
     try {
-      await api(`/dags/${encodeURIComponent(dag.dagId)}`, {
-        method: "PATCH",
-        body: { isPaused: !input.checked },
-      });
-      toast(`${dag.dagId} is ${input.checked ? "ON" : "OFF (paused)"}`);
+      const after = await api<{ createsNow?: { start: string; end: string; more: boolean } | null }>(
+        `/dags/${encodeURIComponent(dag.dagId)}`,
+        { method: "PATCH", body: { isPaused: !input.checked } },
+      );
+      // The switch's word follows at once, not at the next refresh of the page.
+      text.textContent = input.checked ? "ON" : "OFF";
+      if (!input.checked) toast(`${dag.dagId} is OFF (paused): no new run starts; running tasks finish.`);
+      else if (after.createsNow)
+        toast(
+          `${dag.dagId} is ON. The scheduler creates its run for the interval ${when(after.createsNow.start)} to ` +
+            `${when(after.createsNow.end)} now${after.createsNow.more ? ", then the other missed intervals (catch-up on)" : ""}: ` +
+            "a scheduled run covers an interval that is over (Airflow does the same). You need not press Trigger for it.",
+          "ok",
+          12_000,
+        );
+      else toast(`${dag.dagId} is ON: its next scheduled run comes when its next interval is over.`);
       onChange();
     } catch (error) {
       input.checked = !input.checked;
