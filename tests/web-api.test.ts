@@ -329,3 +329,74 @@ describe("web API: what ON and Trigger do, said before anyone waits", () => {
     );
   });
 });
+
+describe("windflow standalone next to a scheduler that already runs on the same home", () => {
+  test("it joins it (starts no second scheduler) and says so; with no live scheduler, it starts its own", async () => {
+    const { hostname } = await import("node:os");
+    const { liveScheduler, serveStandalone } = await import("../src/server/main.js");
+    const { schedulerEnv, until } = await import("./helpers/scheduler-env.js");
+    const e = schedulerEnv();
+    try {
+      const now = new Date();
+      const other = { hostname: hostname(), pid: process.pid, startedAt: new Date(now.getTime() - 60_000) };
+      e.store.recordSchedulerHeartbeat(other, now);
+      const [job] = e.store.listSchedulerJobs(1);
+      assert.ok(job);
+      assert.equal(
+        liveScheduler([job], now, e.config)?.pid,
+        process.pid,
+        "alive: recent heartbeat, process exists",
+      );
+      assert.equal(
+        liveScheduler([job], new Date(now.getTime() + 60_000), e.config),
+        undefined,
+        "stale heartbeat",
+      );
+      assert.equal(
+        liveScheduler([{ ...job, pid: 2 ** 22 + 7 }], now, e.config),
+        undefined,
+        "a pid of this host that is gone",
+      );
+      const lines: string[] = [];
+      const served = await serveStandalone({
+        config: e.config,
+        port: 0,
+        host: "127.0.0.1",
+        say: (l) => lines.push(l),
+      });
+      try {
+        assert.match(
+          lines.join("\n"),
+          /the scheduler of this home already runs \(pid \d+ on .*\): this web server uses it/,
+        );
+        assert.doesNotMatch(lines.join("\n"), /scheduler: scheduler started/);
+        assert.equal(e.store.listSchedulerJobs(5).length, 1, "no second scheduler recorded itself");
+      } finally {
+        await served.stop("test done");
+      }
+      // The other one stops: the next standalone runs its own scheduler.
+      e.store.recordSchedulerHeartbeat(other, new Date(), true);
+      const own: string[] = [];
+      const second = await serveStandalone({
+        config: e.config,
+        port: 0,
+        host: "127.0.0.1",
+        say: (l) => own.push(l),
+      });
+      try {
+        assert.doesNotMatch(own.join("\n"), /already runs/);
+        await until("its own scheduler's heartbeat", () =>
+          e.store
+            .listSchedulerJobs(5)
+            .some((j) => j.pid === process.pid && j.startedAt > other.startedAt && j.endedAt === null)
+            ? true
+            : undefined,
+        );
+      } finally {
+        await second.stop("test done");
+      }
+    } finally {
+      e.cleanup();
+    }
+  });
+});

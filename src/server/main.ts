@@ -10,12 +10,15 @@
  *
  * SIGINT / SIGTERM stop both gracefully (running task processes go on and record their own end).
  */
+import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
+import { isProcessAlive } from "../orchestration/executor/local.js";
 import { createLogger, type LogLevel } from "../orchestration/scheduler/log.js";
 import { Scheduler } from "../orchestration/scheduler/scheduler.js";
 import { openStore } from "../orchestration/store/index.js";
+import type { SchedulerJobRecord } from "../orchestration/store/store.js";
 import { buildApp } from "./app.js";
 import { DEFAULT_USER, defaultPasswordInUse, ensureDefaultUser } from "./auth.js";
 
@@ -98,22 +101,33 @@ export async function serveStandalone(options: ServeOptions): Promise<Served> {
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const store = openStore(config);
   let created: boolean;
+  let live: SchedulerJobRecord | undefined;
   try {
     created = await ensureDefaultUser(store);
+    live = liveScheduler(store.listSchedulerJobs(5), new Date(), config);
   } finally {
     store.close();
   }
   const web = await serveWebserver({ ...options, say });
-  const scheduler = new Scheduler({
-    config,
-    log: createLogger(config.logging.logging_level as LogLevel, (line) => say(`scheduler: ${line}`)),
-  });
-  const running = scheduler.run({ mode: "forever" });
+  // One scheduler per home: a second one would start the same runs' tasks too. When one already runs (`make ui`
+  // in a terminal, the launcher's tile, a `windflow scheduler`), this UI joins it and says so.
+  const scheduler = live
+    ? undefined
+    : new Scheduler({
+        config,
+        log: createLogger(config.logging.logging_level as LogLevel, (line) => say(`scheduler: ${line}`)),
+      });
+  const running = scheduler ? scheduler.run({ mode: "forever" }) : Promise.resolve();
   const check = openStore(config);
   const defaultInUse = defaultPasswordInUse(check);
   check.close();
   say("");
   say(`windflow is running: open ${web.url}`);
+  if (live)
+    say(
+      `  the scheduler of this home already runs (pid ${live.pid} on ${live.hostname}, since ${live.startedAt.toISOString()}): ` +
+        "this web server uses it and starts none",
+    );
   if (created)
     say(
       `  sign in as ${DEFAULT_USER.username} / ${DEFAULT_USER.password} (created now; change it on the Account page)`,
@@ -127,20 +141,39 @@ export async function serveStandalone(options: ServeOptions): Promise<Served> {
   say("  Ctrl+C stops the web server and the scheduler");
   say("");
   let stopping: Promise<void> | undefined;
-  const stopped = running.then(() => web.stopped);
+  const stopped = scheduler ? running.then(() => web.stopped) : web.stopped;
   return {
     url: web.url,
     app: web.app,
     stopped,
     stop(reason = "asked to stop") {
       stopping ??= (async () => {
-        scheduler.stop(reason);
+        scheduler?.stop(reason);
         await running;
         await web.stop();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The scheduler of this home that is alive now, if any: its latest heartbeat is recent (within five heartbeat
+ * intervals, at least 10 s: what the UI's status badge uses) and it did not stop; on this host, its process
+ * exists.
+ */
+export function liveScheduler(
+  jobs: readonly SchedulerJobRecord[],
+  now: Date,
+  config: Pick<WindflowConfig, "scheduler">,
+): SchedulerJobRecord | undefined {
+  const staleMs = Math.max(10_000, 5 * config.scheduler.heartbeat_interval);
+  return jobs.find(
+    (j) =>
+      j.endedAt === null &&
+      now.getTime() - j.latestHeartbeat.getTime() <= staleMs &&
+      (j.hostname !== hostname() || isProcessAlive(j.pid)),
+  );
 }
 
 /** Runs `serve` until SIGINT / SIGTERM; returns the exit code. */
