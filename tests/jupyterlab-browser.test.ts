@@ -141,11 +141,17 @@ describe("JupyterLab in Chromium", () => {
     // The proxy starts `windflow standalone` on first use: the sign-in page comes once it listens.
     await ui.waitForSelector('input[name="username"]', { timeout: 120_000 });
     assert.match(ui.url(), /\/windflow\/login/);
+    // A launcher user never sees what `windflow standalone` prints: the page tells the first account.
+    assert.match((await ui.textContent("#first-account")) ?? "", /Sign in as admin with the password admin/);
     await ui.fill('input[name="username"]', "admin");
     await ui.fill('input[name="password"]', "admin");
     await ui.click('button[type="submit"]');
     await ui.waitForSelector('tr[data-dag="train"]', { timeout: 60_000 });
     assert.match(ui.url(), /\/windflow\/$/);
     await screenshot(ui, "jupyterlab-windflow-ui");
+    // The default-password banner's link stays under /windflow/ (not a Jupyter 404).
+    await ui.click('#default-password-banner a:text("Change it")');
+    await ui.waitForSelector('input[name="currentPassword"]', { timeout: 30_000 });
+    assert.match(ui.url(), /\/windflow\/account$/);
   });
 });

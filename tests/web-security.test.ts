@@ -285,6 +285,12 @@ describe("web: behind a reverse proxy ([webserver] base_url)", () => {
       const outside = await proxied.client().get("/");
       assert.equal(outside.status, 404, "nothing outside the base path");
       const c = new WebClient(`${proxied.url}/windflow`);
+      const login = await (await c.get("/login")).text();
+      // A fresh home: the sign-in page tells the course's first account (only while its password is the default).
+      assert.match(
+        login,
+        /id="first-account">First time\? Sign in as <b>admin<\/b> with the password <b>admin<\/b>/,
+      );
       const home = await c.get("/");
       assert.equal(home.status, 303);
       assert.equal(home.headers.get("location"), "/windflow/login?next=%2Fwindflow%2F");
@@ -297,6 +303,20 @@ describe("web: behind a reverse proxy ([webserver] base_url)", () => {
       assert.match(page, /data-base="\/windflow"/);
       assert.match(page, /<a href="\/windflow\/predictions"/);
       assert.equal((await c.get("/static/app.js")).status, 200);
+      // Every link, script, style and form of every page points under the base path (the default-password
+      // banner's "Change it" included), and each page it names answers.
+      const targets = new Set<string>();
+      for (const path of ["/", "/account", "/predictions", "/models", "/dags/sched_chain"]) {
+        const r = await c.get(path);
+        assert.equal(r.status, 200, path);
+        for (const [, attr, url] of (await r.text()).matchAll(/\b(href|src|action)="([^"#][^"]*)"/g)) {
+          if ((url as string).startsWith("data:")) continue; // the empty favicon
+          assert.match(url as string, /^\/windflow\//, `${path}: ${attr}="${url}" is outside /windflow`);
+          if (attr === "href") targets.add((url as string).slice("/windflow".length));
+        }
+      }
+      assert.ok(targets.has("/account"), "the banner links to the account page");
+      for (const t of targets) assert.notEqual((await c.get(t)).status, 404, `${t} exists`);
       const dags = (await (await c.api("GET", "/dags")).json()) as { dags: { dagId: string }[] };
       assert.deepEqual(
         dags.dags.map((d) => d.dagId),

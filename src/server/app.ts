@@ -322,7 +322,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
     <button type="submit">Sign in</button>
   </form>
-  <p class="hint">First time? <code>windflow standalone</code> prints the account it created.</p>
+  ${
+    defaultPasswordInUse(store)
+      ? html`<p class="hint" id="first-account">First time? Sign in as <b>${DEFAULT_USER.username}</b> with the password <b>${DEFAULT_USER.password}</b> (the course's account), then change the password on the Account page.</p>`
+      : html`<p class="hint">No account? Ask your trainer, or run <code>windflow users create NAME</code> in a terminal.</p>`
+  }
 </section>`,
     });
   }
@@ -394,7 +398,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const out: Raw[] = [];
         if (defaultPasswordInUse(store))
           out.push(
-            html`<p class="banner warn" id="default-password-banner">The account <b>${DEFAULT_USER.username}</b> still has its default password: anyone who knows the course can sign in. <a href="/account">Change it</a>, or run <code>windflow users set-password ${DEFAULT_USER.username}</code>.</p>`,
+            html`<p class="banner warn" id="default-password-banner">The account <b>${DEFAULT_USER.username}</b> still has its default password: anyone who knows the course can sign in. <a href="${base}/account">Change it</a>, or run <code>windflow users set-password ${DEFAULT_USER.username}</code>.</p>`,
           );
         return out;
       }
