@@ -5,7 +5,7 @@
 
 export * from "./config.js";
 // Data: schema, loading, conversion for notebooks, the dataset command.
-export { type ToDanfoOptions, toDanfo } from "./data/danfo.js";
+export { DESCRIBE_STATS, describeColumns, type ToDanfoOptions, toDanfo } from "./data/danfo.js";
 export {
   type DatasetOptions,
   type DatasetProvenance,

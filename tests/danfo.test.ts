@@ -35,3 +35,49 @@ describe("toDanfo", () => {
     assert.throws(() => toDanfo(df, { columns: ["Nope"] }), /no column Nope/);
   });
 });
+
+describe("describeColumns", () => {
+  test("pandas' describe with missing values skipped: the numbers equal polars' on the same rows", async () => {
+    const { describeColumns, DESCRIBE_STATS } = await import("../src/data/danfo.js");
+    const { synthesizeCsv } = await import("../src/data/synthetic.js");
+    const pl = (await import("nodejs-polars")).default;
+    const data = await loadDataset(tmp.file("describe.csv", synthesizeCsv({ seed: 9, days: 2 })));
+    const columns = ["Ba_avg", "Ws_avg", "P_avg", "Ot_avg", "Va1_avg"];
+    const frame = toDanfo(data, { columns });
+    const shown = describeColumns(frame);
+    assert.deepEqual(shown.index, [...DESCRIBE_STATS]);
+    assert.deepEqual(shown.columns, columns);
+    let sawMissing = false;
+    // nodejs-polars takes the interpolation at run time; its types omit it.
+    const linear = (e: ReturnType<typeof pl.col>, q: number) =>
+      (e as unknown as { quantile(q: number, how: string): ReturnType<typeof pl.col> }).quantile(q, "linear");
+    for (const c of columns) {
+      const col = pl.col(c);
+      const [expected] = data
+        .select(
+          col.count().cast(pl.Float64).alias("count"),
+          col.nullCount().cast(pl.Float64).alias("missing"),
+          col.mean().alias("mean"),
+          col.std().alias("std"),
+          col.min().alias("min"),
+          linear(col, 0.25).alias("25%"),
+          col.median().alias("50%"),
+          linear(col, 0.75).alias("75%"),
+          col.max().alias("max"),
+        )
+        .toRecords() as Record<string, number>[];
+      const got = shown.column(c).values as number[];
+      if ((expected?.missing ?? 0) > 0) sawMissing = true;
+      DESCRIBE_STATS.forEach((stat, i) => {
+        const want = expected?.[stat] as number;
+        const value = got[i] as number;
+        assert.ok(Number.isFinite(value), `${c} ${stat} is a number, not ${value}`);
+        assert.ok(
+          Math.abs(value - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+          `${c} ${stat}: ${value} vs polars ${want}`,
+        );
+      });
+    }
+    assert.ok(sawMissing, "the slice has missing values, as the course's file does");
+  });
+});
