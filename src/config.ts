@@ -277,6 +277,12 @@ export const CONFIG_OPTIONS = {
       "50s",
       "A DAG file whose parsing takes longer is recorded as an import error; the others go on.",
     ),
+    scheduler_health_check_threshold: opt(
+      durationType(false),
+      "30s",
+      "A scheduler whose last heartbeat is older than this is dead (Airflow's name and default): its queued and " +
+        "running task instances are adopted by another scheduler, and the UI says no scheduler runs.",
+    ),
     zombie_threshold: opt(
       durationType(false),
       "5m",

@@ -12,7 +12,7 @@ import { taskLogPath } from "../src/orchestration/executor/task-log.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
-import { type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 /** A home with `files` installed and recorded in the store (paused, as new DAGs are). */
@@ -310,4 +310,69 @@ test("no task process is left behind", () => {
     for (const ti of e.store.listTaskInstances())
       if (ti.pid !== null && existsSync(`/proc/${ti.pid}`))
         assert.equal(isProcessAlive(ti.pid), false, `${ti.dagId}/${ti.taskId} pid ${ti.pid}`);
+});
+
+describe("schedulers sharing a home", () => {
+  test("a second scheduler (its own process) and a scheduler of one run (dags trigger --wait) start each try once", {
+    timeout: 600_000,
+  }, async () => {
+    const e = await home(["scheduler-chain.ts"]);
+    setDagPaused(e.store, "sched_chain", false);
+    const a = e.scheduler();
+    const aRunning = a.run({ mode: "forever", timeoutMs: 540_000 });
+    let b: import("node:child_process").ChildProcess | undefined;
+    const bDone = cli(["scheduler", "--timeout", "500"], e.env, {
+      timeoutMs: 560_000,
+      onSpawn: (child) => {
+        b = child;
+        e.track(child);
+      },
+    });
+    try {
+      await until(
+        "two live schedulers of the home",
+        () =>
+          e.store.listSchedulerJobs(10, "home").filter((j) => j.endedAt === null).length >= 2
+            ? true
+            : undefined,
+        120_000,
+      );
+      const runIds = [0, 1, 2, 3].map(
+        (i) => triggerDag(e.store, "sched_chain", { logicalDate: `2026-11-01T00:0${i}:00Z` }).run.runId,
+      );
+      wakeScheduler(e.config.home);
+      // A scheduler of one run, as `make demo` and the notebooks' runInEngine use, while both others run.
+      const waited = await cli(["dags", "trigger", "sched_chain", "--wait"], e.env, { timeoutMs: 300_000 });
+      assert.equal(waited.code, 0, waited.stderr);
+      const waitedRun = /run sched_chain\/(manual__\d{8}-\d{6})/.exec(waited.stderr)?.[1];
+      assert.ok(waitedRun, waited.stderr);
+      runIds.push(waitedRun);
+      await until(
+        "every run to succeed",
+        () =>
+          runIds.every((r) => e.store.getRun({ dagId: "sched_chain", runId: r })?.state === "success")
+            ? true
+            : undefined,
+        300_000,
+      );
+      for (const runId of runIds) {
+        // Each task ran once: one mark each, one try each, and no log says a second process found it taken.
+        assert.deepEqual(e.marks(runId).sort(), ["extract 1", "load 1", "transform 1"], runId);
+        for (const ti of e.store.listTaskInstances({ dagId: "sched_chain", runId })) {
+          assert.deepEqual(
+            e.store.listTries(ti).map((t) => [t.tryNumber, t.state]),
+            [[1, "success"]],
+            `${runId}/${ti.taskId}`,
+          );
+          const log = readFileSync(ti.logPath as string, "utf8");
+          assert.doesNotMatch(log, /error|not queued/i, `${runId}/${ti.taskId}: ${log}`);
+        }
+      }
+    } finally {
+      a.stop("test done");
+      await aRunning;
+      b?.kill("SIGTERM");
+      await bDone.catch(() => undefined);
+    }
+  });
 });

@@ -294,6 +294,20 @@ for (const impl of STORE_IMPLEMENTATIONS) {
         assert.equal(ti?.tryNumber, 1);
       });
 
+      test("the scheduler that queued a task instance is recorded, kept while it runs, replaced by the next queue", () => {
+        const { a } = seedRun();
+        assert.equal(store.getTaskInstance(a)?.queuedBy, null);
+        store.setTaskState(a, "none", "scheduled");
+        store.setTaskState(a, "scheduled", "queued", { queuedBy: "h1:10:1000" });
+        assert.equal(store.getTaskInstance(a)?.queuedBy, "h1:10:1000");
+        store.setTaskState(a, "queued", "running", { pid: 5, hostname: "h1" });
+        assert.equal(store.getTaskInstance(a)?.queuedBy, "h1:10:1000", "the owner of the running try");
+        store.setTaskState(a, "running", "up_for_retry");
+        store.setTaskState(a, "up_for_retry", "scheduled");
+        store.setTaskState(a, "scheduled", "queued", { queuedBy: "h2:20:2000" });
+        assert.equal(store.getTaskInstance(a)?.queuedBy, "h2:20:2000");
+      });
+
       test("illegal transitions are refused whatever the current state, and change nothing", () => {
         const { a } = seedRun();
         assert.throws(() => store.setTaskState(a, "none", "running"), IllegalTransitionError);
@@ -501,6 +515,25 @@ for (const impl of STORE_IMPLEMENTATIONS) {
       const ended = store.listSchedulerJobs(1)[0];
       assert.equal(ended?.pid, 11);
       assert.deepEqual(ended?.endedAt, new Date(T0.getTime() + 8000));
+      // A scheduler of one run is told apart from the home's.
+      const c = { hostname: "h2", pid: 12, startedAt: T0, kind: "run" as const };
+      store.recordSchedulerHeartbeat(c, new Date(T0.getTime() + 9000));
+      assert.deepEqual(
+        store.listSchedulerJobs().map((j) => [j.pid, j.kind]),
+        [
+          [12, "run"],
+          [11, "home"],
+          [10, "home"],
+        ],
+      );
+      assert.deepEqual(
+        store.listSchedulerJobs(10, "home").map((j) => j.pid),
+        [11, 10],
+      );
+      assert.deepEqual(
+        store.listSchedulerJobs(10, "run").map((j) => j.pid),
+        [12],
+      );
     });
   });
 }

@@ -15,6 +15,7 @@ import type { FastifyInstance } from "fastify";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
 import { isProcessAlive } from "../orchestration/executor/local.js";
+import { schedulerAlive } from "../orchestration/scheduler/decide.js";
 import { createLogger, type LogLevel } from "../orchestration/scheduler/log.js";
 import { Scheduler } from "../orchestration/scheduler/scheduler.js";
 import { openStore } from "../orchestration/store/index.js";
@@ -158,21 +159,19 @@ export async function serveStandalone(options: ServeOptions): Promise<Served> {
 }
 
 /**
- * The scheduler of this home that is alive now, if any: its latest heartbeat is recent (within five heartbeat
- * intervals, at least 10 s: what the UI's status badge uses) and it did not stop; on this host, its process
- * exists.
+ * The scheduler of this home that is alive now, if any (`schedulerAlive`: a heartbeat within `[scheduler]
+ * scheduler_health_check_threshold`, not stopped, its process there when on this host). Schedulers of one run
+ * (`dags trigger --wait`, a notebook's `runInEngine`) do not count: they end with their run.
  */
 export function liveScheduler(
   jobs: readonly SchedulerJobRecord[],
   now: Date,
   config: Pick<WindflowConfig, "scheduler">,
 ): SchedulerJobRecord | undefined {
-  const staleMs = Math.max(10_000, 5 * config.scheduler.heartbeat_interval);
   return jobs.find(
     (j) =>
-      j.endedAt === null &&
-      now.getTime() - j.latestHeartbeat.getTime() <= staleMs &&
-      (j.hostname !== hostname() || isProcessAlive(j.pid)),
+      j.kind === "home" &&
+      schedulerAlive(j, now, config.scheduler.scheduler_health_check_threshold, hostname(), isProcessAlive),
   );
 }
 

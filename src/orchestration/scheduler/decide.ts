@@ -10,7 +10,7 @@
 import { evaluate, runState } from "../readiness.js";
 import { runsDue } from "../schedule.js";
 import type { RunState, TaskState } from "../state.js";
-import type { DagRunRecord, TaskInstanceRecord } from "../store/store.js";
+import type { DagRunRecord, SchedulerJobRecord, TaskInstanceRecord } from "../store/store.js";
 import { taskOptions } from "../task-options.js";
 import type { DagSpec, DataInterval } from "../types.js";
 
@@ -205,4 +205,21 @@ export function runningVerdict(
   if (ti.hostname !== null && ti.hostname !== here.hostname) return "elsewhere";
   if (ti.pid === null) return "lost";
   return here.alive(ti.pid) ? "adopt" : "lost";
+}
+
+/**
+ * Whether a scheduler job is alive: it did not stop, its latest heartbeat is within `thresholdMs` of `now`, and,
+ * when it runs on this machine, its process exists (a scheduler killed with SIGKILL leaves a fresh heartbeat
+ * behind for a while). Airflow's `scheduler_health_check_threshold`.
+ */
+export function schedulerAlive(
+  job: Pick<SchedulerJobRecord, "hostname" | "pid" | "latestHeartbeat" | "endedAt">,
+  now: Date,
+  thresholdMs: number,
+  hostname: string,
+  alive: (pid: number) => boolean,
+): boolean {
+  if (job.endedAt !== null) return false;
+  if (now.getTime() - job.latestHeartbeat.getTime() > thresholdMs) return false;
+  return job.hostname !== hostname || alive(job.pid);
 }

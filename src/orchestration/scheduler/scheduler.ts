@@ -54,12 +54,14 @@ import { nextDueAt, runIdFor, runsDue } from "../schedule.js";
 import { DuplicateRunError } from "../store/errors.js";
 import { openStore } from "../store/index.js";
 import { runKeyText, runTasksOf, taskKeyText } from "../store/records.js";
-import type {
-  DagRecord,
-  DagRunRecord,
-  MetadataStore,
-  TaskInstanceKey,
-  TaskInstanceRecord,
+import {
+  type DagRecord,
+  type DagRunRecord,
+  type MetadataStore,
+  type SchedulerKind,
+  schedulerJobKey,
+  type TaskInstanceKey,
+  type TaskInstanceRecord,
 } from "../store/store.js";
 import { applyProcessorResults, DagProcessor } from "./dag-processor.js";
 import {
@@ -71,6 +73,7 @@ import {
   runningVerdict,
   runsToStart,
   scheduledRunsToCreate,
+  schedulerAlive,
   type TimeoutSettings,
 } from "./decide.js";
 import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
@@ -212,7 +215,11 @@ export class Scheduler {
   private readonly timeouts: TimeoutSettings;
   private readonly warmWorkers: number;
   private readonly only: SchedulerOptions["only"];
-  private job: { hostname: string; pid: number; startedAt: Date } | undefined;
+  private job: { hostname: string; pid: number; startedAt: Date; kind: SchedulerKind } | undefined;
+  /** This scheduler's `schedulerJobKey`: what it writes into the task instances it queues. */
+  private jobKey = "";
+  /** Other schedulers of this home alive at this pass (their job keys): their work is theirs to watch. */
+  private liveOthers = new Set<string>();
   private lastHeartbeat = 0;
   /** Start attempts of task instances whose process ended before claiming them. */
   private readonly startFailures = new Map<string, number>();
@@ -305,7 +312,13 @@ export class Scheduler {
     );
     let stoppedBy: SchedulerReport["stoppedBy"] = "stopped";
     const wakeups = this.watchWakeups();
-    this.job = { hostname: this.hostname, pid: process.pid, startedAt: new Date() };
+    this.job = {
+      hostname: this.hostname,
+      pid: process.pid,
+      startedAt: new Date(),
+      kind: this.only ? "run" : "home",
+    };
+    this.jobKey = schedulerJobKey(this.job);
     this.heartbeat(true);
     try {
       this.processor.start();
@@ -357,11 +370,12 @@ export class Scheduler {
   }
 
   /**
-   * Records that this scheduler is alive (at most once a second, or now with `force`), for the web UI's "is a
-   * scheduler running?". A scheduler for one run (`only`) is not a scheduler of the home: it records nothing.
+   * Records that this scheduler is alive (at most once a second, or now with `force`): other schedulers of the
+   * home leave its queued and running task instances alone while its heartbeat is fresh, and the web UI says
+   * whether a scheduler of the home runs (a scheduler for one run, `only`, records itself as kind `run`).
    */
   private heartbeat(force = false, ended = false): void {
-    if (this.only || !this.job) return;
+    if (!this.job) return;
     const now = Date.now();
     if (!force && now - this.lastHeartbeat < HEARTBEAT_RECORD_MS) return;
     this.lastHeartbeat = now;
@@ -370,6 +384,25 @@ export class Scheduler {
     } catch (error) {
       this.log.warn(`could not record the scheduler's heartbeat: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * The other schedulers of this home that are alive: a heartbeat within `[scheduler]
+   * scheduler_health_check_threshold`, not stopped, and, on this machine, a process that exists.
+   */
+  private otherLiveSchedulers(now: Date): Set<string> {
+    const threshold = this.config.scheduler.scheduler_health_check_threshold;
+    const live = new Set<string>();
+    try {
+      for (const job of this.store.listSchedulerJobs(100)) {
+        const key = schedulerJobKey(job);
+        if (key !== this.jobKey && schedulerAlive(job, now, threshold, this.hostname, isProcessAlive))
+          live.add(key);
+      }
+    } catch (error) {
+      this.log.warn(`could not read the schedulers' heartbeats: ${(error as Error).message}`);
+    }
+    return live;
   }
 
   /** Wakes the loop when `wakeScheduler` writes the wake-up file of this home (a trigger, an unpause). */
@@ -418,6 +451,7 @@ export class Scheduler {
     const dags = new Map(this.store.listDags({ includeInactive: true }).map((d) => [d.dagId, d]));
 
     // 2. Watch.
+    this.liveOthers = this.otherLiveSchedulers(now);
     const mine = (key: { dagId: string; runId: string }) =>
       !this.only || (key.dagId === this.only.dagId && key.runId === this.only.runId);
     for (const event of this.executor.poll()) this.onProcessEnd(event, now);
@@ -594,9 +628,11 @@ export class Scheduler {
       const dag = dags.get(ti.dagId);
       if (!run || !dag?.isActive || this.executor.has(ti)) continue;
       if (ti.state === "scheduled" && dag.isPaused) continue;
-      if (ti.state === "queued" && ti.queuedAt && ti.queuedAt < this.startedAt) {
-        // Left queued by a previous scheduler: its process may still be starting.
-        const free = ti.queuedAt.getTime() + ORPHAN_QUEUED_GRACE_MS;
+      if (ti.state === "queued" && ti.queuedBy !== this.jobKey) {
+        // Queued by another scheduler: while it lives, its process is that scheduler's to start and watch.
+        if (ti.queuedBy !== null && this.liveOthers.has(ti.queuedBy)) continue;
+        // Left by a scheduler that died (or queued by hand): its process may still be starting.
+        const free = (ti.queuedAt?.getTime() ?? 0) + ORPHAN_QUEUED_GRACE_MS;
         if (now.getTime() < free) {
           wake.at(Date.now() + (free - now.getTime()));
           continue;
@@ -605,7 +641,15 @@ export class Scheduler {
       candidates.push({ ti, logicalDate: run.logicalDate, order });
     }
     for (const { ti } of dispatchOrder(candidates, slots)) {
-      if (ti.state === "scheduled" && !this.store.setTaskState(ti, "scheduled", "queued", {}, now)) continue;
+      if (ti.state === "scheduled") {
+        if (!this.store.setTaskState(ti, "scheduled", "queued", { queuedBy: this.jobKey }, now)) continue;
+      } else if (ti.queuedBy !== this.jobKey) {
+        // An orphan: of two schedulers adopting it, one wins the claim and starts its process.
+        if (!this.store.claimQueued(ti, ti.queuedBy, this.jobKey)) continue;
+        this.log.info(
+          `task ${taskKeyText(ti)}: adopted from ${ti.queuedBy ?? "no scheduler"} (queued, not started)`,
+        );
+      }
       this.startProcess(ti);
     }
   }
@@ -684,6 +728,8 @@ export class Scheduler {
 
   private watchRunning(ti: TaskInstanceRecord, dag: DagRecord | undefined, now: Date, wake: WakeAt): void {
     const k = keyOf(ti);
+    // Started by another scheduler that lives: it watches the process, its end and its timeout.
+    if (!this.executor.has(ti) && ti.queuedBy !== null && this.liveOthers.has(ti.queuedBy)) return;
     const verdict = runningVerdict(ti, {
       hostname: this.hostname,
       watched: this.executor.has(ti),

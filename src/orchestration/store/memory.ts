@@ -30,6 +30,7 @@ import type {
   RunKey,
   RunType,
   SchedulerJobRecord,
+  SchedulerKind,
   TaskInstanceFilter,
   TaskInstanceKey,
   TaskInstanceRecord,
@@ -409,22 +410,34 @@ export class MemoryStore implements MetadataStore {
   // --- scheduler jobs ---
 
   recordSchedulerHeartbeat(
-    job: { hostname: string; pid: number; startedAt: Date },
+    job: { hostname: string; pid: number; startedAt: Date; kind?: SchedulerKind },
     at: Date = this.now(),
     ended = false,
   ): void {
     const key = `${job.hostname}\0${job.pid}\0${job.startedAt.getTime()}`;
+    const before = this.live().jobs.get(key);
     this.live().jobs.set(key, {
       hostname: job.hostname,
       pid: job.pid,
       startedAt: new Date(job.startedAt),
       latestHeartbeat: new Date(at),
       endedAt: ended ? new Date(at) : null,
+      // As SQLite: the kind is the one of the first heartbeat.
+      kind: before?.kind ?? job.kind ?? "home",
     });
   }
 
-  listSchedulerJobs(limit = 10): SchedulerJobRecord[] {
+  claimQueued(key: TaskInstanceKey, expected: string | null, queuedBy: string): boolean {
+    const tasks = this.live().tasks;
+    const ti = tasks.get(taskId(key));
+    if (ti?.state !== "queued" || ti.queuedBy !== expected) return false;
+    tasks.set(taskId(key), { ...ti, queuedBy, updatedAt: this.now() });
+    return true;
+  }
+
+  listSchedulerJobs(limit = 10, kind?: SchedulerKind): SchedulerJobRecord[] {
     return [...this.live().jobs.values()]
+      .filter((j) => kind === undefined || j.kind === kind)
       .sort((a, b) => b.latestHeartbeat.getTime() - a.latestHeartbeat.getTime())
       .slice(0, limit)
       .map(copy);

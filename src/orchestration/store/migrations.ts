@@ -133,6 +133,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
     `,
   },
+  {
+    version: 4,
+    description: "which scheduler queued each task instance; schedulers of the home and of one run",
+    sql: `
+      -- The job (hostname:pid:started_at) of the scheduler that queued it: only a dead scheduler's work is adopted.
+      ALTER TABLE task_instances ADD COLUMN queued_by TEXT;
+      -- home: a scheduler of the home (windflow scheduler, standalone); run: one for a single run (dags trigger
+      -- --wait, runInEngine), which the UI's "scheduler running" badge does not count.
+      ALTER TABLE scheduler_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'home';
+    `,
+  },
 ];
 
 /** The version a database has once every migration is applied. */

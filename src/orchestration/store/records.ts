@@ -94,6 +94,7 @@ export function newTaskInstance(run: RunKey, task: NewTaskInstance, now: Date): 
     pid: null,
     hostname: null,
     queuedAt: null,
+    queuedBy: null,
     startedAt: null,
     endedAt: null,
     nextRetryAt: null,

@@ -57,6 +57,7 @@ import {
   type RunKey,
   type RunType,
   type SchedulerJobRecord,
+  type SchedulerKind,
   type TaskInstanceFilter,
   type TaskInstanceKey,
   type TaskInstanceRecord,
@@ -192,6 +193,7 @@ function taskFromRow(row: Row): TaskInstanceRecord {
     pid: r.intOrNull("pid"),
     hostname: r.textOrNull("hostname"),
     queuedAt: r.dateOrNull("queued_at"),
+    queuedBy: r.textOrNull("queued_by"),
     startedAt: r.dateOrNull("started_at"),
     endedAt: r.dateOrNull("ended_at"),
     nextRetryAt: r.dateOrNull("next_retry_at"),
@@ -239,6 +241,7 @@ function jobFromRow(row: Row): SchedulerJobRecord {
     startedAt: r.date("started_at"),
     latestHeartbeat: r.date("latest_heartbeat"),
     endedAt: r.dateOrNull("ended_at"),
+    kind: r.oneOf<SchedulerKind>("kind", (v): v is SchedulerKind => v === "home" || v === "run"),
   };
 }
 
@@ -625,8 +628,8 @@ export class SqliteStore implements MetadataStore {
       if (current.state !== from) return false;
       const { record: n, startedTry, endedTry } = applyTaskTransition(current, to, fields, at);
       const info = this.stmt(
-        `UPDATE task_instances SET state = ?, try_number = ?, pid = ?, hostname = ?, queued_at = ?, started_at = ?,
-           ended_at = ?, next_retry_at = ?, return_value = ?, error = ?, log_path = ?, updated_at = ?
+        `UPDATE task_instances SET state = ?, try_number = ?, pid = ?, hostname = ?, queued_at = ?, queued_by = ?,
+           started_at = ?, ended_at = ?, next_retry_at = ?, return_value = ?, error = ?, log_path = ?, updated_at = ?
          WHERE dag_id = ? AND run_id = ? AND task_id = ? AND state = ?`,
       ).run(
         n.state,
@@ -634,6 +637,7 @@ export class SqliteStore implements MetadataStore {
         n.pid,
         n.hostname,
         ms(n.queuedAt),
+        n.queuedBy,
         ms(n.startedAt),
         ms(n.endedAt),
         ms(n.nextRetryAt),
@@ -746,20 +750,43 @@ export class SqliteStore implements MetadataStore {
   // --- scheduler jobs ---
 
   recordSchedulerHeartbeat(
-    job: { hostname: string; pid: number; startedAt: Date },
+    job: { hostname: string; pid: number; startedAt: Date; kind?: SchedulerKind },
     at: Date = this.now(),
     ended = false,
   ): void {
     this.stmt(
-      `INSERT INTO scheduler_jobs (hostname, pid, started_at, latest_heartbeat, ended_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO scheduler_jobs (hostname, pid, started_at, latest_heartbeat, ended_at, kind)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (hostname, pid, started_at)
        DO UPDATE SET latest_heartbeat = excluded.latest_heartbeat, ended_at = excluded.ended_at`,
-    ).run(job.hostname, job.pid, job.startedAt.getTime(), at.getTime(), ended ? at.getTime() : null);
+    ).run(
+      job.hostname,
+      job.pid,
+      job.startedAt.getTime(),
+      at.getTime(),
+      ended ? at.getTime() : null,
+      job.kind ?? "home",
+    );
   }
 
-  listSchedulerJobs(limit = 10): SchedulerJobRecord[] {
-    return (
-      this.stmt("SELECT * FROM scheduler_jobs ORDER BY latest_heartbeat DESC LIMIT ?").all(limit) as Row[]
-    ).map(jobFromRow);
+  claimQueued(key: TaskInstanceKey, expected: string | null, queuedBy: string): boolean {
+    return this.write(
+      () =>
+        this.stmt(
+          `UPDATE task_instances SET queued_by = ?, updated_at = ?
+           WHERE dag_id = ? AND run_id = ? AND task_id = ? AND state = 'queued' AND queued_by IS ?`,
+        ).run(queuedBy, this.now().getTime(), key.dagId, key.runId, key.taskId, expected).changes === 1,
+    );
+  }
+
+  listSchedulerJobs(limit = 10, kind?: SchedulerKind): SchedulerJobRecord[] {
+    const rows =
+      kind === undefined
+        ? this.stmt("SELECT * FROM scheduler_jobs ORDER BY latest_heartbeat DESC LIMIT ?").all(limit)
+        : this.stmt("SELECT * FROM scheduler_jobs WHERE kind = ? ORDER BY latest_heartbeat DESC LIMIT ?").all(
+            kind,
+            limit,
+          );
+    return (rows as Row[]).map(jobFromRow);
   }
 }

@@ -132,6 +132,12 @@ export interface TaskInstanceRecord extends TaskInstanceKey {
   readonly pid: number | null;
   readonly hostname: string | null;
   readonly queuedAt: Date | null;
+  /**
+   * The scheduler that queued it (`schedulerJobKey`): while that scheduler is alive, its process is that
+   * scheduler's to watch, and no other scheduler adopts or restarts it. Null: queued before this was recorded,
+   * or by hand (`tasks run`).
+   */
+  readonly queuedBy: string | null;
   readonly startedAt: Date | null;
   readonly endedAt: Date | null;
   /** In up_for_retry: when the next try may start. */
@@ -172,6 +178,7 @@ export interface TaskStateFields {
   readonly pid?: number | null;
   readonly hostname?: string | null;
   readonly queuedAt?: Date | null;
+  readonly queuedBy?: string | null;
   readonly startedAt?: Date | null;
   readonly endedAt?: Date | null;
   readonly nextRetryAt?: Date | null;
@@ -219,6 +226,15 @@ export interface SchedulerJobRecord {
   readonly latestHeartbeat: Date;
   /** When it stopped cleanly; null while running, or if it died. */
   readonly endedAt: Date | null;
+  /** `home`: a scheduler of the home; `run`: a scheduler of one run (`dags trigger --wait`, `runInEngine`). */
+  readonly kind: SchedulerKind;
+}
+
+export type SchedulerKind = "home" | "run";
+
+/** A scheduler job's key, as `TaskInstanceRecord.queuedBy` holds it: `hostname:pid:startedAtMs`. */
+export function schedulerJobKey(job: { hostname: string; pid: number; startedAt: Date }): string {
+  return `${job.hostname}:${job.pid}:${job.startedAt.getTime()}`;
 }
 
 /** The metadata store (see the module comment for the rules every implementation keeps). */
@@ -327,10 +343,16 @@ export interface MetadataStore {
    * Jobs are identified by (hostname, pid, startedAt).
    */
   recordSchedulerHeartbeat(
-    job: { hostname: string; pid: number; startedAt: Date },
+    job: { hostname: string; pid: number; startedAt: Date; kind?: SchedulerKind },
     at?: Date,
     ended?: boolean,
   ): void;
-  /** Scheduler jobs, latest heartbeat first, at most `limit` (default 10). */
-  listSchedulerJobs(limit?: number): SchedulerJobRecord[];
+  /**
+   * A live scheduler takes over a `queued` task instance whose scheduler is dead (compare-and-set on
+   * `queuedBy`: of two schedulers adopting the same orphan, one wins). False if it is not queued any more, or
+   * `queuedBy` is no longer `expected`.
+   */
+  claimQueued(key: TaskInstanceKey, expected: string | null, queuedBy: string): boolean;
+  /** Scheduler jobs, latest heartbeat first, at most `limit` (default 10); only of `kind` if given. */
+  listSchedulerJobs(limit?: number, kind?: SchedulerKind): SchedulerJobRecord[];
 }
