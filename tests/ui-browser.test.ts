@@ -23,9 +23,11 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { synthesizeDataset } from "../src/data/synthetic.js";
 import { isProcessAlive } from "../src/orchestration/executor/local.js";
+import { runIdFor } from "../src/orchestration/schedule.js";
+import { runTasksOf } from "../src/orchestration/store/records.js";
 import { launchChromium, screenshot, watchErrors } from "./helpers/browser.js";
 import { FIXTURES, ROOT } from "./helpers/scheduler-env.js";
-import { webEnv } from "./helpers/web-env.js";
+import { type WebClient, type WebEnv, webEnv } from "./helpers/web-env.js";
 
 // Under the project, so that the copied DAG files' `import ... from "windflow"` resolves (node_modules/windflow).
 const E2E = join(ROOT, ".e2e");
@@ -156,7 +158,11 @@ describe("the web UI in Chromium", () => {
       (await on.textContent()) ?? "",
       /creates its run for the interval \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to .* now: a scheduled run covers an interval that is over/,
     );
-    assert.equal(await page.textContent('tr[data-dag="train"] .switch-text'), "ON", "the switch says ON at once");
+    assert.equal(
+      await page.textContent('tr[data-dag="train"] .switch-text'),
+      "ON",
+      "the switch says ON at once",
+    );
     await screenshot(page, "02b-train-on");
     await page.click('tr[data-dag="train"] button[data-action="trigger"]');
     const toast = await page.waitForSelector('.toast:has-text("Triggered train")');
@@ -359,5 +365,380 @@ describe("the web UI without a scheduler", () => {
       await b.close();
       await web.close();
     }
+  });
+});
+
+/**
+ * The grid, and what the page does while it refreshes, on a web server without a scheduler (so that runs stay
+ * as the test makes them): runs of every kind put in the store, then clicks that land while a refresh is in
+ * flight. A click is a press and a release on the same node: the test presses, waits until the page has
+ * refreshed (it counts its refreshes in `window.windflowRefreshes`), then releases. A page that rebuilt its
+ * table lost that click (the pressed node was gone); one that updates in place keeps it, and keeps the focus
+ * and a text selection too.
+ */
+describe("the grid, and clicks during refreshes", () => {
+  let web: WebEnv;
+  let b: Browser;
+  let admin: WebClient;
+  /** The script errors and failed requests of each page opened (watchErrors fills them as they come). */
+  const problems: string[][] = [];
+
+  before(async () => {
+    web = await webEnv({ dags: ["scheduler-chain.ts", "web-schedule.ts"] });
+    admin = await web.signedIn();
+    b = await launchChromium();
+  });
+  after(async () => {
+    await b?.close();
+    await web?.close();
+  });
+
+  /** A signed-in page; `pollMs` makes every view refresh that often (the page reads it before it starts). */
+  async function openPage(pollMs?: number): Promise<Page> {
+    const context = await b.newContext({ viewport: { width: 1280, height: 900 } });
+    if (pollMs !== undefined)
+      await context.addInitScript((ms) => {
+        (window as unknown as { windflowPollMs: number }).windflowPollMs = ms;
+      }, pollMs);
+    const p = await context.newPage();
+    problems.push(watchErrors(p));
+    await p.goto(`${web.url}/login`);
+    await p.fill('input[name="username"]', "admin");
+    await p.fill('input[name="password"]', "admin");
+    await p.click('button[type="submit"]');
+    await p.waitForSelector("table.dags tbody tr[data-dag]");
+    return p;
+  }
+
+  const refreshes = (p: Page, view: string) =>
+    p.evaluate(
+      (v) =>
+        (window as unknown as { windflowRefreshes?: Record<string, number> }).windflowRefreshes?.[v] ?? 0,
+      view,
+    );
+
+  /** Waits until `view` has refreshed `n` more times (fetched and drawn). */
+  async function refreshed(p: Page, view: string, n = 1): Promise<void> {
+    const from = await refreshes(p, view);
+    await p.waitForFunction(
+      ([v, count]) =>
+        ((window as unknown as { windflowRefreshes?: Record<string, number> }).windflowRefreshes?.[v] ?? 0) >=
+        count,
+      [view, from + n] as const,
+    );
+  }
+
+  /** Presses on `selector`, lets `view` refresh, then releases: a click with a refresh in the middle. */
+  async function clickAcrossRefresh(p: Page, selector: string, view: string): Promise<void> {
+    const box = await p.locator(selector).boundingBox();
+    assert.ok(box, `${selector} is on the page`);
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    assert.ok(
+      await p.evaluate(([sx, sy, sel]) => document.elementFromPoint(sx, sy)?.closest(sel) !== null, [
+        x,
+        y,
+        selector,
+      ] as const),
+      `nothing covers ${selector}`,
+    );
+    // Where the click lands (the page dispatches it while handling the release).
+    await p.evaluate((sel) => {
+      const w = window as unknown as { clickedOn?: string };
+      w.clickedOn = "no click";
+      // (No named function in here: tsx would wrap it in a helper the page does not have.)
+      document.addEventListener(
+        "click",
+        (e) => {
+          const target = e.target as Element;
+          w.clickedOn = target.closest(sel) ? "the target" : `<${target.tagName.toLowerCase()}>`;
+        },
+        { capture: true, once: true },
+      );
+    }, selector);
+    await p.mouse.move(x, y);
+    await p.mouse.down();
+    await refreshed(p, view);
+    await p.mouse.up();
+    assert.equal(
+      await p.evaluate(() => (window as unknown as { clickedOn?: string }).clickedOn),
+      "the target",
+      `the click on ${selector} pressed before a refresh and released after it reached it`,
+    );
+  }
+
+  const runsOf = (dagId: string) => web.env.store.listRuns({ dagId }).length;
+  const pausedOnServer = async (dagId: string) => {
+    const r = await admin.api("GET", `/dags/${dagId}`);
+    assert.equal(r.status, 200);
+    return ((await r.json()) as { isPaused: boolean }).isPaused;
+  };
+  /** The response to the next such request (a test failing before it comes leaves no unhandled rejection). */
+  const responseTo = (p: Page, method: string, path: string) => {
+    const response = p.waitForResponse(
+      (r) => r.request().method() === method && new URL(r.url()).pathname === path,
+    );
+    response.catch(() => {});
+    return response;
+  };
+  /**
+   * The response to the next trigger of web_schedule. A manual run's id is its trigger time to the second, so
+   * the server's clock moves on a second first: two quick triggers are two runs, not one and a 409.
+   */
+  const nextTrigger = (p: Page) => {
+    web.clock.advance(1000);
+    return responseTo(p, "POST", "/api/v1/dags/web_schedule/runs");
+  };
+
+  test("each run is labelled (logical date, type, duration) with a bar as long as it ran; running is drawn apart from success", async () => {
+    const store = web.env.store;
+    const spec = store.getDag("sched_chain")?.spec;
+    assert.ok(spec);
+    const now = Date.now();
+    const at = (agoMs: number) => new Date(now - agoMs);
+    const run = (runType: "manual" | "scheduled", logical: string) => {
+      const logicalDate = new Date(logical);
+      const runId = runIdFor(runType, logicalDate);
+      store.createRun(
+        {
+          dagId: "sched_chain",
+          runId,
+          runType,
+          logicalDate,
+          dataInterval: { start: logicalDate, end: logicalDate },
+          tasks: runTasksOf(spec),
+        },
+        at(900_000),
+      );
+      return runId;
+    };
+    const task = (
+      runId: string,
+      taskId: string,
+      to: "running" | "success" | "failed",
+      start: Date,
+      end?: Date,
+    ) => {
+      const k = { dagId: "sched_chain", runId, taskId };
+      store.setTaskState(k, "none", "scheduled");
+      store.setTaskState(k, "scheduled", "queued", { queuedAt: start });
+      store.setTaskState(k, "queued", "running", { startedAt: start }, start);
+      if (to !== "running") store.setTaskState(k, "running", to, { endedAt: end ?? start }, end);
+    };
+    const finished = (runId: string, to: "success" | "failed", start: Date, end: Date) => {
+      store.setRunState({ dagId: "sched_chain", runId }, "queued", "running", start);
+      store.setRunState({ dagId: "sched_chain", runId }, "running", to, end);
+    };
+    // A scheduled run that took 12 s, a manual one that failed after 40 s, one running for a minute, one queued.
+    const ok = run("scheduled", "2026-11-18T00:00:00Z");
+    for (const t of ["extract", "transform", "load"]) task(ok, t, "success", at(600_000), at(596_000));
+    finished(ok, "success", at(600_000), at(588_000));
+    const bad = run("manual", "2026-11-20T08:00:00Z");
+    task(bad, "extract", "success", at(500_000), at(490_000));
+    task(bad, "transform", "failed", at(490_000), at(460_000));
+    store.setTaskState({ dagId: "sched_chain", runId: bad, taskId: "load" }, "none", "upstream_failed");
+    finished(bad, "failed", at(500_000), at(460_000));
+    const going = run("manual", "2026-11-21T09:15:00Z");
+    store.setRunState({ dagId: "sched_chain", runId: going }, "queued", "running", at(60_000));
+    task(going, "extract", "success", at(60_000), at(50_000));
+    task(going, "transform", "running", at(50_000));
+    const waiting = run("manual", "2026-11-22T10:30:00Z");
+
+    const p = await openPage();
+    await p.goto(`${web.url}/dags/sched_chain?run=${going}`);
+    await p.waitForSelector(`button.cell.run[data-run="${waiting}"]`);
+    const column = (runId: string) => p.locator(`table.grid th.run-col:has(button[data-run="${runId}"])`);
+    // Labels: the logical date in short (UTC), the run type as an icon with a title, the duration.
+    assert.deepEqual(
+      await Promise.all(
+        [ok, bad, going, waiting].map(async (r) =>
+          [
+            await column(r).locator(".run-date").textContent(),
+            await column(r).locator(".run-time").textContent(),
+          ].join(" "),
+        ),
+      ),
+      ["11-18 00:00", "11-20 08:00", "11-21 09:15", "11-22 10:30"],
+    );
+    assert.deepEqual(
+      await Promise.all(
+        [ok, bad, going, waiting].map((r) => column(r).locator(".run-type").getAttribute("data-run-type")),
+      ),
+      ["scheduled", "manual", "manual", "manual"],
+    );
+    assert.match(
+      (await column(ok).locator(".run-type").getAttribute("title")) ?? "",
+      /scheduled run: created by the schedule/,
+    );
+    assert.match(
+      (await column(bad).locator(".run-type").getAttribute("title")) ?? "",
+      /manual run: triggered/,
+    );
+    assert.equal(await column(ok).locator(".run-duration").textContent(), "12s");
+    assert.equal(await column(bad).locator(".run-duration").textContent(), "40s");
+    assert.match(
+      (await column(going).locator(".run-duration").textContent()) ?? "",
+      /^(\d\ds|\d\.\dm|\d+m)$/,
+    );
+    assert.equal(
+      await column(waiting).locator(".run-duration").textContent(),
+      "",
+      "a queued run has no duration yet",
+    );
+    assert.match(
+      (await column(going).getAttribute("title")) ?? "",
+      /running, manual\n.*\nstarted .*\nduration .* so far/,
+    );
+    // Bars: as high as the run was long (the running one, the longest, fills the height).
+    const bar = async (runId: string) => {
+      const el = p.locator(`button.cell.run[data-run="${runId}"]`);
+      return el.evaluate((e) => {
+        const s = getComputedStyle(e);
+        return {
+          height: e.getBoundingClientRect().height,
+          image: s.backgroundImage,
+          animation: s.animationName,
+          border: s.borderTopStyle,
+          colour: s.backgroundColor,
+        };
+      });
+    };
+    const [okBar, badBar, goingBar, waitingBar] = await Promise.all([ok, bad, going, waiting].map(bar));
+    assert.ok(okBar && badBar && goingBar && waitingBar);
+    assert.ok(
+      okBar.height < badBar.height && badBar.height < goingBar.height,
+      JSON.stringify([okBar, badBar, goingBar]),
+    );
+    assert.equal(Math.round(goingBar.height), 56, "the longest run fills the height");
+    // Running is not success in another green: moving stripes; queued: a dashed outline; success: plain.
+    assert.match(goingBar.image, /repeating-linear-gradient/);
+    assert.equal(goingBar.animation, "running-stripes");
+    assert.equal(okBar.image, "none");
+    assert.equal(okBar.animation, "none");
+    assert.equal(okBar.colour, "rgb(46, 139, 87)");
+    assert.equal(waitingBar.border, "dashed");
+    assert.notEqual(waitingBar.colour, okBar.colour);
+    // Task cells keep their states, titles and links.
+    const cell = p.locator(`a.cell[data-task="transform"][data-run="${going}"]`);
+    assert.equal(await cell.getAttribute("data-state"), "running");
+    assert.match((await cell.getAttribute("title")) ?? "", /^transform in manual__20261121-091500: running$/);
+    assert.equal(
+      await p.getAttribute(`a.cell[data-task="load"][data-run="${bad}"]`, "data-state"),
+      "upstream_failed",
+    );
+    assert.match(
+      (await p.textContent(".legend")) ?? "",
+      /bar height: duration.*running \(moving stripes\).*queued/,
+    );
+    await screenshot(p, "17-grid-runs");
+    // Selecting a run by its column.
+    await p.click(`table.grid th.run-col:has(button[data-run="${bad}"]) .run-label`);
+    await p.waitForSelector(`th.run-col.selected button[data-run="${bad}"][aria-pressed="true"]`);
+    assert.match(p.url(), new RegExp(`\\?run=${bad}`));
+    await p.context().close();
+  });
+
+  test("clicks on ON/OFF and Trigger that land during a refresh all take effect; focus and a text selection stay", async () => {
+    // Every view refreshes every 100 ms here, so that refreshes keep coming while the test works.
+    const p = await openPage(100);
+    const row = 'tr[data-dag="web_schedule"]';
+    assert.equal(await pausedOnServer("web_schedule"), true);
+
+    // ON across a refresh: saved on the server, and the switch stays ON through the next refreshes.
+    let patched = responseTo(p, "PATCH", "/api/v1/dags/web_schedule");
+    await clickAcrossRefresh(p, `${row} label.switch`, "dags");
+    assert.equal((await patched).status(), 200);
+    assert.equal(await pausedOnServer("web_schedule"), false);
+    await refreshed(p, "dags", 3);
+    assert.equal(await p.isChecked(`${row} input.toggle`), true);
+    assert.equal(await p.textContent(`${row} .switch-text`), "ON");
+
+    // Trigger across a refresh, twice: two runs.
+    for (const expected of [1, 2]) {
+      const posted = nextTrigger(p);
+      await clickAcrossRefresh(p, `${row} button[data-action="trigger"]`, "dags");
+      assert.equal((await posted).status(), 201);
+      assert.equal(runsOf("web_schedule"), expected);
+    }
+
+    // OFF across a refresh.
+    patched = responseTo(p, "PATCH", "/api/v1/dags/web_schedule");
+    await clickAcrossRefresh(p, `${row} label.switch`, "dags");
+    assert.equal((await patched).status(), 200);
+    assert.equal(await pausedOnServer("web_schedule"), true);
+    await refreshed(p, "dags", 3);
+    assert.equal(await p.isChecked(`${row} input.toggle`), false);
+
+    // Quick clicks while refreshes keep coming: each one counts, the switch ends as the server has it.
+    for (let i = 0; i < 4; i++) {
+      // (The switch is disabled while its PATCH is in flight, as for a user.)
+      await p.waitForSelector(`${row} input.toggle:not([disabled])`);
+      patched = responseTo(p, "PATCH", "/api/v1/dags/web_schedule");
+      await p.click(`${row} label.switch`);
+      assert.equal((await patched).status(), 200);
+      assert.equal(await pausedOnServer("web_schedule"), i % 2 === 1, `after click ${i + 1}`);
+    }
+    for (let i = 0; i < 3; i++) {
+      const posted = nextTrigger(p);
+      await p.click(`${row} button[data-action="trigger"]`);
+      assert.equal((await posted).status(), 201);
+    }
+    assert.equal(runsOf("web_schedule"), 5);
+    await refreshed(p, "dags", 2);
+    assert.equal(await p.isChecked(`${row} input.toggle`), false);
+
+    // A text selection in the table stays selected across refreshes.
+    await p.evaluate((sel) => {
+      const text = document.querySelector(`${sel} a.dag-id`)?.firstChild as Text;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+    }, row);
+    await refreshed(p, "dags", 3);
+    assert.deepEqual(
+      await p.evaluate(() => [getSelection()?.toString(), getSelection()?.anchorNode?.isConnected]),
+      ["web_schedule", true],
+    );
+
+    // The DAG page: Trigger across a refresh; the new run shows in the grid, queued (dashed, no duration).
+    await p.goto(`${web.url}/dags/web_schedule`);
+    await p.waitForSelector("table.grid");
+    const posted = nextTrigger(p);
+    await clickAcrossRefresh(p, '.dag-head button[data-action="trigger"]', "dag");
+    const created = ((await (await posted).json()) as { runId: string }).runId;
+    assert.equal(runsOf("web_schedule"), 6);
+    await p.waitForSelector(`button.cell.run.unstarted[data-run="${created}"][data-state="queued"]`);
+
+    // Focus stays on the focused button through refreshes (the same node), and Enter still triggers.
+    await p.focus('.dag-head button[data-action="trigger"]');
+    await p.evaluate(() => {
+      (document.activeElement as HTMLElement & { mark?: string }).mark = "kept";
+    });
+    await refreshed(p, "dag", 3);
+    assert.deepEqual(
+      await p.evaluate(() => {
+        const el = document.activeElement as HTMLElement & { mark?: string };
+        return [el.mark, el.dataset.action];
+      }),
+      ["kept", "trigger"],
+    );
+    const byKey = nextTrigger(p);
+    await p.keyboard.press("Enter");
+    assert.equal((await byKey).status(), 201);
+    assert.equal(runsOf("web_schedule"), 7);
+
+    // A selection in the grid (a task's name) stays too.
+    await p.evaluate(() => {
+      const text = document.querySelector("table.grid th.task")?.firstChild as Text;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+    });
+    await refreshed(p, "dag", 3);
+    assert.equal(await p.evaluate(() => getSelection()?.toString()), "only");
+    await screenshot(p, "18-grid-queued-runs");
+    await p.context().close();
+    assert.deepEqual(problems.flat(), []);
   });
 });

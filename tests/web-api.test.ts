@@ -105,12 +105,22 @@ describe("web API: DAGs and runs", () => {
 
     const grid = await json<{
       taskIds: string[];
-      runs: { run: { runId: string; state: string }; tasks: Record<string, { state: string }> }[];
+      runs: {
+        run: { runId: string; state: string; startedAt: string; endedAt: string };
+        durationMs: number | null;
+        tasks: Record<string, { state: string }>;
+      }[];
     }>(await admin.api("GET", "/dags/sched_chain/grid?limit=5"));
     assert.deepEqual(grid.taskIds, ["extract", "transform", "load"]);
     assert.deepEqual(
       grid.runs.map((r) => [r.run.runId, r.run.state, Object.values(r.tasks).map((t) => t.state)]),
       [["manual__20261125-173005", "success", ["success", "success", "success"]]],
+    );
+    // The run's duration (the height of its bar in the grid): from its start to its end.
+    const [only] = grid.runs;
+    assert.equal(
+      only?.durationMs,
+      Date.parse(only?.run.endedAt ?? "") - Date.parse(only?.run.startedAt ?? ""),
     );
     const run = await json<{ state: string; taskInstances: { taskId: string; returnValue: unknown }[] }>(
       await admin.api("GET", "/dags/sched_chain/runs/manual__20261125-173005"),

@@ -90,13 +90,13 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
   const root = config.root;
   const predictionsFolder = config.webserver.predictions_folder;
   const modelsFolder = config.webserver.models_folder;
-  const staleMs = Math.max(10_000, 5 * config.scheduler.heartbeat_interval);
+  const staleMs = config.scheduler.scheduler_health_check_threshold;
 
   app.get(
     "/api/v1/health",
     { schema: { tags: ["status"], summary: "Whether a scheduler is running; the store's schema" } },
     async () => ({
-      scheduler: schedulerStatus(store.listSchedulerJobs(1), ctx.now(), staleMs),
+      scheduler: schedulerStatus(store.listSchedulerJobs(1, "home"), ctx.now(), staleMs),
       store: { kind: store.kind, schemaVersion: store.schemaVersion },
       defaultPasswordInUse: defaultPasswordInUse(store),
     }),
@@ -237,7 +237,8 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
         },
       },
     },
-    async (request) => gridJson(store, dagOf(store, request.params.dagId), request.query.limit ?? 25),
+    async (request) =>
+      gridJson(store, dagOf(store, request.params.dagId), request.query.limit ?? 25, ctx.now()),
   );
 
   app.get<{ Params: { dagId: string }; Querystring: { logicalDate?: string } }>(

@@ -169,17 +169,32 @@ export function dagJson(store: MetadataStore, dag: DagRecord, root: string): Dag
   };
 }
 
-/** One row of the grid: a run and the state of each of its task instances. */
+/** One column of the grid: a run, how long it ran, and the state of each of its task instances. */
 export interface GridRun {
   run: RunJson;
+  /**
+   * How long the run took (start to end), or has been running so far (start to `now`, for a running run); null
+   * while it has not started (queued). The grid draws it as the height of the run's bar, as Airflow's does.
+   */
+  durationMs: number | null;
   tasks: Record<string, { state: string; tryNumber: number; durationMs: number | null }>;
 }
 
-/** The grid of a DAG: its tasks in dependency order, its latest `limit` runs, oldest first (left to right). */
+/** How long a run took, or has been running at `now`; null before it starts. */
+export function runDurationMs(run: Pick<DagRunRecord, "startedAt" | "endedAt">, now: Date): number | null {
+  if (run.startedAt === null) return null;
+  return Math.max(0, (run.endedAt ?? now).getTime() - run.startedAt.getTime());
+}
+
+/**
+ * The grid of a DAG: its tasks in dependency order, its latest `limit` runs, oldest first (left to right), each
+ * with its duration at `now`.
+ */
 export function gridJson(
   store: MetadataStore,
   dag: DagRecord,
   limit: number,
+  now: Date,
 ): { dagId: string; taskIds: string[]; runs: GridRun[] } {
   const runs = store.listRuns({ dagId: dag.dagId, limit }).reverse();
   // The task instances of all these runs in one query.
@@ -196,7 +211,11 @@ export function gridJson(
   return {
     dagId: dag.dagId,
     taskIds: topologicalOrder(dag.spec).map((t) => t.id),
-    runs: runs.map((run) => ({ run: runJson(run, dag.spec.outputs), tasks: byRun.get(run.runId) ?? {} })),
+    runs: runs.map((run) => ({
+      run: runJson(run, dag.spec.outputs),
+      durationMs: runDurationMs(run, now),
+      tasks: byRun.get(run.runId) ?? {},
+    })),
   };
 }
 

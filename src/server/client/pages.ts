@@ -6,7 +6,22 @@ import { STATE_COLOURS } from "../colours.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
 import type { GraphLayout } from "../graph.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
-import { api, describe, duration, h, mount, pageData, poll, stateBadge, svg, toast, u, when } from "./dom.js";
+import {
+  api,
+  describe,
+  duration,
+  h,
+  mount,
+  pageData,
+  place,
+  poll,
+  stateBadge,
+  svg,
+  toast,
+  u,
+  when,
+} from "./dom.js";
+import { type Grid, gridView, legend } from "./grid.js";
 import { openTriggerForm, pauseToggle, triggerNow } from "./trigger.js";
 
 declare const Plotly: {
@@ -16,6 +31,7 @@ declare const Plotly: {
     layout: Record<string, unknown>,
     config?: Record<string, unknown>,
   ): Promise<unknown>;
+  purge(el: HTMLElement): void;
 };
 
 const app = () => document.getElementById("app") as HTMLElement;
@@ -31,21 +47,26 @@ export async function header(): Promise<void> {
   const banners = document.getElementById("banners") as HTMLElement;
   const box = h("p", { className: "banner error", id: "scheduler-banner", hidden: true });
   banners.append(box);
-  poll(async () => {
-    const health = await api<{ scheduler: SchedulerStatus }>("/health");
-    const s = health.scheduler;
-    if (status) {
-      status.className = `scheduler scheduler-${s.status}`;
-      mount(status, `scheduler: ${s.status === "running" ? "running" : "not running"}`);
-      status.title = s.message;
-    }
-    box.hidden = s.status === "running";
-    mount(box, s.message);
-  }, 5000);
+  poll(
+    async () => {
+      const health = await api<{ scheduler: SchedulerStatus }>("/health");
+      const s = health.scheduler;
+      if (status) {
+        status.className = `scheduler scheduler-${s.status}`;
+        mount(status, `scheduler: ${s.status === "running" ? "running" : "not running"}`);
+        status.title = s.message;
+      }
+      box.hidden = s.status === "running";
+      mount(box, s.message);
+    },
+    5000,
+    undefined,
+    "header",
+  );
 }
 
 /** The Trigger and Trigger with config buttons of a DAG (disabled for a viewer). */
-function triggerButtons(d: DagJson, refresh: () => void): Node[] {
+function triggerButtons(d: DagJson, refresh: () => Promise<void>): Node[] {
   return [
     h(
       "button",
@@ -53,7 +74,7 @@ function triggerButtons(d: DagJson, refresh: () => void): Node[] {
         type: "button",
         disabled: !canEdit,
         "data-action": "trigger",
-        onclick: () => void triggerNow(d, refresh),
+        onclick: () => void triggerNow(d, () => void refresh()),
       },
       "Trigger",
     ),
@@ -65,7 +86,7 @@ function triggerButtons(d: DagJson, refresh: () => void): Node[] {
         className: "secondary",
         disabled: !canEdit,
         "data-action": "trigger-config",
-        onclick: () => openTriggerForm(d, refresh),
+        onclick: () => openTriggerForm(d, () => void refresh()),
       },
       "Trigger with config",
     ),
@@ -79,7 +100,7 @@ export function dagsPage(): void {
   document.getElementById("banners")?.append(banners);
   const table = h("tbody");
   const error = h("p", { className: "error", hidden: true });
-  mount(
+  place(
     app(),
     h("h1", {}, "DAGs"),
     error,
@@ -131,12 +152,8 @@ export function dagsPage(): void {
         descr.innerHTML = d.descriptionHtml;
         return h(
           "tr",
-          { "data-dag": d.dagId },
-          h(
-            "td",
-            {},
-            pauseToggle(d, canEdit, () => void refresh()),
-          ),
+          { "data-dag": d.dagId, "data-key": `dag:${d.dagId}` },
+          h("td", {}, pauseToggle(d, canEdit, view.now)),
           h(
             "td",
             {},
@@ -173,16 +190,12 @@ export function dagsPage(): void {
                 ? "(OFF)"
                 : "",
           ),
-          h(
-            "td",
-            { className: "actions" },
-            triggerButtons(d, () => void refresh()),
-          ),
+          h("td", { className: "actions" }, triggerButtons(d, view.now)),
         );
       }),
     );
   };
-  poll(refresh, 3000, error);
+  const view = poll(refresh, 3000, error, "dags");
 }
 
 /**
@@ -215,7 +228,7 @@ export function dagPage(): void {
   let selected = new URLSearchParams(location.search).get("run") ?? "";
   let tab = location.hash.slice(1) || "grid";
   let dag: DagJson | undefined;
-  let grid: { taskIds: string[]; runs: GridRun[] } | undefined;
+  let grid: Grid | undefined;
   let layout: GraphLayout | undefined;
   const head = h("div", { className: "dag-head" });
   const error = h("p", { className: "error", hidden: true });
@@ -237,23 +250,24 @@ export function dagPage(): void {
       ),
     ),
   );
-  mount(app(), head, error, tabs, Object.values(panels));
+  place(app(), head, error, tabs, Object.values(panels));
   const show = (name: string) => {
     tab = name;
     for (const [k, el] of Object.entries(panels)) el.hidden = k !== name;
     for (const a of tabs.querySelectorAll("a")) a.classList.toggle("active", a.dataset.tab === name);
-    draw();
+    void draw();
     if (name === "code") void drawCode();
   };
   const selectedRun = (): GridRun | undefined =>
     grid?.runs.find((r) => r.run.runId === selected) ?? grid?.runs.at(-1);
 
-  const draw = () => {
+  /** Draws the tab shown; a refresh waits for it, so that refreshes of the page never overlap. */
+  const draw = async () => {
     if (!dag || !grid) return;
     if (tab === "grid") drawGrid();
-    if (tab === "graph") void drawGraph();
-    if (tab === "gantt") void drawGantt();
-    if (tab === "details") void drawDetails();
+    if (tab === "graph") await drawGraph();
+    if (tab === "gantt") await drawGantt();
+    if (tab === "details") await drawDetails();
   };
 
   const drawHead = () => {
@@ -263,13 +277,7 @@ export function dagPage(): void {
     descr.innerHTML = d.descriptionHtml;
     mount(
       head,
-      h(
-        "h1",
-        {},
-        pauseToggle(d, canEdit, () => void refresh()),
-        " ",
-        d.dagId,
-      ),
+      h("h1", {}, pauseToggle(d, canEdit, view.now), " ", d.dagId),
       descr,
       h(
         "p",
@@ -280,93 +288,23 @@ export function dagPage(): void {
         h("code", {}, d.file),
         d.tags.length ? [" · ", d.tags.map((t) => h("span", { className: "tag" }, t))] : null,
       ),
-      h(
-        "p",
-        { className: "actions" },
-        triggerButtons(d, () => void refresh()),
-      ),
+      h("p", { className: "actions" }, triggerButtons(d, view.now)),
     );
   };
 
   const drawGrid = () => {
     if (!grid) return;
-    const g = grid;
-    const current = selectedRun();
-    const logLink = (runId: string, taskId: string, tryNumber: number) =>
-      u(
-        `/dags/${enc(dagId)}/runs/${enc(runId)}/tasks/${enc(taskId)}/logs${tryNumber > 0 ? `?try=${tryNumber}` : ""}`,
-      );
     mount(
       panels.grid as HTMLElement,
-      g.runs.length === 0
-        ? h("p", {}, "No runs yet: press Trigger, or turn the DAG ON.")
-        : h(
-            "table",
-            { className: "grid" },
-            h(
-              "thead",
-              {},
-              h(
-                "tr",
-                {},
-                h("th", {}, "task \\ run"),
-                g.runs.map((r) =>
-                  h(
-                    "th",
-                    { className: r.run.runId === current?.run.runId ? "selected" : "" },
-                    h(
-                      "button",
-                      {
-                        type: "button",
-                        className: `cell run state-${r.run.state}`,
-                        title: `${r.run.runId}: ${r.run.state} (logical date ${when(r.run.logicalDate)})`,
-                        "data-run": r.run.runId,
-                        "data-state": r.run.state,
-                        onclick: () => {
-                          selected = r.run.runId;
-                          history.replaceState(null, "", `?run=${enc(selected)}#${tab}`);
-                          draw();
-                        },
-                      },
-                      "",
-                    ),
-                  ),
-                ),
-              ),
-            ),
-            h(
-              "tbody",
-              {},
-              g.taskIds.map((taskId) =>
-                h(
-                  "tr",
-                  {},
-                  h("th", { className: "task" }, taskId),
-                  g.runs.map((r) => {
-                    const ti = r.tasks[taskId];
-                    const state = ti?.state ?? "none";
-                    return h(
-                      "td",
-                      { className: r.run.runId === current?.run.runId ? "selected" : "" },
-                      h(
-                        "a",
-                        {
-                          className: `cell state-${state}`,
-                          href: logLink(r.run.runId, taskId, ti?.tryNumber ?? 0),
-                          title: `${taskId} in ${r.run.runId}: ${state}${ti?.durationMs ? `, ${duration(ti.durationMs)}` : ""}`,
-                          "data-task": taskId,
-                          "data-run": r.run.runId,
-                          "data-state": state,
-                        },
-                        "",
-                      ),
-                    );
-                  }),
-                ),
-              ),
-            ),
-          ),
-      legend(),
+      gridView(grid, {
+        dagId,
+        selected: selectedRun()?.run.runId,
+        select: (runId) => {
+          selected = runId;
+          history.replaceState(null, "", `?run=${enc(selected)}#${tab}`);
+          void draw();
+        },
+      }),
     );
   };
 
@@ -439,7 +377,7 @@ export function dagPage(): void {
         run ? `Task states in ${run.run.runId} (${run.run.state})` : "No runs yet: the task graph.",
       ),
       picture,
-      legend(),
+      legend(false),
     );
   };
 
@@ -458,12 +396,13 @@ export function dagPage(): void {
     const started = detail.taskInstances.filter((t) => t.startedAt);
     let chart = box.querySelector<HTMLElement>(".gantt");
     if (!chart) {
-      chart = h("div", { className: "gantt chart" });
-      mount(box, h("p", { className: "meta", id: "gantt-title" }), chart);
+      chart = h("div", { className: "gantt chart", "data-owner": "plotly" });
+      place(box, h("p", { className: "meta", id: "gantt-title" }), chart);
     }
     mount(box.querySelector("#gantt-title") as HTMLElement, `Gantt of ${detail.runId} (${detail.state})`);
     if (started.length === 0) {
-      mount(chart, h("p", {}, "No task has started in this run yet."));
+      Plotly.purge(chart);
+      place(chart, h("p", {}, "No task has started in this run yet."));
       return;
     }
     const now = Date.now();
@@ -560,7 +499,7 @@ export function dagPage(): void {
           d.taskInstances.map((t) =>
             h(
               "tr",
-              { "data-task": t.taskId },
+              { "data-task": t.taskId, "data-key": `ti:${t.taskId}` },
               h("td", {}, t.taskId),
               h("td", {}, stateBadge(t.state)),
               h("td", {}, `${t.tryNumber}/${t.maxTries}`),
@@ -599,21 +538,13 @@ export function dagPage(): void {
   const refresh = async () => {
     [dag, grid] = await Promise.all([
       api<DagJson>(`/dags/${enc(dagId)}`),
-      api<{ taskIds: string[]; runs: GridRun[] }>(`/dags/${enc(dagId)}/grid?limit=25`),
+      api<Grid>(`/dags/${enc(dagId)}/grid?limit=25`),
     ]);
     drawHead();
-    draw();
+    await draw();
   };
   show(tab);
-  poll(refresh, 2000, error);
-}
-
-function legend(): HTMLElement {
-  return h(
-    "p",
-    { className: "legend" },
-    Object.keys(STATE_COLOURS).map((s) => [stateBadge(s), " "]),
-  );
+  const view = poll(refresh, 2000, error, "dag");
 }
 
 // --- a try's log -----------------------------------------------------------------------------------------
@@ -625,7 +556,7 @@ export function logPage(): void {
   const status = h("p", { className: "meta", id: "log-status" });
   const tries = h("nav", { className: "tries" });
   const error = h("p", { className: "error", hidden: true });
-  mount(
+  place(
     app(),
     h(
       "h1",
@@ -678,19 +609,19 @@ export function logPage(): void {
       finished || chunk.finished ? ` try ${tryNumber}: ended` : ` try ${tryNumber}: following live…`,
     );
   };
-  poll(refresh, 1000, error);
+  poll(refresh, 1000, error, "log");
 }
 
 // --- predictions -----------------------------------------------------------------------------------------
 
 export function predictionsPage(): void {
   const table = h("tbody");
-  const chartLatest = h("div", { className: "chart", id: "chart-latest" });
+  const chartLatest = h("div", { className: "chart", id: "chart-latest", "data-owner": "plotly" });
   const note = h("p", { className: "meta" });
-  const chartTime = h("div", { className: "chart", id: "chart-time" });
+  const chartTime = h("div", { className: "chart", id: "chart-time", "data-owner": "plotly" });
   const error = h("p", { className: "error", hidden: true });
   const rows = h("div", { id: "rows" });
-  mount(
+  place(
     app(),
     h("h1", {}, "Predictions"),
     error,
@@ -737,7 +668,7 @@ export function predictionsPage(): void {
         .map((p) =>
           h(
             "tr",
-            { "data-file": p.name },
+            { "data-file": p.name, "data-key": `file:${p.name}` },
             h("td", {}, h("a", { href: `#${p.name}`, onclick: () => void showRows(p.name) }, p.name)),
             h("td", {}, when(p.time)),
             h("td", {}, `${p.bytes} B`),
@@ -846,7 +777,7 @@ export function predictionsPage(): void {
       ),
     );
   };
-  poll(refresh, 5000, error);
+  poll(refresh, 5000, error, "predictions");
 }
 
 // --- models ----------------------------------------------------------------------------------------------
@@ -854,7 +785,7 @@ export function predictionsPage(): void {
 export function modelsPage(): void {
   const table = h("tbody");
   const error = h("p", { className: "error", hidden: true });
-  mount(
+  place(
     app(),
     h("h1", {}, "Models"),
     error,
@@ -906,7 +837,7 @@ export function modelsPage(): void {
           const test = m.scoredOn === "test" ? m.metrics : null;
           return h(
             "tr",
-            { "data-model": m.name },
+            { "data-model": m.name, "data-key": `model:${m.name}` },
             h(
               "td",
               {},
@@ -937,6 +868,7 @@ export function modelsPage(): void {
     },
     10_000,
     error,
+    "models",
   );
 }
 
@@ -994,7 +926,7 @@ export function accountPage(): void {
       message.className = "error";
     }
   });
-  mount(app(), form);
+  place(app(), form);
 }
 
 export { toast };

@@ -4,7 +4,7 @@
  * types and, while no date is given, every second (the logical date is the trigger time).
  */
 import type { DagJson, RunJson } from "../views.js";
-import { api, describe, h, mount, toast, when } from "./dom.js";
+import { api, describe, h, mount, toast, when, whileBusy } from "./dom.js";
 
 interface Wait {
   runId: string;
@@ -185,23 +185,51 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
   tick();
 }
 
-/** The ON/OFF switch of a DAG. Its tooltip says what pausing does to scheduled and running work. */
+/**
+ * The ON/OFF switch of a DAG. Its tooltip says what pausing does to scheduled and running work. `onChange`
+ * refreshes the page: until that refresh is drawn the switch is busy, so that no refresh which fetched before
+ * the change (a poll in flight) turns it back on the screen.
+ */
 export function pauseToggle(
   dag: Pick<DagJson, "dagId" | "isPaused">,
   canEdit: boolean,
-  onChange: () => void,
+  onChange: () => Promise<void>,
 ): HTMLElement {
-  const input = h("input", {
-    type: "checkbox",
-    className: "toggle",
-    role: "switch",
-    "aria-label": `${dag.dagId} ON/OFF`,
-    "data-dag": dag.dagId,
-    checked: !dag.isPaused,
-    disabled: !canEdit,
-  });
-  const text = h("span", { className: "switch-text" }, dag.isPaused ? "OFF" : "ON");
-  const label = h(
+  const change = async (event: Event) => {
+    // The nodes on the page, reached through the event: after a refresh they are the kept ones (see dom.ts).
+    const input = event.currentTarget as HTMLInputElement;
+    const label = input.closest("label") ?? input;
+    const text = label.querySelector(".switch-text");
+    await whileBusy(label, async () => {
+      input.disabled = true;
+      try {
+        const after = await api<{ createsNow?: { start: string; end: string; more: boolean } | null }>(
+          `/dags/${encodeURIComponent(dag.dagId)}`,
+          { method: "PATCH", body: { isPaused: !input.checked } },
+        );
+        // The switch's word follows at once, not at the next refresh of the page.
+        if (text) text.textContent = input.checked ? "ON" : "OFF";
+        if (!input.checked) toast(`${dag.dagId} is OFF (paused): no new run starts; running tasks finish.`);
+        else if (after.createsNow)
+          toast(
+            `${dag.dagId} is ON. The scheduler creates its run for the interval ${when(after.createsNow.start)} to ` +
+              `${when(after.createsNow.end)} now${after.createsNow.more ? ", then the other missed intervals (catch-up on)" : ""}: ` +
+              "a scheduled run covers an interval that is over (Airflow does the same). You need not press Trigger for it.",
+            "ok",
+            12_000,
+          );
+        else toast(`${dag.dagId} is ON: its next scheduled run comes when its next interval is over.`);
+        input.disabled = !canEdit;
+        await onChange();
+      } catch (error) {
+        input.checked = !input.checked;
+        toast(describe(error), "error");
+      } finally {
+        input.disabled = !canEdit;
+      }
+    });
+  };
+  return h(
     "label",
     {
       className: "switch",
@@ -210,35 +238,16 @@ export function pauseToggle(
         "OFF (paused): no new scheduled run is created and nothing new starts (triggered runs wait); " +
         "tasks already running finish.",
     },
-    input,
-    text,
+    h("input", {
+      type: "checkbox",
+      className: "toggle",
+      role: "switch",
+      "aria-label": `${dag.dagId} ON/OFF`,
+      "data-dag": dag.dagId,
+      checked: !dag.isPaused,
+      disabled: !canEdit,
+      onchange: (event) => void change(event),
+    }),
+    h("span", { className: "switch-text" }, dag.isPaused ? "OFF" : "ON"),
   );
-  input.addEventListener("change", async () => {
-    input.disabled = true;
-    try {
-      const after = await api<{ createsNow?: { start: string; end: string; more: boolean } | null }>(
-        `/dags/${encodeURIComponent(dag.dagId)}`,
-        { method: "PATCH", body: { isPaused: !input.checked } },
-      );
-      // The switch's word follows at once, not at the next refresh of the page.
-      text.textContent = input.checked ? "ON" : "OFF";
-      if (!input.checked) toast(`${dag.dagId} is OFF (paused): no new run starts; running tasks finish.`);
-      else if (after.createsNow)
-        toast(
-          `${dag.dagId} is ON. The scheduler creates its run for the interval ${when(after.createsNow.start)} to ` +
-            `${when(after.createsNow.end)} now${after.createsNow.more ? ", then the other missed intervals (catch-up on)" : ""}: ` +
-            "a scheduled run covers an interval that is over (Airflow does the same). You need not press Trigger for it.",
-          "ok",
-          12_000,
-        );
-      else toast(`${dag.dagId} is ON: its next scheduled run comes when its next interval is over.`);
-      onChange();
-    } catch (error) {
-      input.checked = !input.checked;
-      toast(describe(error), "error");
-    } finally {
-      input.disabled = !canEdit;
-    }
-  });
-  return label;
 }
