@@ -1,13 +1,14 @@
 // Child process of bench/run.ts: windflow's pipeline end to end, the way the DAGs run it (file to file):
 // data CSV -> prepare_features -> features Parquet -> train_model -> model registry -> predict every row of the
-// features file -> dated predictions CSV. Prints one JSON line: stage times, peak RSS, validation metrics, backend.
+// features file -> dated predictions CSV. Prints one JSON line: stage times, peak RSS, the test metrics (the last
+// `testFraction` of the rows, argument 3) and the early-stopping rows' (validation), backend.
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import { prepareFeaturesWithIO } from "../src/features/prepare.js";
 import { predictWithIO, trainModelWithIO } from "../src/pipeline/steps.js";
 
 void (async () => {
-  const [data, work, validation] = [
+  const [data, work, testFraction] = [
     process.argv[2] as string,
     process.argv[3] as string,
     Number(process.argv[4]),
@@ -25,7 +26,7 @@ void (async () => {
   lap("features");
   let backend = "";
   const model = await trainModelWithIO(features.path, join(work, "models"), {
-    validationFraction: validation,
+    testFraction,
     progress: false,
     log: (line) => {
       backend = /backend: (\w+)/.exec(line)?.[1] ?? backend;
@@ -46,7 +47,8 @@ void (async () => {
       stages,
       rssMB: process.resourceUsage().maxRSS / 1024,
       rows: features.rows,
-      validation: model.metrics,
+      test: model.metrics,
+      validation: model.validationMetrics,
       backend,
       predictions: predictions.rows,
     })}\n`,

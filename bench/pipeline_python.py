@@ -1,9 +1,12 @@
 """Child process of bench/run.ts: the Python pipeline with the same semantics as windflow's, end to end.
 
 read CSV -> prepare_features (the test oracle: pandas, stable sort) -> features Parquet -> read back ->
-time-ordered split (last VALIDATION share for validation) -> RandomForestRegressor(n_estimators=1, max_depth=10),
-the course's model -> validation RMSE -> save the model (joblib) -> predict every row of the features file
--> predictions CSV. Prints one JSON line with the stage times, peak RSS and the validation metrics.
+time-ordered split (the last TEST_FRACTION share of the rows for the test, as windflow's splitRows) ->
+RandomForestRegressor(n_estimators=1, max_depth=10), the course's model, fitted on every row before the test rows
+(the rows windflow's MLP trains and stops early on) -> test RMSE -> save the model (joblib) -> predict every row of
+the features file -> predictions CSV. Prints one JSON line with the stage times, peak RSS and the test metrics.
+
+Usage: pipeline_python.py DATA_CSV WORK_DIR TEST_FRACTION
 """
 import json
 import math
@@ -24,7 +27,7 @@ TARGET = "Ba_avg"
 
 
 def main():
-    data_path, work_dir, validation = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    data_path, work_dir, test_fraction = sys.argv[1], sys.argv[2], float(sys.argv[3])
     os.makedirs(work_dir, exist_ok=True)
     t = {}
     start = time.perf_counter()
@@ -41,8 +44,8 @@ def main():
     features = pd.read_parquet(features_path)
     y = features[TARGET].to_numpy()
     x = features.drop(columns=[TARGET]).to_numpy(dtype=np.float64)
-    # The same split as windflow's splitRows (src/model/model.ts): floor of the validation share.
-    n_train = len(features) - math.floor(len(features) * validation)
+    # The same test rows as windflow's splitRows (src/model/model.ts): the last floor(rows * fraction) rows.
+    n_train = len(features) - math.floor(len(features) * test_fraction)
     model = RandomForestRegressor(n_estimators=1, max_depth=10, random_state=0)
     model.fit(x[:n_train], y[:n_train])
     joblib.dump(model, os.path.join(work_dir, "model.joblib"))
@@ -51,6 +54,7 @@ def main():
     rmse = float(np.sqrt(np.mean(err**2)))
     mae = float(np.mean(np.abs(err)))
     r2 = float(1 - np.sum(err**2) / np.sum((y[n_train:] - y[n_train:].mean()) ** 2))
+    baseline = float(np.sqrt(np.mean((y[n_train:] - y[:n_train].mean()) ** 2)))
     t["train"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -68,7 +72,7 @@ def main():
         "rssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rows": int(len(features)),
         "train": n_train,
-        "validation": {"rmse": rmse, "mae": mae, "r2": r2},
+        "test": {"rmse": rmse, "mae": mae, "r2": r2, "baselineRmse": baseline, "rows": int(len(features) - n_train)},
         "pandas": pd.__version__,
     }))
 

@@ -50,7 +50,11 @@ export default dag(
               `${e.best ? " (best)" : ""}, ${e.seconds.toFixed(0)} s`,
           ),
       });
-      ctx.log(`validation RMSE ${model.metrics.rmse.toFixed(3)}, R^2 ${model.metrics.r2.toFixed(4)}`);
+      // The test rows (the last ones) were used neither for training nor for choosing the epoch.
+      ctx.log(
+        `test RMSE ${model.metrics.rmse.toFixed(3)} deg, R^2 ${model.metrics.r2.toFixed(4)} ` +
+          `(${model.metrics.rows} rows never seen); validation RMSE ${model.validationMetrics.rmse.toFixed(3)} (early stopping)`,
+      );
       return model.dir;
     });
     features.before(train);

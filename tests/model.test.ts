@@ -17,21 +17,24 @@ import {
   loadModel,
   METADATA_FILE,
   MODEL_FILE,
+  readMetadata,
   registryStamp,
   saveModel,
   saveToRegistry,
   WEIGHTS_FILE,
 } from "../src/model/io.js";
-import { histogram } from "../src/model/metadata.js";
+import { histogram, METADATA_FORMAT_VERSION, scoredOn } from "../src/model/metadata.js";
 import {
   cosine,
   createModel,
   EarlyStopping,
   predict,
+  SplitError,
   splitRows,
   type TrainResult,
   trainModel,
 } from "../src/model/model.js";
+import { QuantileTransformer, rank } from "../src/model/quantile.js";
 import { StandardScaler } from "../src/model/scaler.js";
 import { speedUpWasmMatMul } from "../src/model/wasm-matmul.js";
 import { tempDir } from "./helpers/csv.js";
@@ -171,20 +174,144 @@ describe("StandardScaler", () => {
   });
 });
 
-describe("createModel", () => {
-  test("135 inputs -> 128 -> 64 -> 1, compiled with MSE", () => {
-    const model = createModel(135);
-    assert.deepEqual(model.inputs[0]?.shape, [null, 135]);
-    assert.deepEqual(model.outputs[0]?.shape, [null, 1]);
-    assert.deepEqual(
-      model.layers.map((l) => (l.getConfig() as { units: number }).units),
-      [128, 64, 1],
+describe("QuantileTransformer", () => {
+  const unit = Math.sqrt(12);
+  test("ranks against the training quantiles, centred: linear between them, clamped outside", () => {
+    const x = Float64Array.from({ length: 101 }, (_, i) => i); // 0 .. 100
+    const q = new QuantileTransformer({ quantiles: 4 }).fitColumns(["x"], [x]);
+    assert.deepEqual(q.toJSON().references, [[0, 25, 50, 75, 100]]);
+    const z = Array.from(q.transformColumns([Float64Array.of(0, 12.5, 50, 100, -5, 1e9)]));
+    const expected = [0, 0.125, 0.5, 1, 0, 1].map((r) => (r - 0.5) * unit);
+    z.forEach((v, i) => {
+      assert.ok(Math.abs(v - (expected[i] as number)) < 1e-6, `${i}: ${v}`);
+    });
+    // numpy's linear interpolation between sorted values: quantiles of [1, 2, 3, 10] at 0, 1/3, 2/3, 1.
+    const uneven = new QuantileTransformer({ quantiles: 3 }).fitColumns(
+      ["u"],
+      [Float64Array.of(10, 1, 3, 2)],
     );
+    assert.deepEqual(uneven.toJSON().references, [[1, 2, 3, 10]]);
+  });
+
+  test("a value shared by many rows gets the middle of its run of quantiles; a constant column gives 0", () => {
+    // 60 zeros then 1 .. 40: the references at ranks 0 .. 0.5 are all 0 (0.59 of the rows are 0).
+    const col = Float64Array.from({ length: 100 }, (_, i) => (i < 60 ? 0 : i - 59));
+    const q = new QuantileTransformer({ quantiles: 10 }).fitColumns(
+      ["p", "c"],
+      [col, new Float64Array(100).fill(7)],
+    );
+    const refs = q.toJSON().references[0] as number[];
+    assert.deepEqual(refs.slice(0, 6), [0, 0, 0, 0, 0, 0]);
+    assert.ok((refs[6] as number) > 0);
+    assert.equal(rank(refs, 0), 0.25); // the middle of ranks 0 .. 0.5
+    const [zero, constant] = Array.from(q.transformColumns([Float64Array.of(0), Float64Array.of(7)]));
+    assert.ok(Math.abs((zero as number) - (0.25 - 0.5) * unit) < 1e-6);
+    assert.equal(constant, 0);
+  });
+
+  test("transform takes the columns by name; toJSON / fromJSON round trip; bad parameters are refused", () => {
+    const frame = linearFrame(50, 8);
+    const q = new QuantileTransformer({ quantiles: 8 }).fitColumns(
+      ["x1", "x2"],
+      ["x1", "x2"].map((c) => Float64Array.from(frame.getColumn(c).toArray() as number[])),
+    );
+    const a = q.transform(frame.select("x3", "x2", "x1"));
+    const b = QuantileTransformer.fromJSON(JSON.parse(JSON.stringify(q.toJSON()))).transform(frame);
+    assert.deepEqual(Array.from(b), Array.from(a));
+    assert.equal(a.length, 100);
+    const params = q.toJSON();
+    windflowError(
+      () => QuantileTransformer.fromJSON({ ...params, type: "StandardScaler" }),
+      /type is "StandardScaler"/,
+    );
+    windflowError(
+      () =>
+        QuantileTransformer.fromJSON({
+          ...params,
+          references: [[3, 2, 1, 0, 0, 0, 0, 0, 0], params.references[1]],
+        }),
+      /references of x1 must be 9 finite non-decreasing numbers/,
+    );
+    windflowError(
+      () => QuantileTransformer.fromJSON({ ...params, references: [params.references[0]] }),
+      /2 arrays/,
+    );
+    windflowError(() => new QuantileTransformer().transform(frame), /not fitted/);
+    windflowError(() => new QuantileTransformer({ quantiles: 0 }), /positive integer/);
+    windflowError(() => q.transform(frame.drop("x2")), /no column x2/);
+  });
+});
+
+describe("createModel", () => {
+  test("135 features and their 135 ranks -> 128 -> 64 -> 1, compiled with MSE", () => {
+    const model = createModel(135);
+    assert.deepEqual(
+      model.inputs.map((i) => [i.name, i.shape]),
+      [
+        ["features", [null, 135]],
+        ["ranks", [null, 135]],
+      ],
+    );
+    assert.deepEqual(model.outputs[0]?.shape, [null, 1]);
+    const dense = (m: tf.LayersModel) =>
+      m.layers
+        .filter((l) => l.getClassName() === "Dense")
+        .map((l) => [l.name, (l.getConfig() as { units: number }).units]);
+    assert.deepEqual(dense(model), [
+      ["hidden_1", 128],
+      ["hidden_2", 64],
+      ["pitch", 1],
+    ]);
+    assert.deepEqual(model.getLayer("hidden_1").getWeights()[0]?.shape, [270, 128]);
     assert.equal(model.loss, "meanSquaredError");
-    const out = model.predict(tf.zeros([5, 135])) as tf.Tensor;
+    const out = model.predict([tf.zeros([5, 135]), tf.zeros([5, 135])]) as tf.Tensor;
     assert.deepEqual(out.shape, [5, 1]);
     tf.dispose([out]);
     model.dispose();
+    // Without ranks: the plain Sequential model of older windflows.
+    const plain = createModel(135, { rankInputs: false });
+    assert.ok(plain instanceof tf.Sequential);
+    assert.deepEqual(plain.inputs[0]?.shape, [null, 135]);
+    assert.deepEqual(dense(plain), dense(model));
+    plain.dispose();
+  });
+
+  test("members > 1: an average of independent MLPs, each seeded apart, one input and one output", () => {
+    const model = createModel(4, { hiddenUnits: [3], members: 3, rankInputs: false });
+    assert.deepEqual(model.outputs[0]?.shape, [null, 1]);
+    const names = model.layers.map((l) => l.name);
+    for (const m of [1, 2, 3])
+      assert.ok(names.includes(`member_${m}_hidden_1`) && names.includes(`member_${m}_pitch`));
+    assert.equal(names.at(-1), "pitch");
+    // Member 1 is initialised like the plain model of the same seed; the others differ.
+    const single = createModel(4, { hiddenUnits: [3], rankInputs: false });
+    const kernel = (m: tf.LayersModel, name: string) =>
+      Array.from(m.getLayer(name).getWeights()[0]?.dataSync() ?? []);
+    assert.deepEqual(kernel(model, "member_1_hidden_1"), kernel(single, "hidden_1"));
+    assert.notDeepEqual(kernel(model, "member_2_hidden_1"), kernel(model, "member_1_hidden_1"));
+    // The output is the mean of the members' outputs.
+    const x = tf.randomUniform([5, 4], -1, 1, "float32", 3);
+    const out = Array.from((model.predict(x) as tf.Tensor).dataSync());
+    const memberOut = [1, 2, 3].map((m) =>
+      Array.from(
+        (
+          tf
+            .model({
+              inputs: model.inputs,
+              outputs: model.getLayer(`member_${m}_pitch`).output as tf.SymbolicTensor,
+            })
+            .predict(x) as tf.Tensor
+        ).dataSync(),
+      ),
+    );
+    out.forEach((v, i) => {
+      const mean = memberOut.reduce((a, o) => a + (o[i] as number), 0) / 3;
+      assert.ok(Math.abs(v - mean) < 1e-6, `${v} vs ${mean}`);
+    });
+    windflowError(() => createModel(4, { members: 0 }), /members must be a positive integer/);
+    model.dispose();
+    single.dispose();
+    x.dispose();
   });
 
   test("the seed fixes the initial weights; bad sizes are refused", () => {
@@ -241,32 +368,164 @@ describe("trainModel", () => {
     assert.equal(tf.memory().numTensors, tensorsBefore, "no tensor left behind");
   });
 
-  test("the split is time-ordered: the validation rows are the last ones, the scalers never see them", async () => {
-    assert.deepEqual(splitRows(10, 0.2), { train: 8, validation: 2 });
-    assert.deepEqual(splitRows(215_636, 0.2), { train: 172_509, validation: 43_127 });
-    windflowError(() => splitRows(3, 0.2), /too few/);
-    windflowError(() => splitRows(100, 1), /between 0 and 1/);
-    // x grows with the row number: training rows have x < 80, the last 20 rows x >= 80.
+  test("splitRows: floor of each share of all the rows, test last, validation before it, the rest trains", () => {
+    assert.deepEqual(splitRows(10), { train: 8, validation: 1, test: 1 });
+    assert.deepEqual(splitRows(19), { train: 17, validation: 1, test: 1 });
+    // The full-size synthetic file: floor(21563.6) = 21563 test rows (tests/oracle/course_model.py: the same).
+    assert.deepEqual(splitRows(215_636), { train: 172_510, validation: 21_563, test: 21_563 });
+    assert.deepEqual(splitRows(1000, { validationFraction: 0.2, testFraction: 0.05 }), {
+      train: 750,
+      validation: 200,
+      test: 50,
+    });
+    assert.deepEqual(splitRows(3, { validationFraction: 1 / 3, testFraction: 1 / 3 }), {
+      train: 1,
+      validation: 1,
+      test: 1,
+    });
+  });
+
+  test("splitRows refuses what would leave a part empty, or a share outside (0, 1), and says why", () => {
+    const refused = (fn: () => unknown, pattern: RegExp) => {
+      const e = windflowError(fn, pattern);
+      assert.ok(e instanceof SplitError, `a SplitError, got ${e.name}`);
+      return e;
+    };
+    const tiny = refused(
+      () => splitRows(9),
+      /cannot split 9 rows .*the test \(10%\) and validation \(10%\) parts would be empty/,
+    );
+    assert.equal(tiny.rows, 9);
+    assert.equal(tiny.testFraction, 0.1);
+    assert.match(tiny.hint ?? "", /more rows/);
+    refused(() => splitRows(0), /would be empty/);
+    refused(
+      () => splitRows(15, { testFraction: 0.1, validationFraction: 0.05 }),
+      /the validation \(5%\) part would be empty/,
+    );
+    refused(
+      () => splitRows(100, { testFraction: 0 }),
+      /testFraction must be between 0 and 1 \(exclusive\), got 0/,
+    );
+    refused(() => splitRows(100, { testFraction: 1 }), /testFraction must be between 0 and 1/);
+    refused(() => splitRows(100, { validationFraction: -0.1 }), /validationFraction must be between 0 and 1/);
+    refused(
+      () => splitRows(100, { validationFraction: Number.NaN }),
+      /validationFraction must be between 0 and 1/,
+    );
+    const sum = refused(
+      () => splitRows(100, { validationFraction: 0.5, testFraction: 0.5 }),
+      /validationFraction 0.5 \+ testFraction 0.5 leave no rows to train on/,
+    );
+    assert.match(sum.hint ?? "", /sum well below 1/);
+    refused(() => splitRows(10.5), /whole number/);
+    refused(() => splitRows(-1), /whole number/);
+  });
+
+  test("an ensemble trains each member on its own error, predicts their mean, and saves as one model", async () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const { model, metadata } = await trainModel(linearFrame(600), {
+      ...quiet,
+      hiddenUnits: [16, 8],
+      members: 2,
+      epochs: 6,
+      batchSize: 32,
+      learningRate: 0.01,
+    });
+    assert.equal(metadata.training.members, 2);
+    assert.ok(metadata.metrics.r2 > 0.9, `R^2 ${metadata.metrics.r2}`);
+    // Each member learned the relation by itself (not just their average): both are good on their own.
+    const probe = linearFrame(100, 13);
+    const y = probe.getColumn("Ba_avg").toArray() as number[];
+    const spec = { ...metadata };
+    for (const m of [1, 2]) {
+      const member = tf.model({
+        inputs: model.inputs,
+        outputs: model.getLayer(`member_${m}_pitch`).output as tf.SymbolicTensor,
+      });
+      const p = predict(member, spec, probe);
+      const mse = y.reduce((s, v, i) => s + (v - (p[i] as number)) ** 2, 0) / y.length;
+      assert.ok(mse < 0.2, `member ${m}: mse ${mse}`);
+    }
+    const dir = join(tmp.dir, "ensemble");
+    await saveModel(dir, model, metadata);
+    const loaded = await loadModel(dir, { log: () => {} });
+    assert.deepEqual(
+      Array.from(predict(loaded.model, loaded.metadata, probe)),
+      Array.from(predict(model, metadata, probe)),
+    );
+    loaded.model.dispose();
+    model.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore, "no tensor left behind");
+  });
+
+  test("the split is time-ordered: validation then test rows are the last ones, the scalers never see them", async () => {
+    // x grows with the row number: training rows have x < 80, then 10 validation rows, then the last 10 (test).
     const rows = 100;
     const x = Float64Array.from({ length: rows }, (_, i) => i);
     const frame = pl.DataFrame({ x, Ba_avg: Float64Array.from(x, (v) => v * 0.5) });
     const { model, metadata } = await trainModel(frame, { ...quiet, hiddenUnits: [4], epochs: 1 });
     assert.equal(metadata.training.rows, 80);
-    assert.equal(metadata.training.validationRows, 20);
-    assert.equal(metadata.metrics.rows, 20);
+    assert.equal(metadata.training.validationRows, 10);
+    assert.equal(metadata.training.testRows, 10);
+    assert.equal(metadata.training.testFraction, 0.1);
+    assert.equal(metadata.metrics.rows, 10);
+    assert.equal(metadata.validationMetrics.rows, 10);
     assert.equal(metadata.scaler.max[0], 79);
     assert.equal(metadata.scaler.mean[0], 39.5);
     assert.equal(metadata.targetScaler.mean[0], 19.75);
+    // The baseline predicts the training mean (19.75) for the test rows: y = 45 .. 49.5.
+    const baseline = Math.sqrt(
+      Array.from({ length: 10 }, (_, i) => (45 + i / 2 - 19.75) ** 2).reduce((a, b) => a + b) / 10,
+    );
+    assert.ok(Math.abs(metadata.metrics.baselineRmse - baseline) < 1e-9);
     model.dispose();
   });
 
+  test("the test rows are never used: poisoning them changes the test metrics and nothing else", async () => {
+    // 200 rows: 160 train, 20 validation, 20 test. The poisoned copy has wild features and targets in its test
+    // rows; training (weights, learning curve, best epoch, scalers) and the validation metrics must not move.
+    const clean = linearFrame(200, 7);
+    const poison = (name: string, v: number, i: number) =>
+      i >= 180 ? (name === "Ba_avg" ? 1e4 : -1e3) * (i % 3) : v;
+    const poisoned = pl.DataFrame(
+      Object.fromEntries(
+        clean.columns.map((c) => [
+          c,
+          Float64Array.from(clean.getColumn(c).toArray() as number[], (v, i) => poison(c, v, i)),
+        ]),
+      ),
+    );
+    const options = { ...quiet, hiddenUnits: [8], epochs: 4, batchSize: 16, learningRate: 0.01 };
+    const a = await trainModel(clean, options);
+    const b = await trainModel(poisoned, options);
+    try {
+      const weights = (r: TrainResult) => r.model.getWeights().map((w) => Array.from(w.dataSync()));
+      assert.deepEqual(weights(b), weights(a));
+      const strip = (r: TrainResult) => r.metadata.training.history.map(({ seconds: _, ...e }) => e);
+      assert.deepEqual(strip(b), strip(a));
+      assert.deepEqual(b.metadata.validationMetrics, a.metadata.validationMetrics);
+      assert.deepEqual(b.metadata.scaler, a.metadata.scaler);
+      assert.deepEqual(b.metadata.targetScaler, a.metadata.targetScaler);
+      assert.deepEqual(b.metadata.targetHistogram, a.metadata.targetHistogram);
+      assert.equal(b.metadata.training.bestEpoch, a.metadata.training.bestEpoch);
+      // The test metrics do see the poison.
+      assert.equal(b.metadata.metrics.rows, 20);
+      assert.ok(b.metadata.metrics.rmse > 100 * a.metadata.metrics.rmse, `${b.metadata.metrics.rmse}`);
+    } finally {
+      a.model.dispose();
+      b.model.dispose();
+    }
+  });
+
   test("early stopping stops after `patience` worse epochs and restores the best weights", async () => {
-    // Training rows: y = 2x. Validation rows (the last 25%): y = -2x. Learning the training relation makes the
-    // validation loss worse, so the best epoch comes early and the last ones are worse.
+    // Training rows (the first 260): y = 2x. Validation rows (the next 25%) and test rows (the last 10%): y = -2x.
+    // Learning the training relation makes the validation loss worse, so the best epoch comes early and the last
+    // ones are worse.
     const rows = 400;
     const r = uniform(5);
     const x = Float64Array.from({ length: rows }, () => r() * 2 - 1);
-    const y = Float64Array.from(x, (v, i) => (i < 300 ? 2 * v : -2 * v));
+    const y = Float64Array.from(x, (v, i) => (i < 260 ? 2 * v : -2 * v));
     const { model, metadata } = await trainModel(pl.DataFrame({ x, Ba_avg: y }), {
       ...quiet,
       hiddenUnits: [8],
@@ -276,7 +535,9 @@ describe("trainModel", () => {
       patience: 3,
       startFromEpoch: 1,
       validationFraction: 0.25,
+      testFraction: 0.1,
     });
+    assert.equal(metadata.training.rows, 260);
     const t = metadata.training;
     assert.ok(t.epochsRun < 30, `ran ${t.epochsRun} epochs`);
     assert.equal(t.epochsRun, t.bestEpoch + 3);
@@ -285,14 +546,14 @@ describe("trainModel", () => {
     assert.ok(best && last && best.best && last.valRmse > best.valRmse);
     // The returned model scores like the best epoch, not like the last one.
     assert.ok(
-      Math.abs(metadata.metrics.rmse - best.valRmse) < 1e-4 * best.valRmse,
-      `${metadata.metrics.rmse} vs ${best.valRmse}`,
+      Math.abs(metadata.validationMetrics.rmse - best.valRmse) < 1e-4 * best.valRmse,
+      `${metadata.validationMetrics.rmse} vs ${best.valRmse}`,
     );
     model.dispose();
   });
 
   test("EarlyStopping on its own: the weights of the best epoch come back", () => {
-    const model = createModel(1, { hiddenUnits: [] });
+    const model = createModel(1, { hiddenUnits: [], rankInputs: false });
     const stopper = new EarlyStopping(2);
     const losses = [3, 1, 2, 1.5];
     const stops: boolean[] = [];
@@ -404,6 +665,111 @@ describe("save and load", () => {
       { overwrite: true },
     );
     assert.equal(JSON.parse(readFileSync(join(dir, METADATA_FILE), "utf8")).dataSha256, "ab".repeat(32));
+  });
+
+  test("metadata round trip: format 2 keeps the test and the validation metrics and the test rows", async () => {
+    const dir = join(tmp.dir, "format-2");
+    await saveModel(dir, trained.model, trained.metadata);
+    const meta = JSON.parse(readFileSync(join(dir, METADATA_FILE), "utf8"));
+    assert.equal(meta.formatVersion, 2);
+    assert.equal(METADATA_FORMAT_VERSION, 2);
+    // linearFrame(600): 480 training rows, 60 validation, 60 test.
+    assert.deepEqual(
+      [meta.training.rows, meta.training.validationRows, meta.training.testRows, meta.training.testFraction],
+      [480, 60, 60, 0.1],
+    );
+    assert.equal(meta.metrics.rows, 60);
+    assert.equal(meta.validationMetrics.rows, 60);
+    assert.notEqual(meta.validationMetrics.rmse, meta.metrics.rmse);
+    const read = readMetadata(dir);
+    assert.deepEqual(read, trained.metadata);
+    assert.equal(scoredOn(read), "test");
+
+    // Refused: a version this windflow does not know, format 2 without its validation metrics or test rows.
+    const write = (m: unknown) => writeFileSync(join(dir, METADATA_FILE), JSON.stringify(m));
+    write({ ...meta, formatVersion: 3 });
+    windflowError(
+      () => readMetadata(dir),
+      /formatVersion 3 is not supported \(this windflow reads 1 and 2\)/,
+    );
+    const { validationMetrics: _, ...withoutValidation } = meta;
+    write(withoutValidation);
+    windflowError(() => readMetadata(dir), /corrupt model metadata: validationMetrics is missing/);
+    write({ ...meta, validationMetrics: { ...meta.validationMetrics, rmse: "0.5" } });
+    windflowError(() => readMetadata(dir), /validationMetrics\.rmse must be a number/);
+    const { testRows: __, ...trainingWithoutTest } = meta.training;
+    write({ ...meta, training: trainingWithoutTest });
+    windflowError(() => readMetadata(dir), /training\.testRows must be a number/);
+  });
+
+  test("a model saved in format 1 (no test rows: metrics on the validation rows) still loads and predicts", async () => {
+    // What windflow wrote before the test split: a Sequential model on the standardised features, and
+    // formatVersion 1 metadata with the metrics of its validation rows and no test rows (the same keys).
+    const plain = await trainModel(linearFrame(300, 4), {
+      ...quiet,
+      rankInputs: false,
+      hiddenUnits: [8],
+      epochs: 2,
+      batchSize: 32,
+    });
+    const dir = join(tmp.dir, "format-1");
+    await saveModel(dir, plain.model, plain.metadata);
+    const m = plain.metadata;
+    const t = m.training;
+    const old = {
+      format: m.format,
+      formatVersion: 1,
+      target: m.target,
+      features: m.features,
+      scaler: m.scaler,
+      targetScaler: m.targetScaler,
+      metrics: m.validationMetrics,
+      training: {
+        rows: t.rows,
+        validationRows: t.validationRows,
+        validationFraction: 0.2,
+        hiddenUnits: t.hiddenUnits,
+        learningRate: t.learningRate,
+        finalLearningRate: t.finalLearningRate,
+        batchSize: t.batchSize,
+        epochs: t.epochs,
+        epochsRun: t.epochsRun,
+        bestEpoch: t.bestEpoch,
+        patience: t.patience,
+        startFromEpoch: t.startFromEpoch,
+        seed: t.seed,
+        seconds: t.seconds,
+        history: t.history,
+      },
+      backend: m.backend,
+      dataSha256: null,
+      targetHistogram: m.targetHistogram,
+      createdAt: m.createdAt,
+      windflowVersion: "0.1.0",
+    };
+    writeFileSync(join(dir, METADATA_FILE), JSON.stringify(old));
+    const loaded = await loadModel(dir, { log: () => {} });
+    try {
+      assert.equal(loaded.metadata.formatVersion, 1);
+      assert.equal(scoredOn(loaded.metadata), "validation");
+      assert.deepEqual(loaded.metadata.metrics, m.validationMetrics);
+      // Filled on reading: format 1's metrics were the validation rows'.
+      assert.deepEqual(loaded.metadata.validationMetrics, m.validationMetrics);
+      assert.equal(loaded.metadata.training.testRows, undefined);
+      assert.equal(loaded.metadata.ranks, undefined);
+      assert.deepEqual(
+        Array.from(predict(loaded.model, loaded.metadata, probe())),
+        Array.from(predict(plain.model, plain.metadata, probe())),
+      );
+      // A model with rank inputs cannot be used with metadata that has none (files of two models mixed).
+      windflowError(
+        () => predict(trained.model, { ...trained.metadata, ranks: undefined }, probe()),
+        /the model has 2 inputs but its metadata describes 1 \(features\)/,
+      );
+    } finally {
+      loaded.model.dispose();
+      plain.model.dispose();
+    }
   });
 
   test("registry: two saves in the same second get distinct folders and latest points at the second", async () => {

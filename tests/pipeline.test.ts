@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pl from "nodejs-polars";
@@ -13,6 +13,7 @@ import {
   type TrainWithIOResult,
   trainModelWithIO,
 } from "../src/pipeline/steps.js";
+import { listModelsJson } from "../src/server/files.js";
 import { tempDir } from "./helpers/csv.js";
 
 const tmp = tempDir();
@@ -42,10 +43,17 @@ describe("the pipeline steps, file to file (train then predict, as the DAGs run 
       assert.ok(existsSync(join(trained.dir, f)), f);
     assert.equal(readFileSync(d("models", "latest"), "utf8").trim(), trained.name);
     assert.ok(Number.isFinite(trained.metrics.rmse));
+    assert.ok(Number.isFinite(trained.validationMetrics.rmse));
     // The metadata names the data the model was fitted on: the features file's sha256.
     const expected = createHash("sha256").update(readFileSync(features.path)).digest("hex");
     const metadata = JSON.parse(readFileSync(join(trained.dir, "metadata.json"), "utf8"));
     assert.equal(metadata.dataSha256, expected);
+    // Scored on the test rows (the last 10 %), the early-stopping rows (10 % before them) reported apart.
+    const rows = metadata.training.rows + metadata.training.validationRows + metadata.training.testRows;
+    assert.equal(features.rows, rows);
+    assert.equal(metadata.training.testRows, Math.floor(rows * 0.1));
+    assert.deepEqual(metadata.metrics, trained.metrics);
+    assert.deepEqual(metadata.validationMetrics, trained.validationMetrics);
   });
 
   test("generate -> prepare_features (prediction) -> predict writes the course's two columns, dated and latest", async () => {
@@ -82,6 +90,31 @@ describe("the pipeline steps, file to file (train then predict, as the DAGs run 
       "20261125-173005_2.csv",
       "latest.csv",
     ]);
+  });
+
+  test("the Models page's data: test and validation metrics, the three row counts; format 1 says validation", () => {
+    // A copy of the trained model as windflow wrote it before the test split (metadata format 1).
+    const old = d("models", "20200101-000000");
+    cpSync(trained.dir, old, { recursive: true });
+    const meta = JSON.parse(readFileSync(join(old, "metadata.json"), "utf8"));
+    const { validationMetrics, ...rest } = meta;
+    const { testRows: _, testFraction: __, ...training } = rest.training;
+    writeFileSync(
+      join(old, "metadata.json"),
+      JSON.stringify({ ...rest, formatVersion: 1, metrics: validationMetrics, training }),
+    );
+    const [latest, older] = listModelsJson(d("models"));
+    assert.equal(latest?.name, trained.name);
+    assert.equal(latest?.scoredOn, "test");
+    assert.deepEqual(latest?.metrics, trained.metrics);
+    assert.deepEqual(latest?.validationMetrics, trained.validationMetrics);
+    assert.equal(latest?.testRows, trained.metrics.rows);
+    assert.equal(latest?.validationRows, trained.validationMetrics.rows);
+    assert.equal(older?.name, "20200101-000000");
+    assert.equal(older?.scoredOn, "validation");
+    assert.deepEqual(older?.validationMetrics, validationMetrics);
+    assert.equal(older?.testRows, 0);
+    rmSync(old, { recursive: true });
   });
 
   test("predict without a model says to run the train DAG; nothing is written", async () => {

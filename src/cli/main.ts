@@ -185,7 +185,10 @@ program
       log: say,
     });
     const m = result.metrics;
-    say(`validation: RMSE ${m.rmse.toFixed(3)}, MAE ${m.mae.toFixed(3)}, R^2 ${m.r2.toFixed(4)}`);
+    say(
+      `test (last ${m.rows} rows, never seen): RMSE ${m.rmse.toFixed(3)}, MAE ${m.mae.toFixed(3)}, R^2 ${m.r2.toFixed(4)}`,
+    );
+    say(`validation: RMSE ${result.validationMetrics.rmse.toFixed(3)} (the early-stopping rows: optimistic)`);
     process.stdout.write(`${result.dir}\n`);
   });
 

@@ -21,7 +21,7 @@ import {
   saveToRegistry,
   sha256File,
 } from "../model/io.js";
-import type { ValidationMetrics } from "../model/metadata.js";
+import type { RegressionMetrics } from "../model/metadata.js";
 import { predict, type TrainOptions, type TrainResult, trainModel } from "../model/model.js";
 
 export { generateData } from "../data/generate.js";
@@ -61,7 +61,10 @@ export interface TrainWithIOResult {
   /** The model folder written, e.g. `models/20261125-173000`. */
   dir: string;
   name: string;
-  metrics: ValidationMetrics;
+  /** On the test rows: the last ones, used neither for training nor for early stopping. */
+  metrics: RegressionMetrics;
+  /** On the early-stopping (validation) rows: optimistic, since they chose the epoch. */
+  validationMetrics: RegressionMetrics;
 }
 
 /**
@@ -84,7 +87,7 @@ export async function trainModelWithIO(
         metadata,
         options.now ? { now: options.now } : {},
       );
-      saved = { name, dir, metrics: metadata.metrics };
+      saved = { name, dir, metrics: metadata.metrics, validationMetrics: metadata.validationMetrics };
       return [dir];
     },
   };

@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { join } from "node:path";
 import { WindflowError } from "../errors.js";
 import { listModels, readMetadata } from "../model/io.js";
-import type { Histogram, ValidationMetrics } from "../model/metadata.js";
+import { type Histogram, type RegressionMetrics, scoredOn } from "../model/metadata.js";
 import { taskLogPath } from "../orchestration/executor/task-log.js";
 import type { TaskInstanceKey } from "../orchestration/store/store.js";
 
@@ -95,10 +95,19 @@ export interface ModelJson {
   latest: boolean;
   createdAt: string;
   backend: string;
-  /** Null for a model folder whose metadata does not read (`error` says why). */
-  metrics: ValidationMetrics | null;
+  /**
+   * The model's scores, null for a model folder whose metadata does not read (`error` says why): on the test
+   * rows, or, for models saved before the test split (metadata format 1), on the validation rows (`scoredOn`).
+   */
+  metrics: RegressionMetrics | null;
+  /** Which rows `metrics` were measured on; null with `metrics`. */
+  scoredOn: "test" | "validation" | null;
+  /** Scores on the early-stopping rows (optimistic: they chose the epoch); null with `metrics`. */
+  validationMetrics: RegressionMetrics | null;
   trainingRows: number;
   validationRows: number;
+  /** 0 for models saved before the test split. */
+  testRows: number;
   epochsRun: number;
   bestEpoch: number;
   trainingSeconds: number;
@@ -127,8 +136,11 @@ export function listModelsJson(modelsDir: string): ModelJson[] {
           createdAt: m.createdAt,
           backend: String(m.backend),
           metrics: m.metrics,
+          scoredOn: scoredOn(m),
+          validationMetrics: m.validationMetrics,
           trainingRows: m.training.rows,
           validationRows: m.training.validationRows,
+          testRows: m.training.testRows ?? 0,
           epochsRun: m.training.epochsRun,
           bestEpoch: m.training.bestEpoch,
           trainingSeconds: m.training.seconds,
@@ -144,8 +156,11 @@ export function listModelsJson(modelsDir: string): ModelJson[] {
           createdAt: "",
           backend: "",
           metrics: null,
+          scoredOn: null,
+          validationMetrics: null,
           trainingRows: 0,
           validationRows: 0,
+          testRows: 0,
           epochsRun: 0,
           bestEpoch: 0,
           trainingSeconds: 0,
