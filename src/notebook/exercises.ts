@@ -8,12 +8,16 @@
  * just its message and hint (tslab prints a thrown error with `console.error`, which uses `util.inspect`).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { inspect } from "node:util";
 import pl from "nodejs-polars";
 import { TARGET, TURBINE_COLUMN } from "../data/schema.js";
 import { listModels, readMetadata, resolveModelDir } from "../model/io.js";
+import { scoredOn } from "../model/metadata.js";
 import type { Dag } from "../orchestration/dag.js";
 import { loadDagFile } from "../orchestration/loader.js";
+import { findProjectRoot } from "./jupyter-env.js";
+import { formatTypeProblem, typeCheck } from "./typecheck.js";
 
 /** A check that did not pass, or an exercise not done: printed as its message and hint only. */
 export class ExerciseError extends Error {
@@ -23,8 +27,17 @@ export class ExerciseError extends Error {
   ) {
     super(message);
     this.name = "ExerciseError";
-    // No stack frames: the trainee needs the sentence, not where in windflow it was thrown.
-    this.stack = `✘ ${message}\n  hint: ${hint}`;
+    // No stack frames: the trainee needs the sentence, not where in windflow it was thrown. And a stack that
+    // cannot be rewritten: a cell that throws without `await` goes through Node's vm, which prepends the
+    // throwing line of windflow's compiled source ("dist/notebook/exercises.js:83 / throw new ... / ^") by
+    // assigning `stack` (node's DecorateErrorStack); the setter ignores it.
+    const text = `✘ ${message}\n  hint: ${hint}`;
+    Object.defineProperty(this, "stack", {
+      get: () => text,
+      set: () => {},
+      enumerable: false,
+      configurable: true,
+    });
   }
   [inspect.custom](): string {
     return this.stack as string;
@@ -57,13 +70,24 @@ const near = (a: number, b: number, tolerance = 1e-9) =>
  * 80 degrees (the turbine is stopped, its blades feathered).
  */
 export function checkStoppedShare(answer: number, data: pl.DataFrame): void {
-  const withPitch = data.filter(pl.col(TARGET).isNotNull());
+  // The one column needed (a filter of the whole frame copies all its columns).
+  const withPitch = data.select(TARGET).filter(pl.col(TARGET).isNotNull());
   const stopped = withPitch.filter(pl.col(TARGET).gt(80)).height;
   const expected = stopped / withPitch.height;
-  if (typeof answer !== "number" || Number.isNaN(answer))
+  if (answer === undefined || answer === null)
     throw new ExerciseError(
-      `the answer is ${String(answer)}, not a number`,
-      "compute a number: rows above 80 deg / rows with a pitch angle",
+      `the answer is ${String(answer)}: nothing was computed`,
+      "assign the share to stoppedShare (stoppedShare = ...) before the check",
+    );
+  if (typeof answer !== "number")
+    throw new ExerciseError(
+      `the answer is the ${typeof answer} ${JSON.stringify(answer)}, not a number`,
+      "compute with numbers: a frame's .height is a number; no quotes, no toFixed() (it returns text)",
+    );
+  if (Number.isNaN(answer))
+    throw new ExerciseError(
+      "the answer is NaN",
+      "0 / 0 gives NaN: the filter kept no row? Keep the rows where Ba_avg is not null, then divide",
     );
   if (near(answer, expected)) {
     passed(`${(100 * answer).toFixed(2)} % of the rows with a pitch angle have it above 80 deg`);
@@ -81,6 +105,11 @@ export function checkStoppedShare(answer: number, data: pl.DataFrame): void {
     );
   if (near(answer, expected * 100))
     throw new ExerciseError("that is a percentage", "give the share as a number between 0 and 1");
+  if (near(answer, 1 - expected))
+    throw new ExerciseError(
+      "that is the share of the rows at or below 80 deg",
+      'keep the rows above 80: pl.col("Ba_avg").gt(80), not .lt(80) or .ltEq(80)',
+    );
   throw new ExerciseError(
     `${answer} is not the share of rows above 80 deg`,
     'filter the rows with pl.col("Ba_avg").gt(80), divide by the rows where Ba_avg is not null',
@@ -111,7 +140,7 @@ export function checkModelSaved(modelsDir: string): void {
       "train it on the features of prepareFeatures (training mode)",
     );
   passed(
-    `model ${names.at(-1)} saved with its ${m.features.length} feature names and its scaler; validation RMSE ${m.metrics.rmse.toFixed(3)} deg`,
+    `model ${names.at(-1)} saved with its ${m.features.length} feature names and its scaler; ${scoredOn(m)} RMSE ${m.metrics.rmse.toFixed(3)} deg`,
   );
 }
 
@@ -120,25 +149,47 @@ export function checkModelSaved(modelsDir: string): void {
  * pitch angle of each turbine (`Wind_turbine_name,mean_pitch`).
  */
 export function checkMeanPitchFiles(folder: string, data: pl.DataFrame): void {
-  const latest = `${folder}/latest.csv`;
-  if (!existsSync(folder) || !existsSync(latest))
+  const latest = join(folder, "latest.csv");
+  if (!existsSync(folder))
+    throw new ExerciseError(
+      `no folder ${folder}`,
+      "give meanPitchFolder as the output folder of your withIO step: it creates it",
+    );
+  if (!existsSync(latest))
     throw new ExerciseError(
       `no ${latest}`,
       "run your step with withIO: it writes a dated file and latest.csv into the folder",
     );
-  const dated = readdirSync(folder).filter((f) => /^\d{8}-\d{6}(_\d+)?\.csv$/.test(f));
+  const dated = readdirSync(folder)
+    .filter((f) => /^\d{8}-\d{6}(_\d+)?\.csv$/.test(f))
+    .sort();
   if (dated.length === 0)
     throw new ExerciseError(
-      `no dated file in ${folder}`,
-      "use the datedCsv writer: it names the file after the time",
+      `no dated file in ${folder}, only latest.csv`,
+      "use the datedCsv writer: it names the file after the time, and copies it to latest.csv",
     );
-  const df = pl.readCSV(latest);
+  const newest = dated.at(-1) as string;
+  if (readFileSync(latest, "utf8") !== readFileSync(join(folder, newest), "utf8"))
+    throw new ExerciseError(
+      `latest.csv is not a copy of the newest dated file, ${newest}: it is left from an earlier try`,
+      "run your withIO step again: it writes the dated file and latest.csv together",
+    );
+  let df: pl.DataFrame;
+  try {
+    df = pl.readCSV(latest);
+  } catch (error) {
+    throw new ExerciseError(
+      `${latest} is not a CSV polars can read: ${(error as Error).message.split("\n")[0]}`,
+      'write it with datedCsv(","): a header line, then one line per turbine',
+    );
+  }
   if (df.columns.join(",") !== `${TURBINE_COLUMN},mean_pitch`)
     throw new ExerciseError(
       `the columns are ${df.columns.join(",")}`,
-      `give two columns: ${TURBINE_COLUMN} and mean_pitch`,
+      `give two columns: ${TURBINE_COLUMN} and mean_pitch (alias the mean: .alias("mean_pitch"))`,
     );
   const expected = data
+    .select(TURBINE_COLUMN, TARGET)
     .filter(pl.col(TARGET).isNotNull())
     .groupBy(TURBINE_COLUMN)
     .agg(pl.col(TARGET).mean().alias("mean_pitch"));
@@ -148,21 +199,36 @@ export function checkMeanPitchFiles(folder: string, data: pl.DataFrame): void {
       r.mean_pitch,
     ]),
   );
-  const got = df.toRecords() as { Wind_turbine_name: string; mean_pitch: number }[];
+  const got = df.toRecords() as { Wind_turbine_name: string; mean_pitch: unknown }[];
   if (got.length !== want.size)
     throw new ExerciseError(
       `${got.length} rows, expected one per turbine (${want.size})`,
-      `group by ${TURBINE_COLUMN}`,
+      `group by ${TURBINE_COLUMN}: .groupBy("${TURBINE_COLUMN}").agg(...)`,
     );
   for (const r of got) {
+    if (typeof r.mean_pitch !== "number")
+      throw new ExerciseError(
+        `mean_pitch holds ${JSON.stringify(r.mean_pitch)} for ${r.Wind_turbine_name}, not a number`,
+        "write the mean itself, not a text made of it (no toFixed, no string concatenation)",
+      );
     const w = want.get(r.Wind_turbine_name);
-    if (w === undefined || !near(r.mean_pitch, w, 1e-6))
+    if (w === undefined)
+      throw new ExerciseError(
+        `${r.Wind_turbine_name} is not one of the turbines`,
+        `keep ${TURBINE_COLUMN} as it is in the data`,
+      );
+    if (!near(r.mean_pitch, w, 1e-6))
       throw new ExerciseError(
         `the mean pitch of ${r.Wind_turbine_name} is ${r.mean_pitch}, expected ${w}`,
-        "average Ba_avg over the rows that have it",
+        "average Ba_avg over the rows that have it (filter the nulls out, do not count them as 0)",
       );
   }
   passed(`${dated.length} dated file(s) and latest.csv in ${folder}, one mean pitch per turbine`);
+}
+
+/** A DAG file's path as the trainee knows it: from the home's dags/ folder on (`dags/predict.ts`). */
+function inDags(file: string): string {
+  return resolve(file).replace(/^.*\/dags\//, "dags/");
 }
 
 /** Loads the trainee's DAG file; an exercise not done, or a file that does not load, becomes a kind message. */
@@ -172,7 +238,7 @@ function loadTraineeDag(file: string, dagId: string): Dag {
     dags = loadDagFile(file, { fresh: true });
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    const where = file.replace(/^.*\/dags\//, "dags/");
+    const where = inDags(file);
     if (cause instanceof ExerciseNotDoneError)
       throw new ExerciseNotDoneError(`${cause.exercise}, in ${where}`);
     const notDone = /exercise not done yet: ([^\n]*)/.exec(String((error as Error).message));
@@ -190,9 +256,25 @@ function loadTraineeDag(file: string, dagId: string): Dag {
 
 /**
  * Exercise 4 (notebook 04): the predict DAG of `dags/predict.ts`: `prepare_features` then `predict`, nothing else,
- * `predict` after `prepare_features` (it reads the features file's path that `prepare_features` returns).
+ * `predict` after `prepare_features` (it reads the features file's path that `prepare_features` returns). The
+ * file is type-checked first (the project's tsconfig.json): a type error is reported as tsc says it, with its
+ * line and column, rather than as a failure deep inside a task process at run time.
  */
 export function checkPredictDag(file: string): Dag {
+  const root = findProjectRoot(dirname(resolve(file)));
+  // A stub left in (the exercise not done) is said as such, before any type error it may cause.
+  const source = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const stub = /notDoneYet\(\s*"([^"]*)"/.exec(source);
+  if (stub) throw new ExerciseNotDoneError(`${stub[1]}, in ${inDags(file)}`);
+  if (existsSync(file)) {
+    const problems = typeCheck([file], root);
+    const first = problems[0];
+    if (first)
+      throw new ExerciseError(
+        `${formatTypeProblem(first)}${problems.length > 1 ? ` (and ${problems.length - 1} more type error${problems.length > 2 ? "s" : ""})` : ""}`,
+        `fix line ${first.line} of ${first.file}: the types say what the code will do wrong when it runs`,
+      );
+  }
   const dag = loadTraineeDag(file, "predict");
   const ids = dag.spec.tasks.map((t) => t.id);
   if (!ids.includes("predict"))
@@ -217,13 +299,100 @@ export function checkPredictDag(file: string): Dag {
       "the schedule changed",
       'keep schedule: { every: "2m" } (every 2 minutes, as the course)',
     );
-  passed("the predict DAG has prepare_features -> predict, every 2 minutes");
+  passed("the predict DAG type-checks and has prepare_features -> predict, every 2 minutes");
   return dag;
 }
 
-/** Exercise 4 (notebook 04): a predictions CSV with exactly the course's columns and one stamp. */
-export function checkPredictionsFile(path: string): void {
-  if (!existsSync(path)) throw new ExerciseError(`no ${path}`, "run the predict DAG first");
+/** What `checkPredictRun` needs of a run (what `runInEngine` returns). */
+export interface CheckedRun {
+  readonly dagId: string;
+  readonly runId: string;
+  readonly state: string;
+  /** The stamp of the run's dated files. */
+  readonly stamp: string;
+  readonly tasks: readonly {
+    readonly taskId: string;
+    readonly state: string;
+    readonly error?: string | null;
+    readonly returnValue?: unknown;
+  }[];
+}
+
+/** The hint for a task's error: what the trainee can do about it. */
+function hintForTaskError(taskId: string, error: string): string {
+  if (/no model at|run the train DAG first/.test(error))
+    return 'there is no trained model yet: run the train DAG (runInEngine("train")), then this DAG again';
+  if (/generated_data/.test(error) && /no such file|ENOENT|not found|no .*latest/i.test(error))
+    return 'there is no generated record yet: run runInEngine("get_data_from_engie_hub"), then this DAG again';
+  if (/xcom|return value/i.test(error))
+    return `${taskId} reads what prepare_features returned: ctx.xcom(features), where features is that task`;
+  return `read the task's log (windflow tasks logs predict ${taskId} RUN_ID, or the UI), fix dags/predict.ts, run again`;
+}
+
+/**
+ * Exercise 4 (notebook 04): judges the run of the predict DAG the trainee just made (what `runInEngine`
+ * returned), never an older file: the run succeeded, its `predict` task returned the path of the predictions
+ * file it wrote, that file is the run's own (its stamp), has exactly the course's columns and one stamp, and
+ * `latest.csv` is a copy of it. A failed run is reported with the failing task's own error.
+ */
+export function checkPredictRun(run: CheckedRun, predictionsFolder: string): void {
+  if (run.dagId !== "predict")
+    throw new ExerciseError(
+      `that is a run of ${run.dagId}, not of predict`,
+      'check the run of the predict DAG: const run = await runInEngine("predict")',
+    );
+  if (run.state !== "success") {
+    const failed = run.tasks.find((t) => t.state === "failed" || t.state === "up_for_retry");
+    if (failed) {
+      const error = (failed.error ?? "").split("\n")[0] ?? "";
+      throw new ExerciseError(
+        `your run ${run.runId} failed: task ${failed.taskId}: ${error || "no error recorded"}`,
+        hintForTaskError(failed.taskId, failed.error ?? ""),
+      );
+    }
+    throw new ExerciseError(
+      `your run ${run.runId} ended ${run.state}, not success`,
+      "look at its tasks' states (printed above, or in the UI's grid), then run the DAG again",
+    );
+  }
+  const task = run.tasks.find((t) => t.taskId === "predict");
+  const written = task?.returnValue;
+  if (typeof written !== "string")
+    throw new ExerciseError(
+      `your run ${run.runId} succeeded, but its predict task returned ${JSON.stringify(written) ?? "nothing"}, not the path of its predictions file`,
+      "return written.path, the path predictWithIO wrote",
+    );
+  const name = basename(written);
+  if (!name.startsWith(run.stamp))
+    throw new ExerciseError(
+      `predict returned ${name}, which is not this run's file (its files are stamped ${run.stamp})`,
+      "pass { now: ctx.logicalDate } to predictWithIO, so its file is named after the run",
+    );
+  if (resolve(dirname(written)) !== resolve(predictionsFolder))
+    throw new ExerciseError(
+      `predict wrote ${written}, not into ${predictionsFolder}`,
+      "write into ctx.params.predictionsFolder, resolved against the project folder",
+    );
+  const rows = checkPredictionsFile(written, run.stamp);
+  const latest = join(predictionsFolder, "latest.csv");
+  if (!existsSync(latest) || readFileSync(latest, "utf8") !== readFileSync(written, "utf8"))
+    throw new ExerciseError(
+      `${latest} is not a copy of this run's ${name}`,
+      "write the predictions with predictWithIO: it writes the dated file and latest.csv together",
+    );
+  passed(`run ${run.runId}: ${rows} prediction(s) stamped ${run.stamp} in ${name} and latest.csv`);
+}
+
+/**
+ * A predictions CSV with exactly the course's columns and one stamp on every row (`stamp`, if given). Returns
+ * its number of rows. Exercise 4 calls it through `checkPredictRun`, which knows which file the run wrote.
+ */
+export function checkPredictionsFile(path: string, stamp?: string): number {
+  if (!existsSync(path))
+    throw new ExerciseError(
+      `no ${path}`,
+      'the predict DAG writes it: const run = await runInEngine("predict"), then checkPredictRun(run, ...)',
+    );
   const text = readFileSync(path, "utf8").trim().split("\n");
   if (text[0] !== "predictions,predictions_time")
     throw new ExerciseError(
@@ -239,12 +408,17 @@ export function checkPredictionsFile(path: string): void {
       `predictions_time holds ${[...stamps].join(", ")}`,
       "one YYYYmmdd-HHMMSS stamp, the run's, on every row",
     );
-  if (rows.some((r) => !Number.isFinite(Number(r[0]))))
+  if (stamp !== undefined && !stamps.has(stamp))
+    throw new ExerciseError(
+      `predictions_time is ${[...stamps][0]}, not the run's stamp ${stamp}`,
+      "pass { now: ctx.logicalDate } to predictWithIO",
+    );
+  if (rows.some((r) => r[0] === "" || !Number.isFinite(Number(r[0]))))
     throw new ExerciseError(
       "a prediction is not a number",
       "predict with the model's predict(), which returns numbers",
     );
-  passed(`${rows.length} prediction(s) stamped ${[...stamps][0]} in ${path}`);
+  return rows.length;
 }
 
 /** Exercise 5 (notebook 05): the mean prediction of each run (by stamp) from the dated files of `folder`. */
@@ -253,24 +427,51 @@ export function checkMeanPredictions(answer: Record<string, number>, folder: str
     ? readdirSync(folder).filter((f) => /^\d{8}-\d{6}(_\d+)?\.csv$/.test(f))
     : [];
   if (files.length === 0)
-    throw new ExerciseError(`no dated prediction file in ${folder}`, "run the predict DAG a few times first");
+    throw new ExerciseError(
+      `no dated prediction file in ${folder}`,
+      "run the rounds cell above first: each predict run writes one",
+    );
+  if (typeof answer !== "object" || answer === null || Array.isArray(answer))
+    throw new ExerciseError(
+      `meanByRun is ${Array.isArray(answer) ? "an array" : String(answer)}, not an object keyed by stamp`,
+      "build an object: Object.fromEntries(runs.map((r) => [stamp, mean]))",
+    );
   const expected: Record<string, number> = {};
   for (const f of files) {
-    const rows = readFileSync(`${folder}/${f}`, "utf8").trim().split("\n").slice(1);
+    const rows = readFileSync(join(folder, f), "utf8").trim().split("\n").slice(1);
     const values = rows.map((r) => Number(r.split(",")[0]));
     expected[f.replace(/\.csv$/, "")] = values.reduce((a, b) => a + b, 0) / values.length;
   }
+  const keys = Object.keys(answer);
+  if (keys.length > 0 && keys.every((k) => k.endsWith(".csv")))
+    throw new ExerciseError(
+      `the keys end with .csv (${keys[0]})`,
+      'key by the stamp: the file name without .csv, r.name.replace(/.csv$/, "")',
+    );
+  const unknown = keys.filter((k) => !(k in expected));
+  if (unknown.length > 0)
+    throw new ExerciseError(
+      `no prediction file for ${unknown.slice(0, 3).join(", ")}${unknown.length > 3 ? "..." : ""} in ${folder}`,
+      "compute from the runs as they are now: run the cell that reads them (readPredictionRuns) again",
+    );
   const missing = Object.keys(expected).filter((k) => !(k in answer));
   if (missing.length > 0)
     throw new ExerciseError(
       `no mean for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? "..." : ""}`,
-      "key the result by the file name without .csv (its stamp)",
+      "one entry per run: every file of the folder, keyed by the file name without .csv (its stamp)",
     );
-  for (const [k, v] of Object.entries(expected))
-    if (!near(answer[k] as number, v, 1e-6))
+  for (const [k, v] of Object.entries(expected)) {
+    const got: unknown = answer[k];
+    if (typeof got !== "number")
       throw new ExerciseError(
-        `the mean of ${k} is ${answer[k]}, expected ${v}`,
-        "average the predictions column of that file",
+        `the mean of ${k} is the ${typeof got} ${JSON.stringify(got)}, not a number`,
+        "keep the mean a number: no toFixed(), no quotes",
       );
+    if (!near(got, v, 1e-6))
+      throw new ExerciseError(
+        `the mean of ${k} is ${got}, expected ${v}`,
+        "average the predictions of that run: their sum divided by their count",
+      );
+  }
   passed(`the mean prediction of ${Object.keys(expected).length} run(s)`);
 }

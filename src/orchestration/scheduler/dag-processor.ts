@@ -357,7 +357,7 @@ export function applyProcessorResults(
     if (result.kind === "failed") {
       store.setImportError(result.file, result.message, now);
       summary.errors.push({ file: result.file, message: result.message });
-      log.error(`import error: ${result.message}`);
+      log.error(`import error in ${result.file}: ${result.message}`);
       continue;
     }
     const kept: string[] = [];
@@ -386,7 +386,7 @@ export function applyProcessorResults(
       const message = `${result.file}: ${conflicts.join("; ")}`;
       store.setImportError(result.file, `${message}\nhint: give each DAG its own id`, now);
       summary.errors.push({ file: result.file, message });
-      log.error(`import error: ${message}`);
+      log.error(`import error in ${result.file}: ${message}`);
     } else if (store.clearImportError(result.file)) {
       summary.cleared.push(result.file);
       log.info(`import error cleared: ${result.file}`);

@@ -112,6 +112,12 @@ export interface SchedulerOptions {
    * `until-idle` mode the scheduler stops once the run has finished.
    */
   only?: { readonly dagId: string; readonly runId: string };
+  /**
+   * Parse the DAG files (in child processes) while running. False: use the DAGs as the store has them, for a
+   * caller that has just parsed them (`runInEngine`): a run of one DAG then starts without parsing every file
+   * of the folder again. @default true
+   */
+  parseDagFiles?: boolean;
 }
 
 /** Options of `Scheduler.run`. */
@@ -215,6 +221,7 @@ export class Scheduler {
   private readonly timeouts: TimeoutSettings;
   private readonly warmWorkers: number;
   private readonly only: SchedulerOptions["only"];
+  private readonly parseDagFiles: boolean;
   private job: { hostname: string; pid: number; startedAt: Date; kind: SchedulerKind } | undefined;
   /** This scheduler's `schedulerJobKey`: what it writes into the task instances it queues. */
   private jobKey = "";
@@ -244,6 +251,7 @@ export class Scheduler {
     this.startedAt = this.now();
     this.warmWorkers = options.warmWorkers ?? options.config.scheduler.warm_task_processes;
     this.only = options.only;
+    this.parseDagFiles = options.parseDagFiles ?? true;
     this.timeouts = {
       defaultTimeoutMs: options.config.core.default_task_execution_timeout,
       cleanupMs: options.config.core.killed_task_cleanup_time,
@@ -321,7 +329,7 @@ export class Scheduler {
     this.jobKey = schedulerJobKey(this.job);
     this.heartbeat(true);
     try {
-      this.processor.start();
+      if (this.parseDagFiles) this.processor.start();
       // The first pass sees every DAG file parsed (each bounded by dag_file_processor_timeout).
       await this.until(() => !this.processor.busy, deadline);
       for (;;) {

@@ -118,8 +118,18 @@ export class WarmExecutor implements TaskExecutor {
     return { warm: this.warmStarts, cold: this.coldStarts };
   }
 
+  /**
+   * Whether a process of this task instance is watched, counting one whose end is seen but not yet reported
+   * (see `poll`): until its event comes out, it is still this executor's, or the scheduler would take the
+   * dead process for a zombie and say "gone" where Node is about to say "killed by SIGKILL".
+   */
   has(key: TaskInstanceKey): boolean {
-    return this.local.has(key);
+    return (
+      this.local.has(key) ||
+      this.pendingEvents.some(
+        ({ event: e }) => e.dagId === key.dagId && e.runId === key.runId && e.taskId === key.taskId,
+      )
+    );
   }
 
   adopt(key: TaskInstanceKey, pid: number): void {
