@@ -27,7 +27,7 @@ FAST_TESTS := $(patsubst %,tests/%.test.ts,backend config danfo features io load
 
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
-.PHONY: help install build dataset demo test test-fast test-stress lint format student notebooks ui lab doctor bench calibrate clean distclean
+.PHONY: help install build dataset demo test test-fast test-stress lint format student notebooks ui lab lab-student doctor bench calibrate clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -108,6 +108,9 @@ ui: install ## Start the web UI and a scheduler (windflow standalone): prints th
 
 lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel
 	$(WINDFLOW) lab
+
+lab-student: install ## JupyterLab on the trainee's version (trainee/: exercises as TODOs, made once, then kept)
+	$(WINDFLOW) lab --student
 
 doctor: node_modules/.installed dist/.built ## Check this machine's set-up and say how to fix what is missing
 	$(WINDFLOW) doctor

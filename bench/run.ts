@@ -24,9 +24,10 @@ const root = join(__dirname, "..");
 const repeat = Number(process.env.BENCH_REPEAT ?? 3);
 const skip = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 
-function child(cmd: string, args: string[]): Measure {
+function child(cmd: string, args: string[], env: Record<string, string> = {}): Measure {
   const out = execFileSync(cmd, args, {
     cwd: root,
+    env: { ...process.env, ...env },
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 1e7,
@@ -36,6 +37,18 @@ function child(cmd: string, args: string[]): Measure {
 }
 const tsx = (script: string, ...args: string[]) =>
   child(process.execPath, ["--import", "tsx", script, ...args]);
+/** A tsx child on one TensorFlow.js backend (`[model] backend` forced through the environment). */
+const tsxOn = (backend: string, script: string, ...args: string[]) =>
+  child(process.execPath, ["--import", "tsx", script, ...args], { WINDFLOW__MODEL__BACKEND: backend });
+/** Whether the native backend can start here (`make install` builds it; without it the bench says so). */
+function nativeAvailable(): boolean {
+  try {
+    require.resolve("tfjs-node-native");
+    return true;
+  } catch {
+    return false;
+  }
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 function best(runs: Measure[]): Measure {
   return {
@@ -78,7 +91,18 @@ void (async () => {
     const work = join(tmpdir(), `windflow-bench-pipeline-${process.pid}`);
     try {
       const testFraction = "0.1";
-      const ours = tsx("bench/pipeline-windflow.ts", file, join(work, "ours"), testFraction);
+      const backends = nativeAvailable() ? ["tensorflow", "wasm"] : ["wasm"];
+      if (backends.length === 1)
+        console.log("  (no native backend here: `make install` builds it; wasm only)");
+      const oursBy: Record<string, Measure> = {};
+      for (const backend of backends)
+        oursBy[backend] = tsxOn(
+          backend,
+          "bench/pipeline-windflow.ts",
+          file,
+          join(work, backend),
+          testFraction,
+        );
       const py = child(python, ["bench/pipeline_python.py", file, join(work, "py"), testFraction]);
       const coursePy = child(join(root, ".venv-course/bin/python"), [
         "bench/pipeline_python.py",
@@ -86,33 +110,57 @@ void (async () => {
         join(work, "course"),
         testFraction,
       ]);
-      results.pipeline = { ours, python: py, course: coursePy };
+      results.pipeline = { ours: oursBy, python: py, course: coursePy };
       const stages = (m: Measure) =>
         Object.entries(m.stages as Record<string, number>)
           .map(([k, v]) => `${k} ${v.toFixed(1)}`)
           .join(", ");
       const v = (m: Measure) => m.test as { rmse: number; mae: number; r2: number };
+      const stage = (m: Measure, name: string) => (m.stages as Record<string, number>)[name] as number;
       console.log(
         "pipeline end to end (features + train + predict; test RMSE on the last 10 % of rows, never trained on):",
       );
+      for (const [backend, ours] of Object.entries(oursBy))
+        console.log(
+          `  windflow (polars + TF.js ${String(ours.backend).padEnd(10)}) ${fmt(ours)}  test RMSE ${v(ours).rmse.toFixed(3)}  R^2 ${v(ours).r2.toFixed(4)}  (${stages(ours)})${ours.backend === backend ? "" : ` NOT ${backend}`}`,
+        );
       console.log(
-        `  windflow (polars + TF.js ${ours.backend})  ${fmt(ours)}  test RMSE ${v(ours).rmse.toFixed(3)}  R^2 ${v(ours).r2.toFixed(4)}  (${stages(ours)})`,
+        `  pandas ${py.pandas} + forest                 ${fmt(py)}  test RMSE ${v(py).rmse.toFixed(3)}  R^2 ${v(py).r2.toFixed(4)}  (${stages(py)})`,
       );
       console.log(
-        `  pandas ${py.pandas} + forest        ${fmt(py)}  test RMSE ${v(py).rmse.toFixed(3)}  R^2 ${v(py).r2.toFixed(4)}  (${stages(py)})`,
+        `  course: pandas ${coursePy.pandas} + forest          ${fmt(coursePy)}  test RMSE ${v(coursePy).rmse.toFixed(3)}  R^2 ${v(coursePy).r2.toFixed(4)}  (${stages(coursePy)})`,
       );
+      const targets: Record<string, number> = { tensorflow: 1.5, wasm: 4 };
+      const ratios: Record<string, unknown> = {};
+      for (const [backend, ours] of Object.entries(oursBy)) {
+        const trainVsPython = stage(ours, "train") / py.seconds;
+        const r = {
+          trainTaskVsPythonPipeline: trainVsPython,
+          timeVsPython: ours.seconds / py.seconds,
+          rssVsPython: ours.rssMB / py.rssMB,
+          rmseVsCourseModel: v(ours).rmse / v(py).rmse,
+          timeVsCoursePipeline: ours.seconds / coursePy.seconds,
+        };
+        ratios[backend] = r;
+        console.log(
+          `  ${backend}: train task ${trainVsPython.toFixed(2)}x the whole Python pipeline (target <= ${targets[backend]}x), pipeline ${r.timeVsPython.toFixed(2)}x, peak RSS ${r.rssVsPython.toFixed(2)}x, test RMSE ${r.rmseVsCourseModel.toFixed(2)}x the course model's (target < 1x; one seed each)`,
+        );
+      }
+      results.pipelineRatios = ratios;
+      // What each backend's kernels reach on this CPU, and what training makes of it.
+      const through: Record<string, Measure> = {};
+      for (const backend of backends) through[backend] = tsx("bench/throughput.ts", backend);
+      results.throughput = through;
       console.log(
-        `  course: pandas ${coursePy.pandas} + forest ${fmt(coursePy)}  test RMSE ${v(coursePy).rmse.toFixed(3)}  R^2 ${v(coursePy).r2.toFixed(4)}  (${stages(coursePy)})`,
+        "training throughput (the train DAG's model, batch 512) vs the matmul ceiling (1024 x 1024 float32):",
       );
-      console.log(
-        `  windflow time ${(ours.seconds / py.seconds).toFixed(2)}x the Python pipeline's (target <= 1x), peak RSS ${(ours.rssMB / py.rssMB).toFixed(2)}x (target < 1x), test RMSE ${(v(ours).rmse / v(py).rmse).toFixed(2)}x the course model's (target < 1x; one seed each)`,
-      );
-      results.pipelineRatios = {
-        timeVsPython: ours.seconds / py.seconds,
-        rssVsPython: ours.rssMB / py.rssMB,
-        rmseVsCourseModel: v(ours).rmse / v(py).rmse,
-        timeVsCoursePipeline: ours.seconds / coursePy.seconds,
-      };
+      const anchor = through[backends[0] as string] as Measure;
+      for (const [backend, m] of Object.entries(through)) {
+        const x = m as Measure & { ceilingGflops: number; samplesPerSecond: number; trainingGflops: number };
+        console.log(
+          `  ${backend.padEnd(10)} ${x.samplesPerSecond.toFixed(0).padStart(7)} samples/s (${(x.samplesPerSecond / (anchor.samplesPerSecond as number)).toFixed(2)}x ${anchor.backend}), ${x.trainingGflops.toFixed(1)} GFLOP/s of a ${x.ceilingGflops.toFixed(1)} GFLOP/s matmul ceiling (${((100 * x.trainingGflops) / x.ceilingGflops).toFixed(0)} %)`,
+        );
+      }
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
  * The exercises' checks never lie: for each exercise, a table of wrong answers (wrong value, wrong type, wrong
  * path, missing dependency, stale output, a failing run, where each applies), each rejected with its own message
  * and its own hint, and the right answer accepted. What a trainee sees is the message and the hint: never a
- * stack trace, never a ✔ for broken work. (Exercise 2 is checked in model.test.ts.)
+ * stack trace, never a ✔ for broken work.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,10 +13,14 @@ import pl from "nodejs-polars";
 import { loadDataset } from "../src/data/load.js";
 import { synthesizeCsv } from "../src/data/synthetic.js";
 import { datedCsv, withIO } from "../src/io/with-io.js";
+import { ensureBackend } from "../src/model/backend.js";
+import { saveToRegistry } from "../src/model/io.js";
+import { type TrainResult, trainModel } from "../src/model/model.js";
 import {
   type CheckedRun,
   checkMeanPitchFiles,
   checkMeanPredictions,
+  checkModelSaved,
   checkPredictDag,
   checkPredictRun,
   checkStoppedShare,
@@ -33,7 +37,7 @@ const work = (() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /** What the check printed on stdout (its ✔ line), or the error it threw. */
-function outcome(fn: () => void): { passed: string } | { error: ExerciseError } {
+async function outcome(fn: () => unknown): Promise<{ passed: string } | { error: ExerciseError }> {
   const lines: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string) => {
@@ -41,7 +45,7 @@ function outcome(fn: () => void): { passed: string } | { error: ExerciseError } 
     return true;
   }) as typeof process.stdout.write;
   try {
-    fn();
+    await fn();
     return { passed: lines.join("") };
   } catch (error) {
     assert.ok(error instanceof ExerciseError, `a check throws ExerciseError, got ${inspect(error)}`);
@@ -55,16 +59,16 @@ interface Case {
   /** What kind of mistake (the issue's list: wrong value, wrong type, wrong path, ...). */
   readonly kind: string;
   readonly name: string;
-  readonly run: () => void;
+  readonly run: () => unknown;
   readonly message: RegExp;
   readonly hint: RegExp;
 }
 
 /** Runs the table: each case rejected with its message and hint; the hints of a table all differ. */
-function rejects(cases: readonly Case[]): void {
+async function rejects(cases: readonly Case[]): Promise<void> {
   const hints = new Map<string, string>();
   for (const c of cases) {
-    const r = outcome(c.run);
+    const r = await outcome(c.run);
     assert.ok("error" in r, `${c.kind}, ${c.name}: accepted (${"passed" in r ? r.passed : ""})`);
     const e = r.error;
     assert.match(e.message, c.message, `${c.kind}, ${c.name}: message`);
@@ -93,12 +97,12 @@ describe("exercise 1: the share of stopped rows", () => {
     return withPitch.filter(pl.col("Ba_avg").gt(80)).height / withPitch.height;
   };
 
-  test("wrong answers are rejected, each with its own hint", () => {
+  test("wrong answers are rejected, each with its own hint", async () => {
     const withPitch = data.filter(pl.col("Ba_avg").isNotNull());
     const stopped = withPitch.filter(pl.col("Ba_avg").gt(80)).height;
     assert.ok(stopped > 0 && stopped < withPitch.height && withPitch.height < data.height, "a useful slice");
     const check = (answer: unknown) => () => checkStoppedShare(answer as number, data);
-    rejects([
+    await rejects([
       {
         kind: "wrong value",
         name: "a number out of nowhere",
@@ -158,10 +162,130 @@ describe("exercise 1: the share of stopped rows", () => {
     ]);
   });
 
-  test("the right answer passes with a ✔", () => {
-    const r = outcome(() => checkStoppedShare(right(), data));
+  test("the right answer passes with a ✔", async () => {
+    const r = await outcome(() => checkStoppedShare(right(), data));
     assert.ok("passed" in r);
     assert.match(r.passed, /^✔ \d+\.\d\d % of the rows with a pitch angle have it above 80 deg\n$/);
+  });
+});
+
+describe("exercise 2: the trained model saved in the registry", () => {
+  /** A model of `width` features trained in a blink (cpu backend, one epoch, 4 hidden units). */
+  async function trained(width: number, seed: number): Promise<TrainResult> {
+    await ensureBackend({ prefer: "cpu", log: () => {} });
+    const columns: Record<string, Float64Array> = {};
+    for (let j = 0; j < width; j++)
+      columns[`f${j}`] = Float64Array.from({ length: 200 }, (_, i) => Math.sin(i * (j + 1) + seed));
+    columns.Ba_avg = Float64Array.from({ length: 200 }, (_, i) => (i % 90) - 1);
+    return trainModel(pl.DataFrame(columns), {
+      hiddenUnits: [4],
+      epochs: 1,
+      seed,
+      progress: false,
+      log: () => {},
+    });
+  }
+  let n = 0;
+  const folder = () => join(work, `models-${++n}`);
+
+  test("wrong answers are rejected, each with its own hint; the model trained here passes", async () => {
+    const { model, metadata } = await trained(135, 1);
+    const other = await trained(135, 2);
+    const narrow = await trained(134, 3);
+
+    const notAwaited = folder();
+    let pending: Promise<unknown> | undefined;
+    mkdirSync(notAwaited); // as the project's models/ folder
+    const modelSave = folder();
+    // What tfjs-node's model.save("file://models") leaves: the network's files in the folder itself.
+    mkdirSync(modelSave);
+    writeFileSync(join(modelSave, "model.json"), "{}");
+    writeFileSync(join(modelSave, "weights.bin"), "");
+    const pointer = folder();
+    await saveToRegistry(pointer, model, metadata);
+    writeFileSync(join(pointer, "latest"), "20200101-000000\n");
+    const noMetadata = folder();
+    const saved = await saveToRegistry(noMetadata, model, metadata);
+    rmSync(join(saved.dir, "metadata.json"));
+    const damaged = folder();
+    const kept = await saveToRegistry(damaged, model, metadata);
+    writeFileSync(join(kept.dir, "weights.bin"), "not weights");
+    const wrongWidth = folder();
+    await saveToRegistry(wrongWidth, narrow.model, narrow.metadata);
+    const stale = folder();
+    await saveToRegistry(stale, other.model, other.metadata);
+
+    await rejects([
+      {
+        kind: "wrong path",
+        name: "the folder was never written",
+        run: () => checkModelSaved(join(work, "no-such-models"), metadata),
+        message: /^no folder .*no-such-models$/,
+        hint: /registry folder, paths\.models, and await it/,
+      },
+      {
+        kind: "missing await",
+        name: "saveToRegistry not awaited",
+        // The cell's solution without its await: the check starts before the files are written.
+        run: () => {
+          pending = saveToRegistry(notAwaited, model, metadata);
+          return checkModelSaved(notAwaited, metadata);
+        },
+        message: /^no model in /,
+        hint: /without await/,
+      },
+      {
+        kind: "wrong type",
+        name: "saved with tf's model.save (no metadata, no dated folder)",
+        run: () => checkModelSaved(modelSave, metadata),
+        message: /holds a model\.json itself/,
+        hint: /model\.save writes the network only/,
+      },
+      {
+        kind: "wrong path",
+        name: "latest names a folder that is not there",
+        run: () => checkModelSaved(pointer, metadata),
+        message: /no usable latest one: .*points at 20200101-000000/,
+        hint: /writes the latest pointer/,
+      },
+      {
+        kind: "missing file",
+        name: "metadata.json removed",
+        run: () => checkModelSaved(noMetadata, metadata),
+        message: /no usable metadata: .*has no metadata\.json/,
+        hint: /metadata\.json \(features, scalers, metrics\)/,
+      },
+      {
+        kind: "wrong value",
+        name: "a model of 134 features",
+        run: () => checkModelSaved(wrongWidth, narrow.metadata),
+        message: /has 134 features, not 135/,
+        hint: /prepareFeatures/,
+      },
+      {
+        kind: "stale output",
+        name: "the latest model is another training's",
+        run: () => checkModelSaved(stale, metadata),
+        message: /is not the one trained in this notebook/,
+        hint: /the model and the metadata that trainModel returned/,
+      },
+      {
+        kind: "damaged output",
+        name: "weights.bin overwritten",
+        run: () => checkModelSaved(damaged, metadata),
+        message: /does not load/,
+        hint: /missing or damaged/,
+      },
+    ]);
+
+    await pending;
+    const ok = await outcome(() => checkModelSaved(notAwaited, metadata));
+    assert.ok("passed" in ok, "the same folder once the save is awaited");
+    assert.match(
+      ok.passed,
+      /^✔ model \d{8}-\d{6} saved with its 135 feature names and its scalers, and it loads; test RMSE \d+\.\d{3} deg\n$/,
+    );
+    for (const t of [model, other.model, narrow.model]) t.dispose();
   });
 });
 
@@ -211,7 +335,7 @@ describe("exercise 3: a withIO step writing the mean pitch per turbine", () => {
     );
     await again([join(work, "data.csv")], stale, undefined);
     writeFileSync(join(stale, "latest.csv"), staleLatest);
-    rejects([
+    await rejects([
       {
         kind: "wrong path",
         name: "no such folder",
@@ -290,7 +414,7 @@ describe("exercise 3: a withIO step writing the mean pitch per turbine", () => {
         hint: /not a text made of it/,
       },
     ]);
-    const ok = outcome(check(right));
+    const ok = await outcome(check(right));
     assert.ok("passed" in ok, "the right folder passes");
     assert.match(ok.passed, /^✔ 1 dated file\(s\) and latest\.csv in .*, one mean pitch per turbine\n$/);
   });
@@ -315,8 +439,8 @@ describe("exercise 4: the predict DAG and the run just made", () => {
   };
   const solutionRegion = /\/\/ BEGIN SOLUTION[\s\S]*?\/\/ END SOLUTION/;
 
-  test("a DAG file that is wrong is rejected, each mistake with its own hint; type errors as tsc says them", () => {
-    rejects([
+  test("a DAG file that is wrong is rejected, each mistake with its own hint; type errors as tsc says them", async () => {
+    await rejects([
       {
         kind: "not done",
         name: "the stub left in",
@@ -384,7 +508,7 @@ describe("exercise 4: the predict DAG and the run just made", () => {
         hint: /keep schedule: \{ every: "2m" \}/,
       },
     ]);
-    const ok = outcome(() => checkPredictDag(dagFile(same)));
+    const ok = await outcome(() => checkPredictDag(dagFile(same)));
     assert.ok("passed" in ok, "the solution passes");
     assert.match(ok.passed, /^✔ the predict DAG type-checks and has prepare_features -> predict/);
   });
@@ -420,11 +544,11 @@ describe("exercise 4: the predict DAG and the run just made", () => {
     ...over,
   });
 
-  test("a run that failed, or files that are not this run's, are rejected with what happened", () => {
+  test("a run that failed, or files that are not this run's, are rejected with what happened", async () => {
     const good = predictions(STAMP);
     const older = predictions("20261128-091500");
     const oldPath = join(older, "20261128-091500.csv");
-    rejects([
+    await rejects([
       {
         kind: "a failing run",
         name: "no model yet (the train DAG never ran): after an earlier good run, no ✔ from its file",
@@ -536,7 +660,7 @@ describe("exercise 4: the predict DAG and the run just made", () => {
         hint: /predict\(\), which returns numbers/,
       },
     ]);
-    const ok = outcome(() => checkPredictRun(run({ predictPath: join(good, `${STAMP}.csv`) }), good));
+    const ok = await outcome(() => checkPredictRun(run({ predictPath: join(good, `${STAMP}.csv`) }), good));
     assert.ok("passed" in ok, "the run's own file passes");
     assert.match(ok.passed, /^✔ run manual__20261128-101500: 2 prediction\(s\) stamped 20261128-101500/);
   });
@@ -548,7 +672,7 @@ describe("exercise 4: the predict DAG and the run just made", () => {
 });
 
 describe("exercise 5: the mean prediction of each run", () => {
-  test("wrong answers are rejected, each with its own hint; the right one passes", () => {
+  test("wrong answers are rejected, each with its own hint; the right one passes", async () => {
     const folder = join(work, "runs");
     mkdirSync(folder, { recursive: true });
     writeFileSync(
@@ -562,7 +686,7 @@ describe("exercise 5: the mean prediction of each run", () => {
       (answer: unknown, where = folder) =>
       () =>
         checkMeanPredictions(answer as Record<string, number>, where);
-    rejects([
+    await rejects([
       {
         kind: "missing dependency",
         name: "no run yet",
@@ -613,7 +737,7 @@ describe("exercise 5: the mean prediction of each run", () => {
         hint: /their sum divided by their count/,
       },
     ]);
-    const ok = outcome(check(right));
+    const ok = await outcome(check(right));
     assert.ok("passed" in ok);
     assert.equal(ok.passed, "✔ the mean prediction of 2 run(s)\n");
   });

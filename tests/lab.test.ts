@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, test } from "node:test";
 
 const root = join(__dirname, "..");
@@ -62,4 +63,103 @@ describe("windflow lab (make lab)", () => {
       assert.equal(code, 0);
     }
   });
+
+  test("--student opens the trainee's version in its own folder, made once and then kept as the trainee left it", async () => {
+    mkdirSync(join(root, ".e2e"), { recursive: true });
+    const folder = mkdtempSync(join(root, ".e2e", "trainee-"));
+    rmSync(folder, { recursive: true });
+    try {
+      const first = await openLab(
+        ["--student", "--folder", relative(root, folder)],
+        async (url, auth, err) => {
+          assert.match(
+            err,
+            /trainee version made in \.e2e\/trainee-\w+\/: .*dags\/predict\.ts \(1 exercise\)/,
+          );
+          const top = await contents(url, auth, "");
+          assert.deepEqual(
+            ["dags", "data", "models", "notebooks"].filter((n) => top.includes(n)),
+            ["dags", "data", "models", "notebooks"],
+          );
+          assert.match(await text(url, auth, "dags/predict.ts"), /notDoneYet\("Exercise 4/);
+          assert.match(
+            await text(url, auth, "notebooks/02-features-and-model.ipynb"),
+            /notDoneYet\(\\"Exercise 2/,
+          );
+          return err;
+        },
+      );
+      assert.ok(first.length > 0);
+      // The trainee's own environment: its dags/ and a home of its own, for the kernels and the tile's scheduler.
+      assert.ok(existsSync(join(folder, ".windflow-trainee")));
+      // The trainee works, closes the lab, opens it again: the work is there.
+      writeFileSync(join(folder, "dags", "predict.ts"), "// my work\n");
+      await openLab(["--student", "--folder", relative(root, folder)], async (url, auth, err) => {
+        assert.match(err, /trainee version reopened in \.e2e\/trainee-\w+\/ as it was/);
+        assert.equal(await text(url, auth, "dags/predict.ts"), "// my work\n");
+        return err;
+      });
+      assert.equal(readFileSync(join(folder, "dags", "predict.ts"), "utf8"), "// my work\n");
+      // A folder windflow did not make is never taken over.
+      const foreign = mkdtempSync(join(root, ".e2e", "not-trainee-"));
+      const refused = spawnSync(
+        process.execPath,
+        [join(root, "dist/cli/main.js"), "lab", "--student", "--folder", foreign],
+        { cwd: root, encoding: "utf8" },
+      );
+      rmSync(foreign, { recursive: true, force: true });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, /exists and is not a trainee workspace made by windflow/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
+
+type Auth = { headers: { authorization: string } };
+
+/** Starts `windflow lab ARGS`, runs `fn` with its URL once printed, stops it with Ctrl-C (exit code 0). */
+async function openLab<T>(
+  args: string[],
+  fn: (url: URL, auth: Auth, stderr: string) => Promise<T>,
+): Promise<T> {
+  const child = spawn(process.execPath, [join(root, "dist/cli/main.js"), "lab", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/lab\/tree\/notebooks\?token=/.test(out)) {
+      assert.ok(Date.now() < deadline, `no URL printed within 60 s; output: ${out}${err}`);
+      assert.equal(child.exitCode, null, `windflow lab exited early: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = new URL(/(http:\/\/\S+lab\/tree\/notebooks\?token=\S+)/.exec(out)?.[1] ?? "");
+    return await fn(url, { headers: { authorization: `token ${url.searchParams.get("token")}` } }, err);
+  } finally {
+    child.kill("SIGINT");
+    const [code] = (await once(child, "exit")) as [number | null];
+    assert.equal(code, 0);
+  }
+}
+
+async function contents(url: URL, auth: Auth, path: string): Promise<string[]> {
+  const body = (await (await fetch(new URL(`/api/contents/${path}`, url), auth)).json()) as {
+    content: { name: string }[];
+  };
+  return body.content.map((c) => c.name);
+}
+
+async function text(url: URL, auth: Auth, path: string): Promise<string> {
+  const res = await fetch(new URL(`/api/contents/${path}?type=file&format=text`, url), auth);
+  assert.equal(res.status, 200, `GET ${path}`);
+  return ((await res.json()) as { content: string }).content;
+}

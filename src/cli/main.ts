@@ -112,14 +112,33 @@ program
   .command("lab")
   .description("start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel")
   .option("--port <port>", "port (default: a free one)", (v) => Number.parseInt(v, 10))
-  .action(async (opts: { port?: number }) => {
+  .option(
+    "--student",
+    "open the trainee's version (exercises as TODOs) in trainee/: made on first use from the installed project, " +
+      "then reopened as it is (the trainee's work kept)",
+  )
+  .option("--folder <dir>", "with --student: where the trainee's version is kept", "trainee")
+  .action(async (opts: { port?: number; student?: boolean; folder: string }) => {
     writeKernelspec(root);
     writeServerProxyConfig(root);
+    let folder = root;
+    if (opts.student) {
+      const { openTraineeWorkspace } = await import("../notebook/student.js");
+      const workspace = openTraineeWorkspace(root, resolve(root, opts.folder));
+      folder = workspace.dest;
+      // The kernels and the launcher tile's scheduler inherit these: the trainee's dags/ and a home of its own.
+      Object.assign(process.env, workspace.env);
+      say(
+        workspace.created
+          ? `trainee version made in ${relative(root, folder)}/: ${workspace.stripped.map((s) => `${s.file} (${s.regions} exercise${s.regions > 1 ? "s" : ""})`).join(", ")}; data/ and models/ shared with the project`
+          : `trainee version reopened in ${relative(root, folder)}/ as it was (remove the folder to start again)`,
+      );
+    }
     const server = await startJupyterServer({
       root,
       app: "lab",
       // The project folder, so that the file browser reaches dags/ (exercise 4); it opens on notebooks/.
-      notebookDir: root,
+      notebookDir: folder,
       // TypeScript is the course's language: new notebooks open on tslab, not on the venv's Python kernel.
       extraArgs: ["--MultiKernelManager.default_kernel_name=tslab"],
       ...(opts.port ? { port: opts.port } : {}),

@@ -12,8 +12,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { inspect } from "node:util";
 import pl from "nodejs-polars";
 import { TARGET, TURBINE_COLUMN } from "../data/schema.js";
-import { listModels, readMetadata, resolveModelDir } from "../model/io.js";
-import { scoredOn } from "../model/metadata.js";
+import { listModels, loadModel, MODEL_FILE, readMetadata, resolveModelDir } from "../model/io.js";
+import { type ModelMetadata, scoredOn } from "../model/metadata.js";
 import type { Dag } from "../orchestration/dag.js";
 import { loadDagFile } from "../orchestration/loader.js";
 import { findProjectRoot } from "./jupyter-env.js";
@@ -116,14 +116,30 @@ export function checkStoppedShare(answer: number, data: pl.DataFrame): void {
   );
 }
 
-/** Exercise 2 (notebook 02): a model saved in the registry folder, `latest` pointing at it, with its metadata. */
-export function checkModelSaved(modelsDir: string): void {
+/**
+ * Exercise 2 (notebook 02): the model trained in the notebook, saved in the registry `modelsDir` with
+ * saveToRegistry: a dated folder whose model loads with its metadata, `latest` pointing at it. With `trained`
+ * (the metadata trainModel returned), the latest model must be that one, not an older model of the folder.
+ */
+export async function checkModelSaved(modelsDir: string, trained?: ModelMetadata): Promise<void> {
+  const saveHint = "save it with await saveToRegistry(paths.models, model, metadata)";
+  if (!existsSync(modelsDir))
+    throw new ExerciseError(
+      `no folder ${modelsDir}`,
+      `give saveToRegistry the registry folder, paths.models, and await it: ${saveHint}`,
+    );
   const names = listModels(modelsDir);
-  if (names.length === 0)
+  if (names.length === 0) {
+    if (existsSync(join(modelsDir, MODEL_FILE)))
+      throw new ExerciseError(
+        `${modelsDir} holds a model.json itself, not a dated model folder`,
+        `model.save writes the network only, without its metadata: ${saveHint}`,
+      );
     throw new ExerciseError(
       `no model in ${modelsDir}`,
-      "save the trained model with saveToRegistry(modelsDir, model, metadata)",
+      `${saveHint}; without await, this check runs before the files are written`,
     );
+  }
   let dir: string;
   try {
     dir = resolveModelDir(modelsDir);
@@ -133,14 +149,36 @@ export function checkModelSaved(modelsDir: string): void {
       "saveToRegistry writes the latest pointer: save again",
     );
   }
-  const m = readMetadata(dir);
+  let m: ModelMetadata;
+  try {
+    m = readMetadata(dir);
+  } catch (error) {
+    throw new ExerciseError(
+      `the latest model has no usable metadata: ${(error as Error).message}`,
+      "saveToRegistry writes metadata.json (features, scalers, metrics) beside the network: save with it",
+    );
+  }
   if (m.features.length !== 135)
     throw new ExerciseError(
       `the saved model has ${m.features.length} features, not 135`,
       "train it on the features of prepareFeatures (training mode)",
     );
+  if (trained !== undefined && (m.createdAt !== trained.createdAt || m.metrics.rmse !== trained.metrics.rmse))
+    throw new ExerciseError(
+      `the latest model, ${basename(dir)} (trained ${m.createdAt}), is not the one trained in this notebook (${trained.createdAt})`,
+      "pass saveToRegistry the model and the metadata that trainModel returned above",
+    );
+  try {
+    const loaded = await loadModel(dir, { log: () => {} });
+    loaded.model.dispose();
+  } catch (error) {
+    throw new ExerciseError(
+      `the saved model does not load: ${(error as Error).message}`,
+      "a file of the model folder is missing or damaged: run the cell again to save a new one",
+    );
+  }
   passed(
-    `model ${names.at(-1)} saved with its ${m.features.length} feature names and its scaler; ${scoredOn(m)} RMSE ${m.metrics.rmse.toFixed(3)} deg`,
+    `model ${basename(dir)} saved with its ${m.features.length} feature names and its scalers, and it loads; ${scoredOn(m)} RMSE ${m.metrics.rmse.toFixed(3)} deg`,
   );
 }
 

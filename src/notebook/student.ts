@@ -241,3 +241,45 @@ export function makeStudentWorkspace(root: string, dest: string): StudentVersion
   }
   return { dest, files: count, stripped };
 }
+
+/** The folder, inside the project, where `windflow lab --student` keeps the trainee's work. */
+export const TRAINEE_FOLDER = "trainee";
+const TRAINEE_MARKER = ".windflow-trainee";
+
+export interface TraineeWorkspace extends StudentVersion {
+  /** False when an existing workspace was reopened as it was (the trainee's work kept). */
+  created: boolean;
+  /**
+   * The environment a JupyterLab server needs for this workspace (its kernels and the launcher tile's
+   * scheduler inherit it): a home of its own (database, logs) and its own `dags/`, where the trainee writes
+   * Exercise 4.
+   */
+  env: Record<string, string>;
+}
+
+/**
+ * The trainee's version opened in place (`windflow lab --student`, `make lab-student`): the stripped
+ * `notebooks/` and `dags/` in `<root>/trainee/`, `data/` and `models/` linked to the project's (the dataset
+ * made once serves both), nothing installed twice (the notebooks and DAG files import windflow from the
+ * project's node_modules). Made on first use; afterwards reopened as it is, so the trainee's work is kept
+ * (remove the folder to start again). A folder of that name that windflow did not make is refused.
+ */
+export function openTraineeWorkspace(root: string, dest = join(root, TRAINEE_FOLDER)): TraineeWorkspace {
+  const env = {
+    WINDFLOW_HOME: join(dest, ".windflow"),
+    WINDFLOW__CORE__DAGS_FOLDER: join(dest, "dags"),
+  };
+  if (existsSync(dest)) {
+    if (!existsSync(join(dest, TRAINEE_MARKER)))
+      throw new WindflowError(`${dest} exists and is not a trainee workspace made by windflow`, {
+        hint: `move it away: windflow lab --student keeps the trainee's work in ${relative(root, dest)}/`,
+      });
+    return { dest, files: 0, stripped: [], created: false, env };
+  }
+  const made = makeStudentWorkspace(root, dest);
+  writeFileAtomicSync(
+    join(dest, TRAINEE_MARKER),
+    `trainee workspace made from ${root} on ${new Date().toISOString()}; remove this folder to start again\n`,
+  );
+  return { ...made, created: true, env };
+}
