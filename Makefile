@@ -16,6 +16,15 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q
 DATASET   ?= auto
 SEED      ?= 42
 TESTS     ?= tests/*.test.ts
+# LANG=fr on make's command line (make lab LANG=fr, make lab-student LANG=fr, make notebooks LANG=fr): the notebooks'
+# language, passed as --lang (en, the default, or fr; another value is refused by windflow naming them). LANG is also
+# the locale variable, so only a command-line LANG counts (a French desktop's LANG=fr_FR.UTF-8 does not switch the
+# notebooks), and that one is not exported: `fr` is no locale, and commands started here keep the C locale rather
+# than run under an invalid one.
+ifeq ($(origin LANG),command line)
+NOTEBOOK_LANG := --lang $(LANG)
+unexport LANG
+endif
 # NATIVE_TF=0: no native TensorFlow backend (skips scripts/native-tf.sh and its 207 MB download); wasm is used.
 NATIVE_TF ?= 1
 NATIVE_TF_STAMP := $(if $(filter 0,$(NATIVE_TF)),,node_modules/.native-tf)
@@ -100,17 +109,17 @@ test-stress: install $(ORACLEVENV)/.installed lint ## The whole suite RUNS=10 ti
 student: node_modules/.installed dist/.built ## The trainee's version in build/student/ (solutions replaced by TODO stubs), ready to hand out
 	$(WINDFLOW) student --output build/student
 
-notebooks: install ## Run every notebook headless (solutions) and report the time; NOTEBOOKS_STUDENT=1 runs the trainee's version
-	$(WINDFLOW) notebooks run $(if $(NOTEBOOKS_STUDENT),--student) --output artifacts/notebooks
+notebooks: install ## Run every notebook headless (solutions) and report the time; NOTEBOOKS_STUDENT=1 runs the trainee's version; LANG=fr the French ones
+	$(WINDFLOW) notebooks run $(if $(NOTEBOOKS_STUDENT),--student) $(NOTEBOOK_LANG) --output artifacts/notebooks
 
 ui: install ## Start the web UI and a scheduler (windflow standalone): prints the URL and how to sign in
 	$(WINDFLOW) standalone
 
-lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel
-	$(WINDFLOW) lab
+lab: install ## Start JupyterLab on 127.0.0.1 with the notebooks and the TypeScript kernel; LANG=fr opens the French notebooks
+	$(WINDFLOW) lab $(NOTEBOOK_LANG)
 
-lab-student: install ## JupyterLab on the trainee's version (trainee/: exercises as TODOs, made once, then kept)
-	$(WINDFLOW) lab --student
+lab-student: install ## JupyterLab on the trainee's version (trainee/: exercises as TODOs, made once, then kept); LANG=fr in French
+	$(WINDFLOW) lab --student $(NOTEBOOK_LANG)
 
 doctor: node_modules/.installed dist/.built ## Check this machine's set-up and say how to fix what is missing
 	$(WINDFLOW) doctor

@@ -131,6 +131,13 @@ export {
   showSource,
 } from "./notebook/lab.js";
 export {
+  DEFAULT_NOTEBOOK_LANGUAGE,
+  findLabRoot,
+  NOTEBOOK_FOLDERS,
+  NOTEBOOK_LANGUAGES,
+  type NotebookLanguage,
+} from "./notebook/lab-folders.js";
+export {
   type CellEvent,
   type CellResult,
   type Notebook,
@@ -155,6 +162,7 @@ export {
   SolutionMarkerError,
   type StudentVersion,
   stripSolutions,
+  studentCounterpart,
   studentNotebook,
   studentTypeScript,
 } from "./notebook/student.js";

@@ -92,13 +92,26 @@ describe("windflow lab (make lab)", () => {
       assert.ok(first.length > 0);
       // The trainee's own environment: its dags/ and a home of its own, for the kernels and the tile's scheduler.
       assert.ok(existsSync(join(folder, ".windflow-trainee")));
-      // The trainee works, closes the lab, opens it again: the work is there.
+      // The trainee works, closes the lab, opens it again (in French this time): the work is there.
       writeFileSync(join(folder, "dags", "predict.ts"), "// my work\n");
-      await openLab(["--student", "--folder", relative(root, folder)], async (url, auth, err) => {
-        assert.match(err, /trainee version reopened in \.e2e\/trainee-\w+\/ as it was/);
-        assert.equal(await text(url, auth, "dags/predict.ts"), "// my work\n");
-        return err;
-      });
+      await openLab(
+        ["--student", "--folder", relative(root, folder), "--lang", "fr"],
+        async (url, auth, err) => {
+          assert.match(err, /trainee version reopened in \.e2e\/trainee-\w+\/ as it was/);
+          assert.equal(await text(url, auth, "dags/predict.ts"), "// my work\n");
+          assert.match(
+            url.pathname,
+            /\/lab\/tree\/notebooks\/fr$/,
+            "JupyterLab opens on the French notebooks",
+          );
+          assert.ok((await contents(url, auth, "notebooks/fr")).includes("04-orchestration.ipynb"));
+          assert.match(
+            await text(url, auth, "notebooks/fr/02-features-and-model.ipynb"),
+            /## Exercice 2[\s\S]*notDoneYet\(\\"Exercise 2/,
+          );
+          return err;
+        },
+      );
       assert.equal(readFileSync(join(folder, "dags", "predict.ts"), "utf8"), "// my work\n");
       // A folder windflow did not make is never taken over.
       const foreign = mkdtempSync(join(root, ".e2e", "not-trainee-"));
@@ -110,6 +123,13 @@ describe("windflow lab (make lab)", () => {
       rmSync(foreign, { recursive: true, force: true });
       assert.notEqual(refused.status, 0);
       assert.match(refused.stderr, /exists and is not a trainee workspace made by windflow/);
+      // A language there are no notebooks in: refused, naming those there are.
+      const german = spawnSync(process.execPath, [join(root, "dist/cli/main.js"), "lab", "--lang", "de"], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      assert.notEqual(german.status, 0);
+      assert.match(german.stderr, /argument 'de' is invalid\. Allowed choices are en, fr/);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
@@ -137,12 +157,12 @@ async function openLab<T>(
   });
   try {
     const deadline = Date.now() + 60_000;
-    while (!/lab\/tree\/notebooks\?token=/.test(out)) {
+    while (!/lab\/tree\/notebooks(\/fr)?\?token=/.test(out)) {
       assert.ok(Date.now() < deadline, `no URL printed within 60 s; output: ${out}${err}`);
       assert.equal(child.exitCode, null, `windflow lab exited early: ${err}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const url = new URL(/(http:\/\/\S+lab\/tree\/notebooks\?token=\S+)/.exec(out)?.[1] ?? "");
+    const url = new URL(/(http:\/\/\S+lab\/tree\/notebooks(\/fr)?\?token=\S+)/.exec(out)?.[1] ?? "");
     return await fn(url, { headers: { authorization: `token ${url.searchParams.get("token")}` } }, err);
   } finally {
     child.kill("SIGINT");

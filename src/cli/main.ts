@@ -2,7 +2,7 @@
 /**
  * The `windflow` command: parse, call the library, set the exit code. No logic lives here.
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { type DatasetSource, datasetPath, makeDataset } from "../data/dataset.js";
@@ -12,6 +12,12 @@ import { WindflowError } from "../errors.js";
 import { VERSION } from "../index.js";
 import type { BackendName } from "../model/backend.js";
 import { findProjectRoot, writeKernelspec, writeServerProxyConfig } from "../notebook/jupyter-env.js";
+import {
+  DEFAULT_NOTEBOOK_LANGUAGE,
+  NOTEBOOK_FOLDERS,
+  NOTEBOOK_LANGUAGES,
+  type NotebookLanguage,
+} from "../notebook/lab-folders.js";
 import { startJupyterServer } from "../notebook/server.js";
 import { type Progress, progress } from "../util/progress.js";
 import { registerOrchestrationCommands } from "./orchestration.js";
@@ -26,6 +32,13 @@ for (const stream of [process.stdout, process.stderr])
 
 const root = findProjectRoot(__dirname);
 const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `--lang`: one of the notebooks' languages, English by default; another value is refused naming them. */
+function languageOption(description: string): Option {
+  return new Option("--lang <lang>", description)
+    .choices(NOTEBOOK_LANGUAGES)
+    .default(DEFAULT_NOTEBOOK_LANGUAGE);
+}
 
 const program = new Command()
   .name("windflow")
@@ -118,22 +131,31 @@ program
       "then reopened as it is (the trainee's work kept)",
   )
   .option("--folder <dir>", "with --student: where the trainee's version is kept", "trainee")
-  .action(async (opts: { port?: number; student?: boolean; folder: string }) => {
+  .addOption(languageOption("the language of the notebooks JupyterLab opens on"))
+  .action(async (opts: { port?: number; student?: boolean; folder: string; lang: NotebookLanguage }) => {
     writeKernelspec(root);
     writeServerProxyConfig(root);
+    const notebooks = NOTEBOOK_FOLDERS[opts.lang];
     let folder = root;
     if (opts.student) {
       const { openTraineeWorkspace } = await import("../notebook/student.js");
-      const workspace = openTraineeWorkspace(root, resolve(root, opts.folder));
+      const workspace = openTraineeWorkspace(root, resolve(root, opts.folder), { ensure: notebooks });
       folder = workspace.dest;
       // The kernels and the launcher tile's scheduler inherit these: the trainee's dags/ and a home of its own.
       Object.assign(process.env, workspace.env);
+      const exercises = workspace.stripped
+        .map((s) => `${s.file} (${s.regions} exercise${s.regions > 1 ? "s" : ""})`)
+        .join(", ");
       say(
         workspace.created
-          ? `trainee version made in ${relative(root, folder)}/: ${workspace.stripped.map((s) => `${s.file} (${s.regions} exercise${s.regions > 1 ? "s" : ""})`).join(", ")}; data/ and models/ shared with the project`
-          : `trainee version reopened in ${relative(root, folder)}/ as it was (remove the folder to start again)`,
+          ? `trainee version made in ${relative(root, folder)}/: ${exercises}; data/ and models/ shared with the project`
+          : `trainee version reopened in ${relative(root, folder)}/ as it was (remove the folder to start again)${workspace.files > 0 ? `; ${notebooks}/ added, which it did not have yet: ${exercises}` : ""}`,
       );
     }
+    if (!existsSync(join(folder, notebooks)))
+      throw new WindflowError(`${join(folder, notebooks)} is missing: no notebooks in that language here`, {
+        hint: `--lang ${NOTEBOOK_LANGUAGES.join(" or --lang ")}; the notebooks of each live in ${Object.values(NOTEBOOK_FOLDERS).join("/ and ")}/`,
+      });
     const server = await startJupyterServer({
       root,
       app: "lab",
@@ -144,7 +166,7 @@ program
       ...(opts.port ? { port: opts.port } : {}),
     });
     process.stdout.write(
-      `JupyterLab is running: ${server.url}lab/tree/notebooks?token=${server.token}\n` +
+      `JupyterLab is running: ${server.url}lab/tree/${notebooks}?token=${server.token}\n` +
         "The launcher's windflow tile opens the web UI. Ctrl-C to stop.\n",
     );
     await new Promise<void>((resolve) => {
@@ -300,7 +322,11 @@ const notebooks = program.command("notebooks").description("run notebooks headle
 notebooks
   .command("run")
   .description("run notebooks cell by cell on the tslab kernel; report the first failing cell of each")
-  .argument("[paths...]", "notebooks to run (default: notebooks/*.ipynb)")
+  .argument(
+    "[paths...]",
+    "notebooks to run (default: those of --lang: notebooks/*.ipynb, or notebooks/fr/*.ipynb)",
+  )
+  .addOption(languageOption("without paths: the language of the notebooks to run"))
   .option("--timeout <seconds>", "per-cell timeout", (v) => Number.parseFloat(v), 300)
   .option("--output <dir>", "write the executed notebooks (with outputs) into this folder")
   .option("--url <url>", "use a running Jupyter server instead of starting one")
@@ -313,23 +339,31 @@ notebooks
   .action(
     async (
       paths: string[],
-      opts: { timeout: number; output?: string; url?: string; token?: string; student?: boolean },
+      opts: {
+        timeout: number;
+        output?: string;
+        url?: string;
+        token?: string;
+        student?: boolean;
+        lang: NotebookLanguage;
+      },
     ) => {
       const { runNotebooks } = await import("../notebook/run.js");
+      const folder = join(root, NOTEBOOK_FOLDERS[opts.lang]);
       let targets =
         paths.length > 0
           ? paths.map((p) => resolve(p))
-          : readdirSync(join(root, "notebooks"))
+          : readdirSync(folder)
               .filter((f) => f.endsWith(".ipynb"))
               .sort()
-              .map((f) => join(root, "notebooks", f));
+              .map((f) => join(folder, f));
       if (opts.student) {
-        const { makeStudentWorkspace } = await import("../notebook/student.js");
+        const { makeStudentWorkspace, studentCounterpart } = await import("../notebook/student.js");
         const workspace = makeStudentWorkspace(root, join(root, ".windflow", "student"));
         say(
           `student version in ${relative(root, workspace.dest)}: ${workspace.stripped.map((s) => `${s.file} (${s.regions})`).join(", ")}`,
         );
-        targets = targets.map((t) => join(workspace.dest, "notebooks", basename(t)));
+        targets = targets.map((t) => studentCounterpart(root, workspace.dest, t));
       }
       const results = await runNotebooks(targets, {
         root,

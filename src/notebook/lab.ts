@@ -3,7 +3,8 @@
  * the notebook (`dags test`) or through the engine (scheduler, task processes, store: what the UI shows), and
  * reading the dated predictions back.
  *
- * Notebooks run in `notebooks/`; every path here is relative to the project folder, `..` by default.
+ * Notebooks run in `notebooks/` or `notebooks/fr/`; every path here is relative to the project folder, found by
+ * walking up from the kernel's folder (`findLabRoot`) unless given.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
@@ -21,6 +22,7 @@ import type { JsonObject } from "../orchestration/types.js";
 import { showMarkdown } from "./display.js";
 import { ExerciseError, ExerciseNotDoneError } from "./exercises.js";
 import type { PredictionSeries } from "./figures.js";
+import { findLabRoot } from "./lab-folders.js";
 
 /** The project's files, as the DAGs and the CLI use them. */
 export interface ProjectPaths {
@@ -35,9 +37,12 @@ export interface ProjectPaths {
   dags: string;
 }
 
-/** The project's files, from the notebook's folder (`..`) or another root. */
-export function projectPaths(root = ".."): ProjectPaths {
-  const r = resolve(root);
+/**
+ * The project's files: of the project the notebook belongs to (`findLabRoot`: the same from `notebooks/` and
+ * `notebooks/fr/`, the trainee's folder for the trainee's version), or of `root` (resolved against the current folder).
+ */
+export function projectPaths(root?: string): ProjectPaths {
+  const r = root === undefined ? findLabRoot() : resolve(root);
   return {
     root: r,
     dataset: join(r, "data", "la-haute-borne-data-2017-2020.csv"),
@@ -51,8 +56,8 @@ export function projectPaths(root = ".."): ProjectPaths {
   };
 }
 
-/** A DAG of a file of the project's `dags/` (read afresh: edits are seen). */
-export function projectDag(dagId: string, file = `${dagId}.ts`, root = ".."): Dag {
+/** A DAG of a file of the project's `dags/` (read afresh: edits are seen); `root` as for `projectPaths`. */
+export function projectDag(dagId: string, file = `${dagId}.ts`, root?: string): Dag {
   return loadDag(join(projectPaths(root).dags, file), dagId, { fresh: true });
 }
 

@@ -26,7 +26,7 @@ import {
   statSync,
   symlinkSync,
 } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { WindflowError } from "../errors.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { type Notebook, parseNotebook } from "./run.js";
@@ -215,10 +215,35 @@ export function makeStudentVersion(root: string, dest: string): StudentVersion {
 }
 
 /**
+ * Copies `folder` of `root` (relative, e.g. `notebooks`) into `dest`, subfolders included (`notebooks/fr/`),
+ * solutions stripped. Hidden entries are left out: JupyterLab's `.ipynb_checkpoints/` hold solved copies.
+ */
+function copyStudentFolder(root: string, dest: string, folder: string): Omit<StudentVersion, "dest"> {
+  const out: Omit<StudentVersion, "dest"> = { files: 0, stripped: [] };
+  const dir = join(root, folder);
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith(".")) continue;
+    const file = `${folder}/${name}`;
+    const stat = statSync(join(root, file));
+    if (stat.isDirectory()) {
+      const sub = copyStudentFolder(root, dest, file);
+      out.files += sub.files;
+      out.stripped.push(...sub.stripped);
+    } else if (stat.isFile()) {
+      out.files++;
+      const regions = copyStudentFile(root, dest, file);
+      if (regions > 0) out.stripped.push({ file, regions });
+    }
+  }
+  return out;
+}
+
+/**
  * A student workspace to run the trainee's notebooks in (`windflow notebooks run --student`, tests): the
- * `notebooks/` and `dags/` of `root`, stripped, in `dest`; `data/` and `models/` linked to the project's, so the
- * notebooks find the dataset where they expect it. `dest` must be inside the project (the notebooks import
- * windflow by name from node_modules).
+ * `notebooks/` (every language: `notebooks/fr/` too) and `dags/` of `root`, stripped, in `dest`; `data/` and
+ * `models/` linked to the project's, so the notebooks find the dataset where they expect it. `dest` must be inside
+ * the project (the notebooks import windflow by name from node_modules).
  */
 export function makeStudentWorkspace(root: string, dest: string): StudentVersion {
   rmSync(dest, { recursive: true, force: true });
@@ -226,20 +251,26 @@ export function makeStudentWorkspace(root: string, dest: string): StudentVersion
   const stripped: StudentVersion["stripped"] = [];
   let count = 0;
   for (const folder of ["notebooks", "dags"]) {
-    const dir = join(root, folder);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) {
-      if (!statSync(join(dir, name)).isFile()) continue;
-      count++;
-      const regions = copyStudentFile(root, dest, `${folder}/${name}`);
-      if (regions > 0) stripped.push({ file: `${folder}/${name}`, regions });
-    }
+    const copied = copyStudentFolder(root, dest, folder);
+    count += copied.files;
+    stripped.push(...copied.stripped);
   }
   for (const folder of ["data", "models"]) {
     mkdirSync(join(root, folder), { recursive: true });
     symlinkSync(join(root, folder), join(dest, folder), "dir");
   }
   return { dest, files: count, stripped };
+}
+
+/**
+ * Where a project notebook is in a student workspace made from `root` in `dest`: at the same place
+ * (`notebooks/fr/01-explore-the-data.ipynb` stays in `fr/`); a notebook from elsewhere, in `dest/notebooks/`.
+ */
+export function studentCounterpart(root: string, dest: string, notebook: string): string {
+  const inProject = relative(root, resolve(root, notebook));
+  return inProject.split(sep)[0] === "notebooks"
+    ? join(dest, inProject)
+    : join(dest, "notebooks", basename(notebook));
 }
 
 /** The folder, inside the project, where `windflow lab --student` keeps the trainee's work. */
@@ -257,14 +288,27 @@ export interface TraineeWorkspace extends StudentVersion {
   env: Record<string, string>;
 }
 
+/** Options of `openTraineeWorkspace`. */
+export interface OpenTraineeWorkspaceOptions {
+  /**
+   * A folder of the project (relative: `notebooks/fr`) the trainee is about to open. A workspace made before that
+   * folder existed gets it, stripped, on reopening; nothing the trainee has is touched. @default none
+   */
+  ensure?: string;
+}
+
 /**
  * The trainee's version opened in place (`windflow lab --student`, `make lab-student`): the stripped
- * `notebooks/` and `dags/` in `<root>/trainee/`, `data/` and `models/` linked to the project's (the dataset
- * made once serves both), nothing installed twice (the notebooks and DAG files import windflow from the
- * project's node_modules). Made on first use; afterwards reopened as it is, so the trainee's work is kept
+ * `notebooks/` (every language) and `dags/` in `<root>/trainee/`, `data/` and `models/` linked to the project's
+ * (the dataset made once serves both), nothing installed twice (the notebooks and DAG files import windflow from
+ * the project's node_modules). Made on first use; afterwards reopened as it is, so the trainee's work is kept
  * (remove the folder to start again). A folder of that name that windflow did not make is refused.
  */
-export function openTraineeWorkspace(root: string, dest = join(root, TRAINEE_FOLDER)): TraineeWorkspace {
+export function openTraineeWorkspace(
+  root: string,
+  dest = join(root, TRAINEE_FOLDER),
+  options: OpenTraineeWorkspaceOptions = {},
+): TraineeWorkspace {
   const env = {
     WINDFLOW_HOME: join(dest, ".windflow"),
     WINDFLOW__CORE__DAGS_FOLDER: join(dest, "dags"),
@@ -274,6 +318,8 @@ export function openTraineeWorkspace(root: string, dest = join(root, TRAINEE_FOL
       throw new WindflowError(`${dest} exists and is not a trainee workspace made by windflow`, {
         hint: `move it away: windflow lab --student keeps the trainee's work in ${relative(root, dest)}/`,
       });
+    if (options.ensure !== undefined && !existsSync(join(dest, options.ensure)))
+      return { dest, ...copyStudentFolder(root, dest, options.ensure), created: false, env };
     return { dest, files: 0, stripped: [], created: false, env };
   }
   const made = makeStudentWorkspace(root, dest);
