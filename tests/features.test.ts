@@ -336,6 +336,14 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
         ["1", "2", "3", "4a", "4b", "4c", "4d", "5", "6"],
       );
       assert.ok(sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
+      // Each step's counts and first rows, not its whole frame (a notebook keeps them all).
+      const expected = prepareFeatures(data, { trainingMode });
+      const last = steps.at(-1);
+      assert.equal(last?.height, expected.height);
+      assert.equal(last?.width, expected.width);
+      assert.ok(last?.head.frameEqual(expected.head(10), true), "the last step's head is prepareFeatures' head");
+      for (const s of steps) assert.ok(s.head.height <= 10 && s.head.width === s.width, `step ${s.step}`);
+      assert.ok(!("frame" in (steps[0] as object)), "no step holds its whole frame");
       const ffill = steps.find((s) => s.step === "4a");
       const example = ffill?.example;
       assert.ok(example, "the forward fill changed rows");

@@ -15,14 +15,30 @@ export interface PrepareStep {
   rule: string;
   /** The columns the step acts on (the ones worth looking at). */
   columns: string[];
-  /** The whole frame after this step. */
-  frame: pl.DataFrame;
+  /** Rows and columns of the frame after this step. */
+  height: number;
+  width: number;
+  /**
+   * The first rows of the frame after this step (every column). Only these: a notebook keeps its variables,
+   * and the whole frame of every step would hold several copies of the data (750 MB on the course file).
+   */
+  head: pl.DataFrame;
   /** A few consecutive rows of `columns` where the step changed a value: before and after it (null: none). */
   example: { before: pl.DataFrame; after: pl.DataFrame } | null;
 }
 
 /** Rows shown in an example. */
 const EXAMPLE_ROWS = 6;
+/** Rows kept of each step's frame. */
+const HEAD_ROWS = 10;
+
+/**
+ * A copy of a small frame that owns its memory: `head()` and `slice()` are views that keep the whole frame's
+ * buffers alive; written to Arrow IPC and read back, only the rows shown remain.
+ */
+function detached(frame: pl.DataFrame): pl.DataFrame {
+  return pl.readIPC(frame.writeIPC());
+}
 
 /** The first window of rows where `before` and `after` differ in `columns` (same row order), or null. */
 function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[]): PrepareStep["example"] {
@@ -36,8 +52,8 @@ function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[])
   if (first < 0) return null;
   const start = Math.max(0, first - 2);
   return {
-    before: before.select(...columns).slice(start, EXAMPLE_ROWS),
-    after: after.select(...columns).slice(start, EXAMPLE_ROWS),
+    before: detached(before.select(...columns).slice(start, EXAMPLE_ROWS)),
+    after: detached(after.select(...columns).slice(start, EXAMPLE_ROWS)),
   };
 }
 
@@ -46,8 +62,16 @@ function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[])
  * `loadDataset` gives it (dates parsed) or as read from a CSV (dates as text).
  */
 export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode: boolean }): PrepareStep[] {
+  return stepsWithFrames(data, options).map(({ frame, ...step }) => step);
+}
+
+/** The steps, each with its whole frame (for sameAsPrepareFeatures). */
+function stepsWithFrames(
+  data: pl.DataFrame,
+  options: { trainingMode: boolean },
+): (PrepareStep & { frame: pl.DataFrame })[] {
   const { trainingMode } = options;
-  const steps: PrepareStep[] = [];
+  const steps: (PrepareStep & { frame: pl.DataFrame })[] = [];
   const add = (
     step: string,
     rule: string,
@@ -59,6 +83,9 @@ export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode
       step,
       rule,
       columns,
+      height: frame.height,
+      width: frame.width,
+      head: detached(frame.head(HEAD_ROWS)),
       frame,
       example: previous ? exampleOf(previous, frame, columns) : null,
     });
@@ -132,7 +159,6 @@ export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode
 
 /** The frame `prepareFeaturesSteps` ends with, checked against `prepareFeatures` (for tests and doubters). */
 export function sameAsPrepareFeatures(data: pl.DataFrame, options: { trainingMode: boolean }): boolean {
-  const steps = prepareFeaturesSteps(data, options);
-  const last = steps.at(-1)?.frame;
+  const last = stepsWithFrames(data, options).at(-1)?.frame;
   return last?.frameEqual(prepareFeatures(data, options), true) === true;
 }
