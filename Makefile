@@ -39,7 +39,7 @@ SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.
 .PHONY: help install build dataset demo test test-fast test-stress lint format student notebooks ui lab lab-student doctor bench calibrate clean distclean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: node_modules/.installed $(NATIVE_TF_STAMP) $(VENV)/.installed dist/.built .jupyter/data/kernels/tslab/kernel.json ## Install everything (npm ci, native TensorFlow backend, Python venv with JupyterLab, tslab kernelspec); fast when nothing changed
 
