@@ -53,6 +53,18 @@ export interface ApiContext {
 /** A user's request for something they may not do (a viewer pausing a DAG): 403. */
 export class ForbiddenError extends WindflowError {
   readonly retryable = false;
+  /** Why, for the page scripts to say it in the user's language (sent as `reason`). */
+  readonly reason: "read_only" | "wrong_password" | undefined;
+  constructor(
+    message: string,
+    options: {
+      hint?: string;
+      reason?: "read_only" | "wrong_password";
+    } = {},
+  ) {
+    super(message, options.hint === undefined ? {} : { hint: options.hint });
+    this.reason = options.reason;
+  }
 }
 
 const ID = { type: "string", minLength: 1, maxLength: 250 } as const;
@@ -82,6 +94,7 @@ function mayEdit(request: FastifyRequest): void {
   if (!user || !CAN_EDIT.has(user.role))
     throw new ForbiddenError(`user ${user?.username ?? "?"} (${user?.role ?? "no role"}) may only read`, {
       hint: "ask an admin for the user, op or admin role (`windflow users create --role user`)",
+      reason: "read_only",
     });
 }
 
@@ -128,7 +141,10 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
     async (request) => {
       const username = request.user?.username as string;
       if (!(await authenticate(store, username, request.body.currentPassword)))
-        throw new ForbiddenError("the current password is not right", { hint: "type your current password" });
+        throw new ForbiddenError("the current password is not right", {
+          hint: "type your current password",
+          reason: "wrong_password",
+        });
       checkNewPassword(username, request.body.newPassword);
       const at = ctx.now();
       store.setUserPassword(username, await hashPassword(request.body.newPassword), at);

@@ -40,7 +40,8 @@ import {
   sameSecret,
 } from "./auth.js";
 import { NotFoundError } from "./files.js";
-import { escapeHtml, html, type Raw, shell } from "./html.js";
+import { escapeHtml, html, htmlMessage, type Raw, type ShellOptions, shell } from "./html.js";
+import { isLang, LANG_COOKIE, type Lang, requestLang, type Translator, translator } from "./i18n.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -49,6 +50,11 @@ declare module "fastify" {
     /** The session, when the user came with its cookie. */
     session?: Session;
   }
+}
+
+/** The language of a request's pages: its `windflow_lang` cookie, else its Accept-Language (i18n.ts). */
+export function langOf(request: FastifyRequest): Lang {
+  return requestLang(request.cookies[LANG_COOKIE], request.headers["accept-language"]);
 }
 
 export const SESSION_COOKIE = "windflow_session";
@@ -101,6 +107,21 @@ const CSP = [
 
 const isApi = (url: string) => url.startsWith("/api/");
 const pathOf = (url: string) => url.split("?")[0] as string;
+/** A year: how long the language switch's choice is remembered. */
+const LANG_COOKIE_SECONDS = 365 * 24 * 3600;
+
+/**
+ * `url` (path and query) without its `lang` parameter: where the language switch sends back to. A path that
+ * is not a plain local one (`//host/...`) goes to `fallback`: never to another site.
+ */
+export function withoutLang(url: string, fallback: string): string {
+  const [path, query = ""] = url.split("?", 2) as [string, string?];
+  if (!/^\/(?![/\\])/.test(path)) return fallback;
+  const params = new URLSearchParams(query);
+  params.delete("lang");
+  const rest = params.toString();
+  return rest ? `${path}?${rest}` : path;
+}
 
 /** A local path under `base` to go back to after signing in (never another site, never the sign-in page). */
 function safeNext(next: unknown, base: string): string {
@@ -184,6 +205,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const full = pathOf(request.url);
     if (base && full !== base && !full.startsWith(`${base}/`)) return; // not the UI's: the 404 handler answers
     const path = full.slice(base.length) || "/";
+    // The language switch (`?lang=fr` on any page, signed in or not): remembered in a cookie, then the same page.
+    if (request.method === "GET" && !isApi(path) && /[?&]lang=/.test(request.url)) {
+      const lang = new URLSearchParams(request.url.split("?", 2)[1]).get("lang");
+      if (isLang(lang))
+        reply.setCookie(LANG_COOKIE, lang, {
+          path: cookiePath,
+          httpOnly: true,
+          sameSite: "lax",
+          maxAge: LANG_COOKIE_SECONDS,
+        });
+      return reply.redirect(withoutLang(request.url, `${base}/`), 303);
+    }
     if (path === "/login" || path.startsWith("/static/")) return;
     let session = sessions.get(request.cookies[SESSION_COOKIE]);
     // The account as it is now: deleted, or its password changed since (the CLI, another session): signed out.
@@ -249,6 +282,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   function refuseCsrf(reply: FastifyReply) {
     return reply.code(403).send({
       error: "missing or wrong CSRF token",
+      reason: "csrf",
       hint: "reload the page; scripts send the token of /api/v1/me's page (meta csrf-token) as X-CSRF-Token",
     });
   }
@@ -256,9 +290,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   function tooMany(reply: FastifyReply, waitMs: number, api: boolean) {
     const seconds = Math.ceil(waitMs / 1000);
     reply.code(429).header("Retry-After", String(seconds));
-    const message = `too many failed sign-ins: try again in ${seconds} s`;
-    if (api) return reply.send({ error: message, hint: "wait, then check the username and password" });
-    return reply.type("text/html; charset=utf-8").send(loginPage({ error: message, next: `${base}/` }));
+    if (api)
+      return reply.send({
+        error: `too many failed sign-ins: try again in ${seconds} s`,
+        hint: "wait, then check the username and password",
+      });
+    const tr = translator(langOf(reply.request));
+    return sendHtml(
+      reply,
+      tr,
+      loginPage(tr, { error: tr.t("login.tooMany", { seconds }), next: `${base}/` }),
+    );
+  }
+
+  /** An HTML page in the language `tr`. */
+  function sendHtml(reply: FastifyReply, tr: Translator, text: string) {
+    return reply.type("text/html; charset=utf-8").header("Content-Language", tr.lang).send(text);
+  }
+
+  /** A page shell in the language of `request`, coming back to it from the language switch. */
+  function shellFor(request: FastifyRequest, tr: Translator, o: Omit<ShellOptions, "lang" | "url" | "base">) {
+    return shell({ ...o, base, lang: tr.lang, url: request.url });
   }
 
   // --- errors ---------------------------------------------------------------------------------------------
@@ -273,20 +325,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500)
       code = e.statusCode;
     if (code === 500) request.log.error(error);
-    const message = code === 500 ? `internal error: ${error.message}` : error.message;
-    if (isApi(pathOf(request.url).slice(base.length)) || request.headers.accept?.includes("application/json"))
-      return reply.code(code).send({ error: message, ...(e.hint ? { hint: e.hint } : {}) });
-    return reply
-      .code(code)
-      .type("text/html; charset=utf-8")
-      .send(
-        shell({
-          base,
-          title: "Error",
-          page: "error",
-          body: html`<section class="error"><h1>${code}</h1><p>${message}</p>${e.hint ? html`<p class="hint">${e.hint}</p>` : ""}<p><a href="${base}/">Back to the DAGs</a></p></section>`,
-        }),
-      );
+    const reason = error instanceof ForbiddenError ? error.reason : undefined;
+    if (
+      isApi(pathOf(request.url).slice(base.length)) ||
+      request.headers.accept?.includes("application/json")
+    ) {
+      const message = code === 500 ? `internal error: ${error.message}` : error.message;
+      return reply
+        .code(code)
+        .send({ error: message, ...(e.hint ? { hint: e.hint } : {}), ...(reason ? { reason } : {}) });
+    }
+    // The page: its frame in the user's language; the error's own message as the server wrote it.
+    const tr = translator(langOf(request));
+    const message = code === 500 ? tr.t("error.internal", { message: error.message }) : error.message;
+    return sendHtml(
+      reply.code(code),
+      tr,
+      shellFor(request, tr, {
+        title: tr.t(code === 404 ? "error.notFound" : "error.title"),
+        page: "error",
+        body: html`<section class="error"><h1>${code}</h1><p>${message}</p>${e.hint ? html`<p class="hint">${e.hint}</p>` : ""}<p><a href="${base}/">${tr.t("error.back")}</a></p></section>`,
+      }),
+    );
   });
   app.setNotFoundHandler((request, reply) => {
     if (isApi(pathOf(request.url).slice(base.length)))
@@ -294,51 +354,65 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         error: `no route ${request.method} ${pathOf(request.url)}`,
         hint: "see /api/v1/openapi.json",
       });
-    return reply
-      .code(404)
-      .type("text/html; charset=utf-8")
-      .send(
-        shell({
-          title: "Not found",
-          page: "error",
-          body: html`<section class="error"><h1>404</h1><p>No page ${pathOf(request.url)}.</p><p><a href="${base}/">Back to the DAGs</a></p></section>`,
-        }),
-      );
+    const tr = translator(langOf(request));
+    return sendHtml(
+      reply.code(404),
+      tr,
+      shellFor(request, tr, {
+        title: tr.t("error.notFound"),
+        page: "error",
+        body: html`<section class="error"><h1>404</h1><p>${tr.t("error.noPage", { path: pathOf(request.url) })}</p><p><a href="${base}/">${tr.t("error.back")}</a></p></section>`,
+      }),
+    );
   });
 
   // --- sign-in --------------------------------------------------------------------------------------------
-  function loginPage(o: { error?: string; next: string; token?: string }): string {
+  function loginPage(tr: Translator, o: { error?: string; next: string; token?: string }): string {
+    const { t } = tr;
     return shell({
       base,
-      title: "Sign in",
+      lang: tr.lang,
+      // The language switch comes back to the sign-in page with the same `next`.
+      url: `${base}/login?next=${encodeURIComponent(o.next)}`,
+      title: t("login.title"),
       page: "login",
       body: html`<section class="login">
-  <h1>Sign in to windflow</h1>
+  <h1>${t("login.heading")}</h1>
   ${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ""}
   <form method="post" action="${base}/login">
     <input type="hidden" name="_login" value="${o.token ?? ""}">
     <input type="hidden" name="next" value="${o.next}">
-    <label>Username <input name="username" autocomplete="username" required autofocus></label>
-    <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-    <button type="submit">Sign in</button>
+    <label>${t("login.username")} <input name="username" autocomplete="username" required autofocus></label>
+    <label>${t("login.password")} <input name="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit">${t("login.submit")}</button>
   </form>
   ${
     defaultPasswordInUse(store)
-      ? html`<p class="hint" id="first-account">First time? Sign in as <b>${DEFAULT_USER.username}</b> with the password <b>${DEFAULT_USER.password}</b> (the course's account), then change the password on the Account page.</p>`
-      : html`<p class="hint">No account? Ask your trainer, or run <code>windflow users create NAME</code> in a terminal.</p>`
+      ? html`<p class="hint" id="first-account">${htmlMessage(tr, "login.firstAccount", {
+          user: html`<b>${DEFAULT_USER.username}</b>`,
+          password: html`<b>${DEFAULT_USER.password}</b>`,
+        })}</p>`
+      : html`<p class="hint">${htmlMessage(tr, "login.noAccount", { command: html`<code>windflow users create NAME</code>` })}</p>`
   }
 </section>`,
     });
   }
 
   /** A fresh double-submit token for the sign-in form, in a cookie and in the form. */
-  function loginForm(reply: FastifyReply, o: { error?: string; next: string }, code = 200) {
+  function loginForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { error?: (tr: Translator) => string; next: string },
+    code = 200,
+  ) {
     const token = randomBytes(24).toString("base64url");
+    const tr = translator(langOf(request));
     reply.setCookie(LOGIN_COOKIE, token, { path: `${base}/login`, httpOnly: true, sameSite: "strict" });
-    return reply
-      .code(code)
-      .type("text/html; charset=utf-8")
-      .send(loginPage({ ...o, token }));
+    return sendHtml(
+      reply.code(code),
+      tr,
+      loginPage(tr, { next: o.next, token, ...(o.error ? { error: o.error(tr) } : {}) }),
+    );
   }
 
   // Every route under the base path.
@@ -348,14 +422,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) => {
         if (sessions.get(request.cookies[SESSION_COOKIE]))
           return reply.redirect(safeNext(request.query.next, base), 303);
-        return loginForm(reply, { next: safeNext(request.query.next, base) });
+        return loginForm(request, reply, { next: safeNext(request.query.next, base) });
       });
 
       app.post<{ Body: Record<string, string | undefined> }>("/login", async (request, reply) => {
         const body = request.body ?? {};
         const next = safeNext(body.next, base);
         if (!sameSecret(body._login, request.cookies[LOGIN_COOKIE]))
-          return loginForm(reply, { error: "the sign-in form expired: try again", next }, 403);
+          return loginForm(request, reply, { error: (tr) => tr.t("login.expired"), next }, 403);
         const username = String(body.username ?? "").slice(0, 256);
         const password = String(body.password ?? "").slice(0, 1024);
         const keys = [`user:${username}`, `ip:${request.ip}`];
@@ -365,7 +439,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         if (!user) {
           throttle.fail(keys);
           request.log.warn(`failed sign-in for ${JSON.stringify(username)} from ${request.ip}`);
-          return loginForm(reply, { error: "wrong username or password", next }, 401);
+          return loginForm(request, reply, { error: (tr) => tr.t("login.wrong"), next }, 401);
         }
         throttle.succeed(keys[0] as string);
         const { id } = sessions.create(user);
@@ -394,41 +468,59 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       });
 
       // --- pages ----------------------------------------------------------------------------------------------
-      function banners(): Raw[] {
+      function banners(tr: Translator): Raw[] {
         const out: Raw[] = [];
         if (defaultPasswordInUse(store))
           out.push(
-            html`<p class="banner warn" id="default-password-banner">The account <b>${DEFAULT_USER.username}</b> still has its default password: anyone who knows the course can sign in. <a href="${base}/account">Change it</a>, or run <code>windflow users set-password ${DEFAULT_USER.username}</code>.</p>`,
+            html`<p class="banner warn" id="default-password-banner">${htmlMessage(
+              tr,
+              "banner.defaultPassword",
+              {
+                user: html`<b>${DEFAULT_USER.username}</b>`,
+                change: html`<a href="${base}/account">${tr.t("banner.changeIt")}</a>`,
+                command: html`<code>windflow users set-password ${DEFAULT_USER.username}</code>`,
+              },
+            )}</p>`,
           );
         return out;
       }
+      /** A page shell for the signed-in user, in the request's language; `title` names it in that language. */
       const page = (
         request: FastifyRequest,
-        o: { title: string; page: string; data?: Record<string, string>; plotly?: boolean },
+        reply: FastifyReply,
+        o: {
+          title: (tr: Translator) => string;
+          page: string;
+          data?: Record<string, string>;
+          plotly?: boolean;
+        },
       ) => {
         const s = request.session;
-        return shell({
-          ...o,
-          base,
-          banners: banners(),
-          ...(s ? { user: { username: s.username, role: s.role, csrfToken: s.csrfToken } } : {}),
-        });
+        const tr = translator(langOf(request));
+        return sendHtml(
+          reply,
+          tr,
+          shellFor(request, tr, {
+            ...o,
+            title: o.title(tr),
+            banners: banners(tr),
+            ...(s ? { user: { username: s.username, role: s.role, csrfToken: s.csrfToken } } : {}),
+          }),
+        );
       };
-      const send = (reply: FastifyReply, text: string) => reply.type("text/html; charset=utf-8").send(text);
 
-      app.get("/", async (request, reply) => send(reply, page(request, { title: "DAGs", page: "dags" })));
+      app.get("/", async (request, reply) =>
+        page(request, reply, { title: (tr) => tr.t("nav.dags"), page: "dags" }),
+      );
       app.get<{ Params: { dagId: string } }>("/dags/:dagId", async (request, reply) => {
         if (!store.getDag(request.params.dagId)?.isActive)
           throw new NotFoundError(`no DAG ${request.params.dagId}`, { hint: "the DAG list shows the DAGs" });
-        return send(
-          reply,
-          page(request, {
-            title: request.params.dagId,
-            page: "dag",
-            data: { "dag-id": request.params.dagId },
-            plotly: true,
-          }),
-        );
+        return page(request, reply, {
+          title: () => request.params.dagId,
+          page: "dag",
+          data: { "dag-id": request.params.dagId },
+          plotly: true,
+        });
       });
       app.get<{ Params: { dagId: string; runId: string; taskId: string }; Querystring: { try?: string } }>(
         "/dags/:dagId/runs/:runId/tasks/:taskId/logs",
@@ -436,29 +528,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           const { dagId, runId, taskId } = request.params;
           if (!store.getTaskInstance({ dagId, runId, taskId }))
             throw new NotFoundError(`no task instance ${dagId}/${runId}/${taskId}`);
-          return send(
-            reply,
-            page(request, {
-              title: `${taskId} log`,
-              page: "log",
-              data: {
-                "dag-id": dagId,
-                "run-id": runId,
-                "task-id": taskId,
-                try: String(request.query.try ?? ""),
-              },
-            }),
-          );
+          return page(request, reply, {
+            title: (tr) => tr.t("log.title", { taskId }),
+            page: "log",
+            data: {
+              "dag-id": dagId,
+              "run-id": runId,
+              "task-id": taskId,
+              try: String(request.query.try ?? ""),
+            },
+          });
         },
       );
       app.get("/predictions", async (request, reply) =>
-        send(reply, page(request, { title: "Predictions", page: "predictions", plotly: true })),
+        page(request, reply, { title: (tr) => tr.t("nav.predictions"), page: "predictions", plotly: true }),
       );
       app.get("/models", async (request, reply) =>
-        send(reply, page(request, { title: "Models", page: "models" })),
+        page(request, reply, { title: (tr) => tr.t("nav.models"), page: "models" }),
       );
       app.get("/account", async (request, reply) =>
-        send(reply, page(request, { title: "Account", page: "account" })),
+        page(request, reply, { title: (tr) => tr.t("nav.account"), page: "account" }),
       );
 
       // --- the API and its description --------------------------------------------------------------------

@@ -4,6 +4,18 @@
  * calls (text nodes, never innerHTML of data), so escaping happens in one place on each side.
  */
 
+import {
+  DEFAULT_LANG,
+  LANG_NAMES,
+  LANGS,
+  type Lang,
+  langHref,
+  type MessageKey,
+  type ParamsOf,
+  type Translator,
+  translator,
+} from "./i18n.js";
+
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -47,6 +59,10 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Raw {
 export interface ShellOptions {
   /** The UI's base path ("" or "/windflow"): every link starts with it. */
   base?: string;
+  /** The page's language (`<html lang>`, the header's words; the page script reads it). @default "en" */
+  lang?: Lang;
+  /** The page's path and query as requested (with the base): the language switch's links come back to it. */
+  url?: string;
   title: string;
   /** Which page script runs (`data-page`). */
   page: string;
@@ -61,28 +77,45 @@ export interface ShellOptions {
   body?: Raw;
 }
 
+/**
+ * The EN | FR switch: links to this page with `?lang=`, which the server remembers in a cookie (app.ts). Plain
+ * links, so that it works on the sign-in page, which runs no script.
+ */
+function langSwitch(tr: Translator, url: string): Raw {
+  // Each link speaks its own language (its text, its title, its `lang`): who looks for English reads English.
+  const links = LANGS.map(
+    (l) =>
+      html`<a href="${langHref(url, l)}" lang="${l}" hreflang="${l}" data-lang="${l}" title="${translator(l).t("lang.switchTo", { language: LANG_NAMES[l] })}"${l === tr.lang ? html` aria-current="true"` : ""}>${l.toUpperCase()}</a>`,
+  );
+  return html`<nav class="lang-switch" aria-label="${tr.t("lang.switch")}">${links.flatMap((a, i) => (i === 0 ? [a] : [html`<span aria-hidden="true">|</span>`, a]))}</nav>`;
+}
+
 export function shell(o: ShellOptions): string {
   const b = o.base ?? "";
+  const tr = translator(o.lang ?? DEFAULT_LANG);
+  const { t } = tr;
   const data = Object.entries(o.data ?? {}).map(([k, v]) => html` data-${k}="${v}"`);
+  const switcher = langSwitch(tr, o.url ?? `${b}/`);
   const nav = o.user
     ? html`<header class="top">
   <a class="brand" href="${b}/">windflow</a>
   <nav>
-    <a href="${b}/" data-nav="dags">DAGs</a>
-    <a href="${b}/predictions" data-nav="predictions">Predictions</a>
-    <a href="${b}/models" data-nav="models">Models</a>
-    <a href="${b}/api/v1/openapi.json" data-nav="api">API</a>
+    <a href="${b}/" data-nav="dags">${t("nav.dags")}</a>
+    <a href="${b}/predictions" data-nav="predictions">${t("nav.predictions")}</a>
+    <a href="${b}/models" data-nav="models">${t("nav.models")}</a>
+    <a href="${b}/api/v1/openapi.json" data-nav="api">${t("nav.api")}</a>
   </nav>
-  <span class="scheduler" id="scheduler-status" title="scheduler status">…</span>
-  <span class="who"><a href="${b}/account" title="change your password">${o.user.username}</a> (${o.user.role})</span>
+  <span class="scheduler" id="scheduler-status" title="${t("header.schedulerTitle")}">…</span>
+  <span class="who"><a href="${b}/account" title="${t("header.accountTitle")}">${o.user.username}</a> (${o.user.role})</span>
   <form method="post" action="${b}/logout" class="logout">
     <input type="hidden" name="_csrf" value="${o.user.csrfToken}">
-    <button type="submit">Sign out</button>
+    <button type="submit">${t("header.signOut")}</button>
   </form>
+  ${switcher}
 </header>`
-    : html`<header class="top"><a class="brand" href="${b}/login">windflow</a></header>`;
+    : html`<header class="top"><a class="brand" href="${b}/login">windflow</a><span class="spacer"></span>${switcher}</header>`;
   return html`<!doctype html>
-<html lang="en">
+<html lang="${tr.lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -100,4 +133,17 @@ ${nav}
 </body>
 </html>
 `.html;
+}
+
+/**
+ * A message with markup in its placeholders (`<b>admin</b>`, a link): the message's text is escaped, the
+ * values are markup made by `html`.
+ */
+export function htmlMessage<K extends MessageKey>(
+  tr: Translator,
+  key: K,
+  params: Record<ParamsOf<K>, Raw>,
+): Raw {
+  const parts = (tr.parts as (key: MessageKey, params: Record<string, Raw>) => (string | Raw)[])(key, params);
+  return html`${parts}`;
 }

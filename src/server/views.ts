@@ -264,10 +264,14 @@ export function triggerPreview(
 /** Whether a scheduler is running, from the heartbeats of the store. */
 export interface SchedulerStatus {
   status: "running" | "down" | "never";
-  /** What to tell the user. */
+  /** What to tell the user (in English; the page scripts word it from the fields below in the user's language). */
   message: string;
   latestHeartbeat: string | null;
   hostname: string | null;
+  /** The latest scheduler said it stopped (else it went quiet, or runs). */
+  stopped: boolean;
+  /** How long ago its latest heartbeat was, on the server's clock; null when none ever ran. */
+  ageMs: number | null;
 }
 
 /**
@@ -287,6 +291,8 @@ export function schedulerStatus(
         "No scheduler has run yet: DAGs you turn on or trigger wait until one starts (`windflow scheduler`).",
       latestHeartbeat: null,
       hostname: null,
+      stopped: false,
+      ageMs: null,
     };
   const age = now.getTime() - latest.latestHeartbeat.getTime();
   const running = latest.endedAt === null && age <= staleMs;
@@ -298,6 +304,8 @@ export function schedulerStatus(
       : `The scheduler is not running (${latest.endedAt ? "stopped" : "last heartbeat"} ${ago} ago): runs wait until it is started (\`windflow scheduler\`).`,
     latestHeartbeat: latest.latestHeartbeat.toISOString(),
     hostname: latest.hostname,
+    stopped: latest.endedAt !== null,
+    ageMs: age,
   };
 }
 
