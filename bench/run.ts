@@ -4,7 +4,8 @@
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
- *                    pipeline, handoff, web, notebooks
+ *                    pipeline, handoff, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
+ *                    the UI's Trigger of train, about 10 minutes)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -214,6 +215,25 @@ void (async () => {
         `  ${n.name.padEnd(32)} ${n.seconds.toFixed(1).padStart(6)} s  ${(n.seconds / anchor).toFixed(1).padStart(5)}x notebook 00${n.ok ? "" : "  FAILED"}`,
       );
     console.log(`  all notebooks, wall time ${(nb.wallSeconds as number).toFixed(1)} s`);
+  }
+
+  // 7. The lab as a trainee lives it, in Chromium: Run All on each notebook in JupyterLab, then the launcher
+  //    tile, ON and Trigger on train until its model. Anchor: the headless notebooks above (same notebooks).
+  if (!skip.has("walk")) {
+    const walk = tsx("bench/trainee-walk.ts", file);
+    results.walk = walk;
+    console.log("the lab in Chromium as a trainee lives it (each wait from the click):");
+    for (const w of walk.waits as { what: string; seconds: number; ok: boolean; detail?: string }[])
+      console.log(
+        `  ${w.what.padEnd(44)} ${w.seconds.toFixed(1).padStart(7)} s${w.ok ? "" : `  FAILED: ${w.detail}`}`,
+      );
+    const headless = (results.notebooks as { wallSeconds?: number } | undefined)?.wallSeconds;
+    console.log(
+      `  sum of the waits ${(walk.waitSeconds as number).toFixed(0)} s (target < 600 s on a quiet machine)` +
+        (headless
+          ? `; ${((walk.waitSeconds as number) / headless).toFixed(2)}x the headless notebooks' wall time`
+          : ""),
+    );
   }
 
   mkdirSync(join(root, "artifacts"), { recursive: true });
