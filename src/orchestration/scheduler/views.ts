@@ -240,16 +240,23 @@ export async function followFile(
   options: { intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
   let offset = 0;
+  // A UTF-8 character cut between two reads (the writer is mid-line) is kept for the next read, not "\ufffd".
+  const decoder = new StringDecoder("utf8");
   const drain = () => {
     const bytes = readAppended(path, offset);
     if (!bytes) return;
     offset += bytes.length;
-    write(bytes.toString("utf8"));
+    const text = decoder.write(bytes);
+    if (text) write(text);
   };
   for (;;) {
     const more = running();
     drain();
-    if (!more || options.signal?.aborted) return;
+    if (!more || options.signal?.aborted) {
+      const rest = decoder.end();
+      if (rest) write(rest);
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
 }
