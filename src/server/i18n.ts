@@ -21,6 +21,9 @@ export const LANG_COOKIE = "windflow_lang";
 /** Each language by its own name (the switch's titles: a name is written as its speakers write it). */
 export const LANG_NAMES: Readonly<Record<Lang, string>> = { en: "English", fr: "français" };
 
+/** Every message's name. */
+export const MESSAGE_KEYS: ReadonlySet<string> = new Set(Object.keys(EN));
+
 export const CATALOGUES: Readonly<Record<Lang, Readonly<Record<MessageKey, string>>>> = { en: EN, fr: FR };
 
 export const isLang = (value: unknown): value is Lang => value === "en" || value === "fr";

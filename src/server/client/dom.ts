@@ -17,6 +17,7 @@
  *   listener (the listeners `h()` adds move to the kept node).
  */
 import morphdom from "morphdom";
+import { num, stateLabel, t } from "./lang.js";
 
 type Child = Node | string | number | null | undefined | false | readonly Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -130,12 +131,13 @@ export function mount(el: Element, ...children: Child[]): void {
   });
 }
 
-/** An API error with the server's message and hint. */
+/** An API error with the server's message and hint, and its `reason` when the server gives one. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly hint?: string,
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -159,13 +161,21 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     credentials: "same-origin",
+  }).catch(() => {
+    // The browser's own words ("Failed to fetch") say neither what happened nor in the user's language.
+    throw new ApiError(0, t("error.unreachable"));
   });
   if (response.status === 401) {
     location.assign(u(`/login?next=${encodeURIComponent(location.pathname + location.search)}`));
     throw new ApiError(401, "signed out");
   }
-  const data = (await response.json().catch(() => ({}))) as { error?: string; hint?: string };
-  if (!response.ok) throw new ApiError(response.status, data.error ?? response.statusText, data.hint);
+  const data = (await response.json().catch(() => ({}))) as {
+    error?: string;
+    hint?: string;
+    reason?: string;
+  };
+  if (!response.ok)
+    throw new ApiError(response.status, data.error ?? response.statusText, data.hint, data.reason);
   return data as T;
 }
 
@@ -238,25 +248,33 @@ export function poll(
   return { now: run };
 }
 
-/** An error as a sentence, with its hint. */
+/**
+ * An error as a sentence, with its hint. The reasons the server names are said in the page's language; other
+ * messages are the server's own (in English: they name the DAG, the run, the file, as the CLI says them).
+ */
 export function describe(error: unknown): string {
-  if (error instanceof ApiError) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  if (error instanceof ApiError) {
+    if (error.reason === "csrf") return t("error.csrf");
+    if (error.reason === "read_only") return t("error.readOnly");
+    if (error.reason === "wrong_password") return t("account.wrongCurrent");
+    return error.hint ? `${error.message} (${error.hint})` : error.message;
+  }
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A coloured state badge. */
+/** A coloured state badge: Airflow's keyword, what it means as its title. */
 export function stateBadge(state: string | null | undefined, text?: string): HTMLElement {
   const s = state ?? "none";
-  return h("span", { className: `state state-${s}`, title: s }, text ?? s);
+  return h("span", { className: `state state-${s}`, title: stateLabel(s) }, text ?? s);
 }
 
-/** "3 s", "2 min", "1.5 h". */
+/** "850 ms", "3.5 s", "2.0 min", "1.5 h" (the decimal mark of the page's language). */
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 90_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 5_400_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms < 1000) return `${num(ms)} ms`;
+  if (ms < 90_000) return `${num(ms / 1000, 1)} s`;
+  if (ms < 5_400_000) return `${num(ms / 60_000, 1)} min`;
+  return `${num(ms / 3_600_000, 1)} h`;
 }
 
 /** An ISO instant as `2026-11-25 17:30:05 UTC`. */

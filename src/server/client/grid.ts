@@ -12,6 +12,7 @@
 import { STATE_COLOURS } from "../colours.js";
 import type { GridRun } from "../views.js";
 import { duration, h, svg, u, when } from "./dom.js";
+import { num, stateLabel, t } from "./lang.js";
 
 export interface Grid {
   taskIds: string[];
@@ -28,16 +29,19 @@ export function shortDate(iso: string): [string, string] {
   return [iso.slice(5, 10), iso.slice(11, 16)];
 }
 
-/** A duration in at most 5 characters, for a grid column: `85ms`, `4.2s`, `37s`, `1.5m`, `12m`, `2.1h`, `31h`. */
+/**
+ * A duration in at most 5 characters, for a grid column: `85ms`, `4.2s`, `37s`, `1.5m`, `12m`, `2.1h`, `31h`
+ * (`4,2s` in French: the page's decimal mark; the units are symbols, the same in both languages).
+ */
 export function shortDuration(ms: number | null): string {
   if (ms === null) return "";
-  if (ms < 100) return `${Math.round(ms)}ms`;
-  if (ms < 9_950) return `${(ms / 1000).toFixed(1)}s`;
-  if (ms < 89_500) return `${Math.round(ms / 1000)}s`;
-  if (ms < 597_000) return `${(ms / 60_000).toFixed(1)}m`;
-  if (ms < 5_370_000) return `${Math.round(ms / 60_000)}m`;
-  if (ms < 35_820_000) return `${(ms / 3_600_000).toFixed(1)}h`;
-  return `${Math.round(ms / 3_600_000)}h`;
+  if (ms < 100) return `${num(ms)}ms`;
+  if (ms < 9_950) return `${num(ms / 1000, 1)}s`;
+  if (ms < 89_500) return `${num(ms / 1000)}s`;
+  if (ms < 597_000) return `${num(ms / 60_000, 1)}m`;
+  if (ms < 5_370_000) return `${num(ms / 60_000)}m`;
+  if (ms < 35_820_000) return `${num(ms / 3_600_000, 1)}h`;
+  return `${num(ms / 3_600_000)}h`;
 }
 
 /** A bar's height in px: proportional to the run's duration; null for a run that has not started. */
@@ -46,9 +50,9 @@ export function barHeight(durationMs: number | null, longestMs: number): number 
   return Math.max(MIN_BAR_PX, Math.round((BAR_PX * durationMs) / Math.max(longestMs, 1)));
 }
 
-const RUN_TYPES: Record<string, { title: string; icon: () => SVGElement }> = {
+const RUN_TYPES: Record<string, { title: () => string; icon: () => SVGElement }> = {
   manual: {
-    title: "manual run: triggered (Trigger, Trigger with config, the API or the CLI)",
+    title: () => t("runType.manualTitle"),
     icon: () =>
       svg(
         "svg",
@@ -57,7 +61,7 @@ const RUN_TYPES: Record<string, { title: string; icon: () => SVGElement }> = {
       ),
   },
   scheduled: {
-    title: "scheduled run: created by the schedule, for an interval that is over",
+    title: () => t("runType.scheduledTitle"),
     icon: () =>
       svg(
         "svg",
@@ -76,17 +80,17 @@ const RUN_TYPES: Record<string, { title: string; icon: () => SVGElement }> = {
 
 /** The icon of a run type, with its meaning as title. */
 export function runTypeIcon(type: string): HTMLElement {
-  const t = RUN_TYPES[type];
+  const known = RUN_TYPES[type];
   return h(
     "span",
     {
       className: `run-type run-type-${type}`,
-      title: t?.title ?? `${type} run`,
+      title: known?.title() ?? t("runType.other", { type }),
       role: "img",
-      "aria-label": `${type} run`,
+      "aria-label": t("runType.other", { type }),
       "data-run-type": type,
     },
-    t ? t.icon() : type.slice(0, 1).toUpperCase(),
+    known ? known.icon() : type.slice(0, 1).toUpperCase(),
   );
 }
 
@@ -97,10 +101,12 @@ function runTitle(r: GridRun): string {
   return [
     run.runId,
     `${run.state}, ${run.runType}`,
-    `logical date ${when(run.logicalDate)}`,
-    run.startedAt ? `started ${when(run.startedAt)}` : "not started yet",
-    run.endedAt ? `ended ${when(run.endedAt)}` : "",
-    r.durationMs === null ? "" : `duration ${duration(r.durationMs)}${going ? " so far" : ""}`,
+    t("grid.runLogicalDate", { date: when(run.logicalDate) }),
+    run.startedAt ? t("grid.runStarted", { date: when(run.startedAt) }) : t("grid.runNotStarted"),
+    run.endedAt ? t("grid.runEnded", { date: when(run.endedAt) }) : "",
+    r.durationMs === null
+      ? ""
+      : t(going ? "grid.runDurationSoFar" : "grid.runDuration", { duration: duration(r.durationMs) }),
   ]
     .filter(Boolean)
     .join("\n");
@@ -111,8 +117,7 @@ export function gridView(
   g: Grid,
   o: { dagId: string; selected: string | undefined; select: (runId: string) => void },
 ): Node[] {
-  if (g.runs.length === 0)
-    return [h("p", {}, "No runs yet: press Trigger, or turn the DAG ON."), legend(true)];
+  if (g.runs.length === 0) return [h("p", {}, t("grid.empty")), legend(true)];
   const longest = Math.max(1, ...g.runs.map((r) => r.durationMs ?? 0));
   const selected = (r: GridRun) => (r.run.runId === o.selected ? "selected" : "");
   const logLink = (runId: string, taskId: string, tryNumber: number) =>
@@ -165,7 +170,7 @@ export function gridView(
       h("a", {
         className: `cell state-${state}`,
         href: logLink(r.run.runId, taskId, ti?.tryNumber ?? 0),
-        title: `${taskId} in ${r.run.runId}: ${state}${ti?.durationMs ? `, ${duration(ti.durationMs)}` : ""}`,
+        title: `${t("grid.cellTitle", { taskId, runId: r.run.runId, state })}${ti?.durationMs ? `, ${duration(ti.durationMs)}` : ""}`,
         "data-task": taskId,
         "data-run": r.run.runId,
         "data-state": state,
@@ -188,8 +193,8 @@ export function gridView(
             h(
               "th",
               { className: "corner", scope: "col" },
-              h("div", { className: "run-label" }, "logical date (UTC)", h("br"), "and type"),
-              h("div", { className: "bar-box" }, "duration"),
+              h("div", { className: "run-label" }, t("grid.cornerDate"), h("br"), t("grid.cornerType")),
+              h("div", { className: "bar-box" }, t("grid.cornerDuration")),
             ),
             g.runs.map(runHead),
           ),
@@ -221,24 +226,21 @@ export function legend(forRuns: boolean): HTMLElement {
     h(
       "p",
       {},
-      h("b", {}, "States: "),
+      h("b", {}, `${t("legend.states")} `),
       Object.keys(STATE_COLOURS).map((s) =>
-        item(h("span", { className: `swatch cell state-${s}` }), s.replaceAll("_", " ")),
+        item(h("span", { className: `swatch cell state-${s}` }), stateLabel(s)),
       ),
     ),
     forRuns
       ? h(
           "p",
           {},
-          h("b", {}, "Runs: "),
-          item(h("span", { className: "swatch cell bar-swatch state-success" }), "bar height: duration"),
-          item(h("span", { className: "swatch cell bar-swatch state-running" }), "running (moving stripes)"),
-          item(
-            h("span", { className: "swatch cell bar-swatch unstarted state-queued" }),
-            "queued (not started)",
-          ),
-          item(runTypeIcon("manual"), "manual"),
-          item(runTypeIcon("scheduled"), "scheduled"),
+          h("b", {}, `${t("legend.runs")} `),
+          item(h("span", { className: "swatch cell bar-swatch state-success" }), t("legend.barHeight")),
+          item(h("span", { className: "swatch cell bar-swatch state-running" }), t("legend.running")),
+          item(h("span", { className: "swatch cell bar-swatch unstarted state-queued" }), t("legend.queued")),
+          item(runTypeIcon("manual"), t("runType.manual")),
+          item(runTypeIcon("scheduled"), t("runType.scheduled")),
         )
       : null,
   );

@@ -5,6 +5,7 @@
 import { STATE_COLOURS } from "../colours.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
 import type { GraphLayout } from "../graph.js";
+import { scheduleText } from "../i18n.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
 import {
   api,
@@ -22,6 +23,7 @@ import {
   when,
 } from "./dom.js";
 import { type Grid, gridView, legend } from "./grid.js";
+import { num, t, tn, tr } from "./lang.js";
 import { openTriggerForm, pauseToggle, triggerNow } from "./trigger.js";
 
 declare const Plotly: {
@@ -51,18 +53,28 @@ export async function header(): Promise<void> {
     async () => {
       const health = await api<{ scheduler: SchedulerStatus }>("/health");
       const s = health.scheduler;
+      const message = schedulerMessage(s);
       if (status) {
         status.className = `scheduler scheduler-${s.status}`;
-        mount(status, `scheduler: ${s.status === "running" ? "running" : "not running"}`);
-        status.title = s.message;
+        mount(status, t(s.status === "running" ? "scheduler.badgeRunning" : "scheduler.badgeDown"));
+        status.title = message;
       }
       box.hidden = s.status === "running";
-      mount(box, s.message);
+      mount(box, message);
     },
     5000,
     undefined,
     "header",
   );
+}
+
+/** What the scheduler's status means for the user (the server's `message`, in the page's language). */
+function schedulerMessage(s: SchedulerStatus): string {
+  if (s.status === "never") return t("scheduler.never");
+  if (s.status === "running") return t("scheduler.running", { host: s.hostname ?? "?" });
+  const age = s.ageMs ?? 0;
+  const ago = age < 90_000 ? `${num(age / 1000)} s` : `${num(age / 60_000)} min`;
+  return t(s.stopped ? "scheduler.stopped" : "scheduler.silent", { ago });
 }
 
 /** The Trigger and Trigger with config buttons of a DAG (disabled for a viewer). */
@@ -76,7 +88,7 @@ function triggerButtons(d: DagJson, refresh: () => Promise<void>): Node[] {
         "data-action": "trigger",
         onclick: () => void triggerNow(d, () => void refresh()),
       },
-      "Trigger",
+      t("trigger.button"),
     ),
     document.createTextNode(" "),
     h(
@@ -88,7 +100,7 @@ function triggerButtons(d: DagJson, refresh: () => Promise<void>): Node[] {
         "data-action": "trigger-config",
         onclick: () => openTriggerForm(d, () => void refresh()),
       },
-      "Trigger with config",
+      t("trigger.withConfig"),
     ),
   ];
 }
@@ -102,7 +114,7 @@ export function dagsPage(): void {
   const error = h("p", { className: "error", hidden: true });
   place(
     app(),
-    h("h1", {}, "DAGs"),
+    h("h1", {}, t("nav.dags")),
     error,
     h(
       "table",
@@ -113,7 +125,14 @@ export function dagsPage(): void {
         h(
           "tr",
           {},
-          ["ON/OFF", "DAG", "Schedule", "Last run", "Next run", "Actions"].map((t) => h("th", {}, t)),
+          [
+            t("dags.colOnOff"),
+            t("dags.colDag"),
+            t("dags.colSchedule"),
+            t("dags.colLastRun"),
+            t("dags.colNextRun"),
+            t("dags.colActions"),
+          ].map((text) => h("th", {}, text)),
         ),
       ),
       table,
@@ -130,7 +149,8 @@ export function dagsPage(): void {
         ? h(
             "div",
             { className: "banner error", id: "broken-dags", role: "alert" },
-            h("b", {}, `Broken DAG${importErrors.length > 1 ? "s" : ""}:`),
+            // (A plural on its own: "Broken DAGs:", with no count in it.)
+            h("b", {}, t(importErrors.length > 1 ? "dags.brokenTitle.other" : "dags.brokenTitle.one")),
             h(
               "ul",
               {},
@@ -143,9 +163,7 @@ export function dagsPage(): void {
     );
     mount(
       table,
-      dags.length === 0
-        ? h("tr", {}, h("td", { colspan: 6 }, "No DAGs yet: put DAG files in the DAGs folder."))
-        : null,
+      dags.length === 0 ? h("tr", {}, h("td", { colspan: 6 }, t("dags.empty"))) : null,
       dags.map((d) => {
         const descr = h("div", { className: "description" });
         // Markdown rendered by the server with raw HTML escaped (markdown-it, html: false).
@@ -162,10 +180,10 @@ export function dagsPage(): void {
             h(
               "div",
               { className: "tags" },
-              d.tags.map((t) => h("span", { className: "tag" }, t)),
+              d.tags.map((tag) => h("span", { className: "tag" }, tag)),
             ),
           ),
-          h("td", {}, d.schedule),
+          h("td", {}, scheduleText(tr, d.schedule)),
           h(
             "td",
             { className: "last-run" },
@@ -179,7 +197,7 @@ export function dagsPage(): void {
                     when(d.lastRun.logicalDate),
                   ),
                 ]
-              : "never",
+              : t("dags.never"),
           ),
           h(
             "td",
@@ -187,7 +205,7 @@ export function dagsPage(): void {
             d.nextRun?.logicalDate
               ? nextRunText(d.nextRun)
               : d.isPaused && d.schedule !== "manual only"
-                ? "(OFF)"
+                ? t("dags.paused")
                 : "",
           ),
           h("td", { className: "actions" }, triggerButtons(d, view.now)),
@@ -205,19 +223,17 @@ export function dagsPage(): void {
  */
 function nextRunText(next: { logicalDate: string | null; dueAt: string | null }): HTMLElement {
   const due = next.dueAt ? Date.parse(next.dueAt) : Number.NaN;
-  const title =
-    `for the interval starting ${when(next.logicalDate)} (its logical date): ` +
-    "a scheduled run covers an interval and starts once that interval is over";
+  const title = t("next.title", { date: when(next.logicalDate) });
   const text = Number.isNaN(due)
-    ? `for ${when(next.logicalDate)}`
+    ? t("next.for", { date: when(next.logicalDate) })
     : due <= Date.now()
-      ? "due now"
-      : `at ${when(next.dueAt)}`;
+      ? t("next.dueNow")
+      : t("next.at", { date: when(next.dueAt) });
   return h(
     "span",
     { title },
     text,
-    h("small", { className: "interval" }, ` (interval from ${when(next.logicalDate)})`),
+    h("small", { className: "interval" }, ` ${t("next.interval", { date: when(next.logicalDate) })}`),
   );
 }
 
@@ -239,6 +255,13 @@ export function dagPage(): void {
     code: h("section", { id: "panel-code" }),
     details: h("section", { id: "panel-details" }),
   };
+  const tabNames: Record<string, string> = {
+    grid: t("dag.tabGrid"),
+    graph: t("dag.tabGraph"),
+    gantt: t("dag.tabGantt"),
+    code: t("dag.tabCode"),
+    details: t("dag.tabDetails"),
+  };
   const tabs = h(
     "nav",
     { className: "tabs", role: "tablist" },
@@ -246,7 +269,7 @@ export function dagPage(): void {
       h(
         "a",
         { href: `#${name}`, role: "tab", "data-tab": name, onclick: () => show(name) },
-        name[0]?.toUpperCase() + name.slice(1),
+        tabNames[name] ?? name,
       ),
     ),
   );
@@ -282,11 +305,11 @@ export function dagPage(): void {
       h(
         "p",
         { className: "meta" },
-        `schedule: ${d.schedule}`,
-        d.nextRun?.logicalDate ? [" · next run: ", nextRunText(d.nextRun)] : "",
-        ` · catch-up ${d.catchup ? "on" : "off"} · file: `,
+        t("dag.schedule", { schedule: scheduleText(tr, d.schedule) }),
+        d.nextRun?.logicalDate ? [` · ${t("dag.nextRun")} `, nextRunText(d.nextRun)] : "",
+        ` · ${t(d.catchup ? "dag.catchupOn" : "dag.catchupOff")} · ${t("dag.file")} `,
         h("code", {}, d.file),
-        d.tags.length ? [" · ", d.tags.map((t) => h("span", { className: "tag" }, t))] : null,
+        d.tags.length ? [" · ", d.tags.map((tag) => h("span", { className: "tag" }, tag))] : null,
       ),
       h("p", { className: "actions" }, triggerButtons(d, view.now)),
     );
@@ -354,7 +377,7 @@ export function dagPage(): void {
         return svg(
           "g",
           { "data-task": n.taskId, "data-state": state, class: "node" },
-          svg("title", {}, `${n.taskId}: ${state} (trigger rule ${n.triggerRule})`),
+          svg("title", {}, t("graph.nodeTitle", { taskId: n.taskId, state, rule: n.triggerRule })),
           svg("rect", {
             x: n.x,
             y: n.y,
@@ -374,7 +397,7 @@ export function dagPage(): void {
       h(
         "p",
         { className: "meta" },
-        run ? `Task states in ${run.run.runId} (${run.run.state})` : "No runs yet: the task graph.",
+        run ? t("graph.statesIn", { runId: run.run.runId, state: run.run.state }) : t("graph.noRuns"),
       ),
       picture,
       legend(false),
@@ -389,20 +412,23 @@ export function dagPage(): void {
     const run = selectedRun();
     const box = panels.gantt as HTMLElement;
     if (!run) {
-      mount(box, h("p", {}, "No runs yet."));
+      mount(box, h("p", {}, t("dag.noRuns")));
       return;
     }
     const detail = await runDetail(run.run.runId);
-    const started = detail.taskInstances.filter((t) => t.startedAt);
+    const started = detail.taskInstances.filter((ti) => ti.startedAt);
     let chart = box.querySelector<HTMLElement>(".gantt");
     if (!chart) {
       chart = h("div", { className: "gantt chart", "data-owner": "plotly" });
       place(box, h("p", { className: "meta", id: "gantt-title" }), chart);
     }
-    mount(box.querySelector("#gantt-title") as HTMLElement, `Gantt of ${detail.runId} (${detail.state})`);
+    mount(
+      box.querySelector("#gantt-title") as HTMLElement,
+      t("gantt.title", { runId: detail.runId, state: detail.state }),
+    );
     if (started.length === 0) {
       Plotly.purge(chart);
-      place(chart, h("p", {}, "No task has started in this run yet."));
+      place(chart, h("p", {}, t("gantt.nothingStarted")));
       return;
     }
     const now = Date.now();
@@ -412,14 +438,14 @@ export function dagPage(): void {
         {
           type: "bar",
           orientation: "h",
-          y: started.map((t) => t.taskId),
-          base: started.map((t) => t.startedAt),
+          y: started.map((ti) => ti.taskId),
+          base: started.map((ti) => ti.startedAt),
           x: started.map(
-            (t) => (t.endedAt ? Date.parse(t.endedAt) : now) - Date.parse(t.startedAt as string),
+            (ti) => (ti.endedAt ? Date.parse(ti.endedAt) : now) - Date.parse(ti.startedAt as string),
           ),
-          marker: { color: started.map((t) => STATE_COLOURS[t.state] ?? "#999") },
+          marker: { color: started.map((ti) => STATE_COLOURS[ti.state] ?? "#999") },
           text: started.map(
-            (t) => `${t.state}, ${duration(t.durationMs ?? now - Date.parse(t.startedAt as string))}`,
+            (ti) => `${ti.state}, ${duration(ti.durationMs ?? now - Date.parse(ti.startedAt as string))}`,
           ),
           hovertemplate: "%{y}: %{text}<extra></extra>",
         },
@@ -427,7 +453,7 @@ export function dagPage(): void {
       {
         margin: { l: 140, r: 20, t: 10, b: 40 },
         height: 80 + 36 * started.length,
-        xaxis: { type: "date", title: { text: "time (UTC)" } },
+        xaxis: { type: "date", title: { text: t("chart.timeUtc") } },
         yaxis: { autorange: "reversed" },
       },
       { displaylogo: false, responsive: true },
@@ -450,7 +476,7 @@ export function dagPage(): void {
     const run = selectedRun();
     const box = panels.details as HTMLElement;
     if (!run) {
-      mount(box, h("p", {}, "No runs yet."));
+      mount(box, h("p", {}, t("dag.noRuns")));
       return;
     }
     const d = await runDetail(run.run.runId);
@@ -460,27 +486,27 @@ export function dagPage(): void {
       h(
         "table",
         { className: "details" },
-        row("run id", d.runId),
-        row("state", stateBadge(d.state)),
-        row("type", d.runType),
-        row("logical date", when(d.logicalDate)),
-        row("files stamped", d.stamp),
+        row(t("run.id"), d.runId),
+        row(t("run.state"), stateBadge(d.state)),
+        row(t("run.type"), d.runType),
+        row(t("run.logicalDate"), when(d.logicalDate)),
+        row(t("run.stamp"), d.stamp),
         row(
-          "dated files",
+          t("run.outputs"),
           d.outputs.length
             ? h(
                 "ul",
                 {},
                 d.outputs.map((o) => h("li", {}, h("code", {}, o))),
               )
-            : "(none declared)",
+            : t("run.noOutputs"),
         ),
-        row("data interval", `${when(d.dataIntervalStart)} – ${when(d.dataIntervalEnd)}`),
-        row("started", when(d.startedAt)),
-        row("ended", when(d.endedAt)),
-        row("conf", h("pre", {}, JSON.stringify(d.conf, null, 2))),
+        row(t("run.dataInterval"), `${when(d.dataIntervalStart)} – ${when(d.dataIntervalEnd)}`),
+        row(t("run.started"), when(d.startedAt)),
+        row(t("run.ended"), when(d.endedAt)),
+        row(t("run.conf"), h("pre", {}, JSON.stringify(d.conf, null, 2))),
       ),
-      h("h3", {}, "Task instances"),
+      h("h3", {}, t("run.taskInstances")),
       h(
         "table",
         { className: "tis" },
@@ -490,41 +516,43 @@ export function dagPage(): void {
           h(
             "tr",
             {},
-            ["task", "state", "try", "duration", "returned / error", "log"].map((t) => h("th", {}, t)),
+            [t("ti.task"), t("ti.state"), t("ti.try"), t("ti.duration"), t("ti.result"), t("ti.log")].map(
+              (text) => h("th", {}, text),
+            ),
           ),
         ),
         h(
           "tbody",
           {},
-          d.taskInstances.map((t) =>
+          d.taskInstances.map((ti) =>
             h(
               "tr",
-              { "data-task": t.taskId, "data-key": `ti:${t.taskId}` },
-              h("td", {}, t.taskId),
-              h("td", {}, stateBadge(t.state)),
-              h("td", {}, `${t.tryNumber}/${t.maxTries}`),
-              h("td", {}, duration(t.durationMs)),
+              { "data-task": ti.taskId, "data-key": `ti:${ti.taskId}` },
+              h("td", {}, ti.taskId),
+              h("td", {}, stateBadge(ti.state)),
+              h("td", {}, `${ti.tryNumber}/${ti.maxTries}`),
+              h("td", {}, duration(ti.durationMs)),
               h(
                 "td",
                 {},
-                t.returnValue !== undefined
-                  ? h("code", {}, JSON.stringify(t.returnValue))
-                  : t.error
-                    ? h("pre", { className: "error-text" }, t.error)
+                ti.returnValue !== undefined
+                  ? h("code", {}, JSON.stringify(ti.returnValue))
+                  : ti.error
+                    ? h("pre", { className: "error-text" }, ti.error)
                     : "",
               ),
               h(
                 "td",
                 {},
-                t.tryNumber > 0
+                ti.tryNumber > 0
                   ? h(
                       "a",
                       {
                         href: u(
-                          `/dags/${enc(dagId)}/runs/${enc(d.runId)}/tasks/${enc(t.taskId)}/logs?try=${t.tryNumber}`,
+                          `/dags/${enc(dagId)}/runs/${enc(d.runId)}/tasks/${enc(ti.taskId)}/logs?try=${ti.tryNumber}`,
                         ),
                       },
-                      "log",
+                      t("ti.log"),
                     )
                   : "",
               ),
@@ -578,20 +606,20 @@ export function logPage(): void {
     if (tryNumber === 0) tryNumber = Math.max(ti.tryNumber, 1);
     mount(
       tries,
-      "Tries: ",
-      info.tries.map((t) => [
+      `${t("log.tries")} `,
+      info.tries.map((one) => [
         h(
           "a",
-          { href: `?try=${t.tryNumber}`, className: t.tryNumber === tryNumber ? "active" : "" },
-          `${t.tryNumber}`,
+          { href: `?try=${one.tryNumber}`, className: one.tryNumber === tryNumber ? "active" : "" },
+          `${one.tryNumber}`,
         ),
         " ",
-        stateBadge(t.state),
+        stateBadge(one.state),
         " ",
       ]),
     );
     if (ti.tryNumber === 0) {
-      mount(status, `No try has started yet (the task is ${ti.state}).`);
+      mount(status, t("log.noTry", { state: ti.state }));
       return;
     }
     if (finished) return;
@@ -606,7 +634,8 @@ export function logPage(): void {
     mount(
       status,
       stateBadge(ti.state),
-      finished || chunk.finished ? ` try ${tryNumber}: ended` : ` try ${tryNumber}: following live…`,
+      " ",
+      t(finished || chunk.finished ? "log.ended" : "log.following", { n: tryNumber }),
     );
   };
   poll(refresh, 1000, error, "log");
@@ -623,19 +652,15 @@ export function predictionsPage(): void {
   const rows = h("div", { id: "rows" });
   place(
     app(),
-    h("h1", {}, "Predictions"),
+    h("h1", {}, t("nav.predictions")),
     error,
-    h(
-      "p",
-      { className: "meta" },
-      "The dated CSVs written by the predict DAG (columns predictions, predictions_time).",
-    ),
-    h("h2", {}, "Latest predictions over the training target's distribution"),
+    h("p", { className: "meta" }, t("predictions.intro")),
+    h("h2", {}, t("predictions.latestTitle")),
     note,
     chartLatest,
-    h("h2", {}, "Predictions over time"),
+    h("h2", {}, t("predictions.overTime")),
     chartTime,
-    h("h2", {}, "Files"),
+    h("h2", {}, t("predictions.files")),
     h(
       "table",
       { className: "files" },
@@ -645,7 +670,9 @@ export function predictionsPage(): void {
         h(
           "tr",
           {},
-          ["file", "time (UTC)", "size"].map((t) => h("th", {}, t)),
+          [t("predictions.colFile"), t("predictions.colTime"), t("predictions.colSize")].map((text) =>
+            h("th", {}, text),
+          ),
         ),
       ),
       table,
@@ -660,9 +687,7 @@ export function predictionsPage(): void {
     ]);
     mount(
       table,
-      predictions.length === 0
-        ? h("tr", {}, h("td", { colspan: 3 }, "No predictions yet: trigger the predict DAG."))
-        : null,
+      predictions.length === 0 ? h("tr", {}, h("td", { colspan: 3 }, t("predictions.empty"))) : null,
       predictions
         .slice(0, 200)
         .map((p) =>
@@ -671,7 +696,7 @@ export function predictionsPage(): void {
             { "data-file": p.name, "data-key": `file:${p.name}` },
             h("td", {}, h("a", { href: `#${p.name}`, onclick: () => void showRows(p.name) }, p.name)),
             h("td", {}, when(p.time)),
-            h("td", {}, `${p.bytes} B`),
+            h("td", {}, t("predictions.bytes", { n: num(p.bytes) })),
           ),
         ),
     );
@@ -692,27 +717,22 @@ export function predictionsPage(): void {
       const total = hist.counts.reduce((a, b) => a + b, 0);
       traces.push({
         type: "bar",
-        name: `training target Ba_avg (model ${model?.name})`,
+        name: t("predictions.targetTrace", { model: model?.name ?? "?" }),
         x: hist.counts.map((_, i) => ((hist.edges[i] as number) + (hist.edges[i + 1] as number)) / 2),
         y: hist.counts.map((c, i) => c / total / ((hist.edges[i + 1] as number) - (hist.edges[i] as number))),
         marker: { color: "rgba(70,130,180,0.45)" },
-        hovertemplate: "%{x:.1f} deg: density %{y:.4f}<extra></extra>",
+        hovertemplate: `${t("predictions.densityHover", { x: "%{x:.1f}", y: "%{y:.4f}" })}<extra></extra>`,
       });
     }
-    mount(
-      note,
-      hist?.counts.length
-        ? ""
-        : "The latest model has no training-target distribution (trained by an older windflow): train it again to see it here.",
-    );
+    mount(note, hist?.counts.length ? "" : t("predictions.noHistogram"));
     traces.push({
       type: "scatter",
       mode: "markers",
-      name: `latest predictions (${latest.name})`,
+      name: t("predictions.latestTrace", { file: latest.name }),
       x: latest.predictions,
       y: latest.predictions.map(() => 0),
       marker: { color: "#d9534f", size: 12, symbol: "line-ns-open", line: { width: 3 } },
-      hovertemplate: "%{x:.2f} deg<extra></extra>",
+      hovertemplate: `${t("predictions.degHover", { x: "%{x:.2f}" })}<extra></extra>`,
     });
     await Plotly.react(
       chartLatest,
@@ -720,8 +740,8 @@ export function predictionsPage(): void {
       {
         margin: { t: 10, r: 10, l: 60, b: 50 },
         height: 320,
-        xaxis: { title: { text: "pitch angle Ba_avg (deg)" } },
-        yaxis: { title: { text: "density" } },
+        xaxis: { title: { text: t("predictions.pitchAxis") } },
+        yaxis: { title: { text: t("predictions.density") } },
         bargap: 0,
         legend: { orientation: "h", y: -0.25 },
       },
@@ -744,15 +764,15 @@ export function predictionsPage(): void {
           mode: "markers",
           x: times,
           y: values,
-          name: "predictions",
+          name: t("predictions.trace"),
           marker: { color: "#2e8b57" },
         },
       ],
       {
         margin: { t: 10, r: 10, l: 60, b: 50 },
         height: 300,
-        xaxis: { type: "date", title: { text: "run (UTC)" } },
-        yaxis: { title: { text: "predicted Ba_avg (deg)" } },
+        xaxis: { type: "date", title: { text: t("predictions.runAxis") } },
+        yaxis: { title: { text: t("predictions.predictedAxis") } },
       },
       { displaylogo: false, responsive: true },
     );
@@ -762,7 +782,12 @@ export function predictionsPage(): void {
     mount(
       rows,
       h("h2", {}, name),
-      h("p", { className: "meta" }, `${r.rows} rows${r.truncated ? " (the first ones shown)" : ""}`),
+      h(
+        "p",
+        { className: "meta" },
+        tn("predictions.rows", r.rows),
+        r.truncated ? ` ${t("predictions.truncated")}` : "",
+      ),
       h(
         "table",
         { className: "rows" },
@@ -772,7 +797,7 @@ export function predictionsPage(): void {
           {},
           r.predictions
             .slice(0, 500)
-            .map((p, i) => h("tr", {}, h("td", {}, p.toFixed(4)), h("td", {}, r.predictionsTime[i] ?? ""))),
+            .map((p, i) => h("tr", {}, h("td", {}, num(p, 4)), h("td", {}, r.predictionsTime[i] ?? ""))),
         ),
       ),
     );
@@ -787,15 +812,9 @@ export function modelsPage(): void {
   const error = h("p", { className: "error", hidden: true });
   place(
     app(),
-    h("h1", {}, "Models"),
+    h("h1", {}, t("nav.models")),
     error,
-    h(
-      "p",
-      { className: "meta" },
-      "Test: the last rows of the features in time order (10 % by default), never trained on nor used to " +
-        "choose the epoch. Validation: the rows just before them, on which early stopping chose the epoch " +
-        "(optimistic). Baseline: always predicting the training mean. Rows: training + validation + test.",
-    ),
+    h("p", { className: "meta" }, t("models.intro")),
     h(
       "table",
       { className: "models" },
@@ -806,18 +825,18 @@ export function modelsPage(): void {
           "tr",
           {},
           [
-            "model",
-            "created",
-            "test RMSE",
-            "test MAE",
-            "test R²",
-            "baseline RMSE",
-            "validation RMSE",
-            "rows",
-            "epochs (best)",
-            "training",
-            "backend",
-          ].map((t) => h("th", {}, t)),
+            t("models.colModel"),
+            t("models.colCreated"),
+            t("models.colTestRmse"),
+            t("models.colTestMae"),
+            t("models.colTestR2"),
+            t("models.colBaselineRmse"),
+            t("models.colValidationRmse"),
+            t("models.colRows"),
+            t("models.colEpochs"),
+            t("models.colTraining"),
+            t("models.colBackend"),
+          ].map((text) => h("th", {}, text)),
         ),
       ),
       table,
@@ -826,12 +845,10 @@ export function modelsPage(): void {
   poll(
     async () => {
       const { models } = await api<{ models: ModelJson[] }>("/models");
-      const f = (v: number | undefined, d: number) => (v === undefined ? "" : v.toFixed(d));
+      const f = (v: number | undefined, d: number) => (v === undefined ? "" : num(v, d));
       mount(
         table,
-        models.length === 0
-          ? h("tr", {}, h("td", { colspan: 11 }, "No models yet: trigger the train DAG."))
-          : null,
+        models.length === 0 ? h("tr", {}, h("td", { colspan: 11 }, t("models.empty"))) : null,
         models.map((m) => {
           // Models saved before the test split were scored on their validation rows only: no test columns.
           const test = m.scoredOn === "test" ? m.metrics : null;
@@ -842,11 +859,9 @@ export function modelsPage(): void {
               "td",
               {},
               m.name,
-              m.latest ? [" ", h("span", { className: "tag" }, "latest")] : null,
+              m.latest ? [" ", h("span", { className: "tag" }, t("models.latest"))] : null,
               m.error ? h("p", { className: "error" }, m.error) : null,
-              m.scoredOn === "validation"
-                ? h("p", { className: "meta" }, "trained before the test split: validation rows only")
-                : null,
+              m.scoredOn === "validation" ? h("p", { className: "meta" }, t("models.validationOnly")) : null,
             ),
             h("td", {}, when(m.createdAt)),
             h("td", {}, f(test?.rmse, 3)),
@@ -857,10 +872,10 @@ export function modelsPage(): void {
             h(
               "td",
               {},
-              `${m.trainingRows} + ${m.validationRows}${m.scoredOn === "test" ? ` + ${m.testRows}` : ""}`,
+              `${num(m.trainingRows)} + ${num(m.validationRows)}${m.scoredOn === "test" ? ` + ${num(m.testRows)}` : ""}`,
             ),
             h("td", {}, `${m.epochsRun} (${m.bestEpoch})`),
-            h("td", {}, `${m.trainingSeconds.toFixed(1)} s`),
+            h("td", {}, `${num(m.trainingSeconds, 1)} s`),
             h("td", {}, m.backend),
           );
         }),
@@ -898,17 +913,17 @@ export function accountPage(): void {
   const form = h(
     "form",
     { className: "account" },
-    h("h1", {}, "Change your password"),
-    h("label", {}, "Current password", current),
-    h("label", {}, "New password (at least 8 characters)", next),
-    h("label", {}, "New password again", again),
-    h("button", { type: "submit" }, "Change the password"),
+    h("h1", {}, t("account.heading")),
+    h("label", {}, t("account.current"), current),
+    h("label", {}, t("account.new"), next),
+    h("label", {}, t("account.again"), again),
+    h("button", { type: "submit" }, t("account.submit")),
     message,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (next.value !== again.value) {
-      mount(message, "The two new passwords differ.");
+      mount(message, t("account.differ"));
       message.className = "error";
       return;
     }
@@ -917,7 +932,7 @@ export function accountPage(): void {
         method: "POST",
         body: { currentPassword: current.value, newPassword: next.value },
       });
-      mount(message, "Password changed.");
+      mount(message, t("account.changed"));
       message.className = "ok";
       document.getElementById("default-password-banner")?.remove();
       form.reset();

@@ -5,6 +5,7 @@
  */
 import type { DagJson, RunJson } from "../views.js";
 import { api, describe, h, mount, toast, when, whileBusy } from "./dom.js";
+import { t, tn } from "./lang.js";
 
 interface Wait {
   runId: string;
@@ -24,24 +25,31 @@ interface Preview {
 
 type Triggered = RunJson & { paused: boolean; waitsFor: Wait[]; maxActiveRuns: number };
 
-const pausedNote = (dagId: string) => `DAG ${dagId} is OFF (paused): the run waits until you turn it ON.`;
+const pausedNote = (dagId: string) => t("trigger.pausedNote", { dagId });
 
 /** Why a new run will not start at once: the runs it waits for, and the rule that makes it wait. */
 export function waitNote(dagId: string, p: Pick<Preview, "waitsFor" | "maxActiveRuns">): string {
   if (p.waitsFor.length === 0) return "";
   const runs = p.waitsFor
-    .map((w) => `${w.runId} (${w.state}${w.runType === "scheduled" ? ", created by the schedule" : ""})`)
+    .map((w) =>
+      t(w.runType === "scheduled" ? "trigger.waitRunScheduled" : "trigger.waitRun", {
+        runId: w.runId,
+        state: w.state,
+      }),
+    )
     .join(", ");
-  return (
-    `It waits for ${runs} to end: ${dagId} runs at most ${p.maxActiveRuns} run${p.maxActiveRuns === 1 ? "" : "s"} at a time ` +
-    "(its maxActiveRuns). It shows as queued in the grid meanwhile."
-  );
+  return tn("trigger.waitsFor", p.maxActiveRuns, { runs, dagId });
 }
 
 /** What a trigger created, and whether it waits (toast text). */
 function triggeredText(dagId: string, run: Triggered, withOutputs: boolean): string {
   return [
-    `Triggered ${dagId}: ${run.runId}, files stamped ${run.stamp}${withOutputs && run.outputs.length ? ` (${run.outputs.join(", ")})` : ""}.`,
+    t("trigger.done", {
+      dagId,
+      runId: run.runId,
+      stamp: run.stamp,
+      outputs: withOutputs && run.outputs.length ? ` (${run.outputs.join(", ")})` : "",
+    }),
     run.paused ? pausedNote(dagId) : "",
     waitNote(dagId, run),
   ]
@@ -63,29 +71,34 @@ export async function triggerNow(dag: Pick<DagJson, "dagId">, onDone?: () => voi
     );
     onDone?.();
   } catch (error) {
-    toast(`Trigger failed: ${describe(error)}`, "error");
+    toast(t("trigger.failed", { reason: describe(error) }), "error");
   }
 }
 
 /** Opens the Trigger with config form. */
 export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?: () => void): void {
-  const conf = h("textarea", { name: "conf", rows: 8, spellcheck: "false", "aria-label": "conf (JSON)" });
+  const conf = h("textarea", {
+    name: "conf",
+    rows: 8,
+    spellcheck: "false",
+    "aria-label": t("trigger.confAria"),
+  });
   conf.value = JSON.stringify(dag.params, null, 2);
   const date = h("input", {
     name: "logicalDate",
-    placeholder: "now (e.g. 2026-11-25T17:30:05Z)",
-    "aria-label": "logical date",
+    placeholder: t("trigger.datePlaceholder", { example: "2026-11-25T17:30:05Z" }),
+    "aria-label": t("run.logicalDate"),
   });
   const preview = h("div", { className: "preview", "aria-live": "polite" });
   const problem = h("p", { className: "error", hidden: true });
-  const submit = h("button", { type: "submit" }, "Trigger");
-  const cancel = h("button", { type: "button", className: "secondary" }, "Cancel");
+  const submit = h("button", { type: "submit" }, t("trigger.button"));
+  const cancel = h("button", { type: "button", className: "secondary" }, t("trigger.cancel"));
   const form = h(
     "form",
     { method: "dialog", className: "trigger-form" },
-    h("h2", {}, `Trigger ${dag.dagId} with config`),
-    h("label", {}, "Conf (JSON: overrides the params)", conf),
-    h("label", {}, "Logical date (UTC; empty: now)", date),
+    h("h2", {}, t("trigger.formTitle", { dagId: dag.dagId })),
+    h("label", {}, t("trigger.confLabel"), conf),
+    h("label", {}, t("trigger.dateLabel"), date),
     preview,
     problem,
     h("div", { className: "buttons" }, submit, cancel),
@@ -98,10 +111,10 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
     try {
       const value = JSON.parse(conf.value || "{}") as unknown;
       if (typeof value !== "object" || value === null || Array.isArray(value))
-        return "the conf must be a JSON object";
+        return t("trigger.confNotObject");
       return value as Record<string, unknown>;
     } catch (error) {
-      return `the conf is not JSON: ${(error as Error).message}`;
+      return t("trigger.confNotJson", { error: (error as Error).message });
     }
   };
   const refresh = async () => {
@@ -113,13 +126,13 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
         h(
           "dl",
           {},
-          h("dt", {}, "run id"),
+          h("dt", {}, t("run.id")),
           h("dd", { "data-field": "runId" }, p.runId),
-          h("dt", {}, "logical date"),
+          h("dt", {}, t("run.logicalDate")),
           h("dd", { "data-field": "logicalDate" }, when(p.logicalDate)),
-          h("dt", {}, "files stamped"),
+          h("dt", {}, t("run.stamp")),
           h("dd", { "data-field": "stamp" }, p.stamp),
-          h("dt", {}, "dated files"),
+          h("dt", {}, t("run.outputs")),
           h(
             "dd",
             { "data-field": "outputs" },
@@ -129,7 +142,7 @@ export function openTriggerForm(dag: Pick<DagJson, "dagId" | "params">, onDone?:
                   {},
                   p.outputs.map((o) => h("li", {}, h("code", {}, o))),
                 )
-              : "(the DAG declares none)",
+              : t("trigger.noOutputs"),
           ),
         ),
         p.paused ? h("p", { className: "note" }, pausedNote(dag.dagId)) : null,
@@ -208,17 +221,20 @@ export function pauseToggle(
           { method: "PATCH", body: { isPaused: !input.checked } },
         );
         // The switch's word follows at once, not at the next refresh of the page.
-        if (text) text.textContent = input.checked ? "ON" : "OFF";
-        if (!input.checked) toast(`${dag.dagId} is OFF (paused): no new run starts; running tasks finish.`);
+        if (text) text.textContent = t(input.checked ? "switch.on" : "switch.off");
+        if (!input.checked) toast(t("switch.offToast", { dagId: dag.dagId }));
         else if (after.createsNow)
           toast(
-            `${dag.dagId} is ON. The scheduler creates its run for the interval ${when(after.createsNow.start)} to ` +
-              `${when(after.createsNow.end)} now${after.createsNow.more ? ", then the other missed intervals (catch-up on)" : ""}: ` +
-              "a scheduled run covers an interval that is over (Airflow does the same). You need not press Trigger for it.",
+            t("switch.onCreatesToast", {
+              dagId: dag.dagId,
+              start: when(after.createsNow.start),
+              end: when(after.createsNow.end),
+              more: after.createsNow.more ? t("switch.onCreatesMore") : "",
+            }),
             "ok",
             12_000,
           );
-        else toast(`${dag.dagId} is ON: its next scheduled run comes when its next interval is over.`);
+        else toast(t("switch.onToast", { dagId: dag.dagId }));
         input.disabled = !canEdit;
         await onChange();
       } catch (error) {
@@ -233,21 +249,18 @@ export function pauseToggle(
     "label",
     {
       className: "switch",
-      title:
-        "ON: the scheduler creates this DAG's scheduled runs and runs its triggered runs. " +
-        "OFF (paused): no new scheduled run is created and nothing new starts (triggered runs wait); " +
-        "tasks already running finish.",
+      title: t("switch.title"),
     },
     h("input", {
       type: "checkbox",
       className: "toggle",
       role: "switch",
-      "aria-label": `${dag.dagId} ON/OFF`,
+      "aria-label": t("switch.aria", { dagId: dag.dagId }),
       "data-dag": dag.dagId,
       checked: !dag.isPaused,
       disabled: !canEdit,
       onchange: (event) => void change(event),
     }),
-    h("span", { className: "switch-text" }, dag.isPaused ? "OFF" : "ON"),
+    h("span", { className: "switch-text" }, t(dag.isPaused ? "switch.off" : "switch.on")),
   );
 }
