@@ -99,6 +99,20 @@ describe("loadDataset", () => {
     assert.match(e.message, /expected 138 fields.*found 140/);
   });
 
+  test("a file cut in the middle of its last line names that line (not nulls, then zeros, in the features)", async () => {
+    const whole = row({}, 3);
+    const cut = whole.slice(0, whole.lastIndexOf(";", whole.length / 2));
+    for (const ending of ["", "\n", "\r\n\n"]) {
+      const e = await schemaError([HEADER, row({}, 1), row({}, 2), cut].join("\n") + ending);
+      assert.equal(e.where.line, 4, JSON.stringify(ending));
+      assert.match(e.message, /expected 138 fields separated by ";", found \d+/);
+      assert.match(e.hint ?? "", /cut/);
+    }
+    // A whole file, its last line ended or not, loads.
+    const ok = tmp.file("whole.csv", [HEADER, row({}, 1), row({}, 2)].join("\n"));
+    assert.equal((await loadDataset(ok)).height, 2);
+  });
+
   test("a missing file says how to get it", async () => {
     await assert.rejects(loadDataset(`${tmp.dir}/nope.csv`), (e: Error & { hint?: string }) => {
       assert.match(e.message, /no such file/);

@@ -110,6 +110,12 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
       },
     );
   }
+  // polars fills the missing fields of a short line with nulls, silently (a line with too many fields is an
+  // error). A file cut in the middle of its last line (an interrupted download or copy) is the usual short
+  // line: its last line is checked here, cheaply (the file's last bytes); `diagnose` names the line.
+  const lastFields = lastLineFields(file);
+  if (lastFields !== undefined && lastFields !== header.length)
+    throw (await diagnose(file, header)) ?? new SchemaError(file, "its last line is cut");
   let df: pl.DataFrame;
   try {
     df = pl.readCSV(file, {
@@ -150,6 +156,25 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
   }
   // polars returns projected columns in file order; callers get the order they asked for.
   return options.columns ? df.select(...wanted) : df;
+}
+
+/** How many fields the last non-blank line of `file` has; undefined when its last bytes hold no whole line. */
+function lastLineFields(file: string): number | undefined {
+  const size = statSync(file).size;
+  const fd = openSync(file, "r");
+  try {
+    // The last line of a La Haute Borne file is about 1 kB; 64 kB holds it, with blank lines after it.
+    const length = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, size - length);
+    const lines = buf.subarray(0, n).toString("utf8").split("\n");
+    const last = lines.reverse().find((l) => l.trim() !== "");
+    // A tail that does not hold a whole line: left to polars.
+    if (last === undefined || (lines.length < 2 && length < size)) return undefined;
+    return last.split(SEPARATOR).length;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
