@@ -92,6 +92,44 @@ describe("the pipeline steps, file to file (train then predict, as the DAGs run 
     ]);
   });
 
+  test("empty inputs are refused and leave every file as it was: no empty features file, latest.csv kept", async () => {
+    const header = readFileSync(d("data.csv"), "utf8").split("\n")[0] as string;
+    writeFileSync(d("header-only.csv"), `${header}\n`);
+    const features = d("prepared_features_empty.parquet");
+    await assert.rejects(
+      prepareFeaturesWithIO(d("header-only.csv"), features, { trainingMode: false }),
+      (e: Error) => /header-only\.csv \(line 2\): the file has its header but no data line/.test(e.message),
+    );
+    assert.ok(!existsSync(features), "no features file written");
+    // Rows, but none with a target: nothing to train on.
+    const lines = readFileSync(d("data.csv"), "utf8").trim().split("\n").slice(0, 4);
+    const target = (lines[0] as string).split(";").indexOf("Ba_avg");
+    const noTarget = lines.map((l, i) =>
+      i === 0
+        ? l
+        : l
+            .split(";")
+            .map((v, j) => (j === target ? "" : v))
+            .join(";"),
+    );
+    writeFileSync(d("no-target.csv"), `${noTarget.join("\n")}\n`);
+    await assert.rejects(
+      prepareFeaturesWithIO(d("no-target.csv"), features, { trainingMode: true }),
+      /no-target\.csv: no row left to make features from \(3 rows read, none with a pitch angle Ba_avg\)/,
+    );
+    assert.ok(!existsSync(features));
+    // A features file with no rows (written by something else): predict writes nothing, latest.csv stays.
+    const latest = readFileSync(d("predictions", "latest.csv"), "utf8");
+    const before = readdirSync(d("predictions")).sort();
+    pl.readParquet(d("prepared_features_20261125-173005.parquet")).head(0).writeParquet(d("zero.parquet"));
+    await assert.rejects(
+      predictWithIO(d("zero.parquet"), d("models"), d("predictions"), { now }),
+      /zero\.parquet has no rows: nothing to predict, no file written/,
+    );
+    assert.deepEqual(readdirSync(d("predictions")).sort(), before);
+    assert.equal(readFileSync(d("predictions", "latest.csv"), "utf8"), latest);
+  });
+
   test("the Models page's data: test and validation metrics, the three row counts; format 1 says validation", () => {
     // A copy of the trained model as windflow wrote it before the test split (metadata format 1).
     const old = d("models", "20200101-000000");

@@ -154,6 +154,13 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
     if (bad > 0) throw (await diagnose(file, header)) ?? new SchemaError(file, `${bad} unparsable dates`);
     df = parsed;
   }
+  if (df.height === 0)
+    throw new SchemaError(
+      file,
+      "the file has its header but no data line",
+      { line: 2 },
+      "a La Haute Borne file has a line per turbine and 10 minutes after its header: make dataset writes one",
+    );
   // polars returns projected columns in file order; callers get the order they asked for.
   return options.columns ? df.select(...wanted) : df;
 }

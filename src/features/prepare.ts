@@ -27,7 +27,7 @@ import { resolve } from "node:path";
 import pl from "nodejs-polars";
 import { DATE_FORMAT, loadDataset } from "../data/load.js";
 import { COLUMNS, DATE_COLUMN, SENSOR_COLUMNS, TARGET, TURBINE_COLUMN } from "../data/schema.js";
-import { SchemaError } from "../errors.js";
+import { SchemaError, WindflowError } from "../errors.js";
 import { parquetFile, type Reader, withIO } from "../io/with-io.js";
 
 /** The date features, appended after the sensor columns in this order. Int32. */
@@ -253,6 +253,18 @@ export async function prepareFeaturesWithIO(
   const step = withIO(
     ([data]: [pl.DataFrame]) => {
       const features = prepareFeatures(data, { source: dataPath, ...options });
+      // An empty features file would train or predict on nothing, and replace a good file.
+      if (features.height === 0)
+        throw new WindflowError(
+          `${dataPath}: no row left to make features from (${data.height} row${data.height === 1 ? "" : "s"} read${
+            options.trainingMode && data.height > 0 ? ", none with a pitch angle Ba_avg" : ""
+          }); ${featuresPath} is left as it was`,
+          {
+            hint: options.trainingMode
+              ? "train on the La Haute Borne data file (make dataset), whose rows have Ba_avg"
+              : "run the data generator DAG first: it writes rows into data/generated_data/latest.csv",
+          },
+        );
       shape = { rows: features.height, columns: features.columns };
       return features;
     },

@@ -12,6 +12,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
+import { WindflowError } from "../errors.js";
 import { datedCsv, parquetReader, type Reader, type Writer, withIO } from "../io/with-io.js";
 import {
   type LoadedModel,
@@ -130,6 +131,13 @@ export async function predictWithIO(
   let modelDir = "";
   const step = withIO(
     ([features, loaded]: [pl.DataFrame, LoadedModel]) => {
+      if (features.height === 0) {
+        loaded.model.dispose();
+        // An empty predictions file would replace latest.csv, the last good predictions.
+        throw new WindflowError(`${featuresPath} has no rows: nothing to predict, no file written`, {
+          hint: "its rows come from the data generator's latest.csv: run get_data_from_engie_hub, then predict",
+        });
+      }
       const values = predict(loaded.model, loaded.metadata, features);
       rows = values.length;
       modelDir = loaded.dir;
