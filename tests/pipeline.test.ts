@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pl from "nodejs-polars";
 import { synthesizeDataset } from "../src/data/synthetic.js";
 import { MissingInputError } from "../src/io/with-io.js";
+import { listModels } from "../src/model/io.js";
 import {
   generateData,
   predictWithIO,
@@ -90,6 +91,16 @@ describe("the pipeline steps, file to file (train then predict, as the DAGs run 
       "20261125-173005_2.csv",
       "latest.csv",
     ]);
+  });
+
+  test("the model may be given as the registry, a model folder, or models/latest (the pointer file itself)", async () => {
+    const features = d("prepared_features_20261125-173005.parquet");
+    for (const model of [d("models"), trained.dir, d("models", "latest")]) {
+      const out = d(`predictions-${basename(model)}`);
+      const result = await predictWithIO(features, model, out, { now });
+      assert.equal(result.model, trained.dir, model);
+    }
+    assert.deepEqual(listModels(d("models", "latest")), [], "a file lists no model, it does not throw");
   });
 
   test("empty inputs are refused and leave every file as it was: no empty features file, latest.csv kept", async () => {

@@ -167,7 +167,7 @@ export function registryStamp(date: Date): string {
 /** The model folders of a registry, oldest first (by name: time, then suffix). Hidden temporary folders are skipped. */
 export function listModels(modelsDir: string): string[] {
   const root = resolve(modelsDir);
-  if (!existsSync(root)) return [];
+  if (!existsSync(root) || !statSync(root).isDirectory()) return [];
   const names = readdirSync(root, { withFileTypes: true })
     .filter(
       (e) => e.isDirectory() && REGISTRY_NAME.test(e.name) && existsSync(join(root, e.name, MODEL_FILE)),
@@ -187,10 +187,14 @@ function compareRegistryNames(a: string, b: string): number {
 
 /**
  * The folder holding the model that `dirOrRegistry` designates: the folder itself if it has a model.json;
- * else, for a registry, the folder named in its `latest` file (or, without that file, the newest folder).
+ * else, for a registry, the folder named in its `latest` file (or, without that file, the newest folder); the
+ * `latest` file itself designates the folder it names.
  */
 export function resolveModelDir(dirOrRegistry: string): string {
-  const path = resolve(dirOrRegistry);
+  // `models/latest`, the pointer file itself, designates the model it names (as `models` does).
+  const given = resolve(dirOrRegistry);
+  const path =
+    basename(given) === LATEST_FILE && existsSync(given) && statSync(given).isFile() ? dirname(given) : given;
   const noModel = () => new WindflowError(`no model in ${path}`, { hint: NO_MODEL_HINT(path) });
   if (!existsSync(path) || !statSync(path).isDirectory()) throw noModel();
   if (existsSync(join(path, MODEL_FILE))) return path;
