@@ -341,7 +341,10 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
       const last = steps.at(-1);
       assert.equal(last?.height, expected.height);
       assert.equal(last?.width, expected.width);
-      assert.ok(last?.head.frameEqual(expected.head(10), true), "the last step's head is prepareFeatures' head");
+      assert.ok(
+        last?.head.frameEqual(expected.head(10), true),
+        "the last step's head is prepareFeatures' head",
+      );
       for (const s of steps) assert.ok(s.head.height <= 10 && s.head.width === s.width, `step ${s.step}`);
       assert.ok(!("frame" in (steps[0] as object)), "no step holds its whole frame");
       const ffill = steps.find((s) => s.step === "4a");

@@ -44,7 +44,11 @@ describe("followFile (tasks logs --follow)", () => {
     const path = join(dir, "attempt=2.log");
     writeFileSync(path, Buffer.from([0x6f, 0x6b, 0x20, 0xe2, 0x82]));
     const printed: string[] = [];
-    await followFile(path, (text) => printed.push(text), () => false);
+    await followFile(
+      path,
+      (text) => printed.push(text),
+      () => false,
+    );
     assert.equal(printed.join(""), "ok \ufffd");
   });
 });
