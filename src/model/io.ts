@@ -43,7 +43,7 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { WindflowError } from "../errors.js";
-import { writeFileAtomicSync } from "../util/atomic.js";
+import { sweepDeadTemps, writeFileAtomicSync } from "../util/atomic.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { type ModelMetadata, parseMetadata } from "./metadata.js";
 
@@ -374,6 +374,8 @@ async function stageModel(parent: string, model: tf.LayersModel, metadata: Model
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
 
   mkdirSync(parent, { recursive: true });
+  // What a writer killed mid-save left here goes first (never a live writer's: the pid is in the name).
+  sweepDeadTemps(parent);
   const tmp = join(parent, `.tmp-model-${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(tmp);
   try {
