@@ -41,7 +41,16 @@ import {
 } from "./auth.js";
 import { NotFoundError } from "./files.js";
 import { escapeHtml, html, htmlMessage, type Raw, type ShellOptions, shell } from "./html.js";
-import { isLang, LANG_COOKIE, type Lang, requestLang, type Translator, translator } from "./i18n.js";
+import {
+  isLang,
+  LANG_COOKIE,
+  type Lang,
+  requestLang,
+  splitUrl,
+  type Translator,
+  translator,
+  withoutLang,
+} from "./i18n.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -109,19 +118,6 @@ const isApi = (url: string) => url.startsWith("/api/");
 const pathOf = (url: string) => url.split("?")[0] as string;
 /** A year: how long the language switch's choice is remembered. */
 const LANG_COOKIE_SECONDS = 365 * 24 * 3600;
-
-/**
- * `url` (path and query) without its `lang` parameter: where the language switch sends back to. A path that
- * is not a plain local one (`//host/...`) goes to `fallback`: never to another site.
- */
-export function withoutLang(url: string, fallback: string): string {
-  const [path, query = ""] = url.split("?", 2) as [string, string?];
-  if (!/^\/(?![/\\])/.test(path)) return fallback;
-  const params = new URLSearchParams(query);
-  params.delete("lang");
-  const rest = params.toString();
-  return rest ? `${path}?${rest}` : path;
-}
 
 /** A local path under `base` to go back to after signing in (never another site, never the sign-in page). */
 function safeNext(next: unknown, base: string): string {
@@ -206,8 +202,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (base && full !== base && !full.startsWith(`${base}/`)) return; // not the UI's: the 404 handler answers
     const path = full.slice(base.length) || "/";
     // The language switch (`?lang=fr` on any page, signed in or not): remembered in a cookie, then the same page.
-    if (request.method === "GET" && !isApi(path) && /[?&]lang=/.test(request.url)) {
-      const lang = new URLSearchParams(request.url.split("?", 2)[1]).get("lang");
+    if (request.method === "GET" && !isApi(path) && splitUrl(request.url)[1].has("lang")) {
+      const lang = splitUrl(request.url)[1].get("lang");
       if (isLang(lang))
         reply.setCookie(LANG_COOKIE, lang, {
           path: cookiePath,

@@ -130,7 +130,10 @@ export interface Translator {
    * A message cut at its placeholders, values left as they are: to put markup or DOM nodes in a sentence
    * (`parts("login.noAccount", { command: codeElement })`).
    */
-  parts<K extends MessageKey, V>(key: K, ...params: Args<K, V>): (string | V)[];
+  parts<K extends MessageKey, P extends Record<ParamsOf<K>, unknown>>(
+    key: K,
+    ...params: [ParamsOf<K>] extends [never] ? [] : [P]
+  ): (string | P[keyof P])[];
   /** A number in the language's way (`0.491`, `0,491`; grouped thousands), with `digits` decimals. */
   num(value: number, digits?: number): string;
 }
@@ -163,7 +166,8 @@ export function translator(lang: Lang): Translator {
         ...(params[0] as Record<string, string | number> | undefined),
         count: num(count),
       }),
-    parts: (key, ...params) => split(lang, key, params[0] as Record<string, never> | undefined),
+    parts: <P>(key: MessageKey, ...params: [] | [P]) =>
+      split(lang, key, params[0] as Record<string, P[keyof P]> | undefined),
     num,
   };
   translators.set(lang, made);
@@ -181,9 +185,26 @@ export function scheduleText(tr: Translator, schedule: string): string {
 }
 
 /** The URL `path` (path and query, as in a request) with `?lang=` set to `lang`: the switch's links. */
-export function langHref(path: string, lang: Lang): string {
-  const [p, query = ""] = path.split("?", 2) as [string, string?];
-  const params = new URLSearchParams(query);
+export function langHref(url: string, lang: Lang): string {
+  const [path, params] = splitUrl(url);
   params.set("lang", lang);
-  return `${p}?${params}`;
+  return `${path}?${params}`;
+}
+
+/** A URL's path and its query's parameters. */
+export function splitUrl(url: string): [string, URLSearchParams] {
+  const q = url.indexOf("?");
+  return q < 0 ? [url, new URLSearchParams()] : [url.slice(0, q), new URLSearchParams(url.slice(q + 1))];
+}
+
+/**
+ * `url` (path and query) without its `lang` parameter: where the language switch sends back to. A path that
+ * is not a plain local one (`//host/...`) goes to `fallback`: never to another site.
+ */
+export function withoutLang(url: string, fallback: string): string {
+  const [path, params] = splitUrl(url);
+  if (!/^\/(?![/\\])/.test(path)) return fallback;
+  params.delete("lang");
+  const rest = params.toString();
+  return rest ? `${path}?${rest}` : path;
 }

@@ -77,7 +77,7 @@ export const EN = {
   "runType.scheduled": "scheduled",
   "runType.manualTitle": "manual run: triggered (Trigger, Trigger with config, the API or the CLI)",
   "runType.scheduledTitle": "scheduled run: created by the schedule, for an interval that is over",
-  "runType.other": "{type} run",
+  "runType.unknown": "{type} run",
 
   // --- schedules ----------------------------------------------------------------------------------------
   "schedule.manualOnly": "manual only",
@@ -172,6 +172,21 @@ export const EN = {
   "gantt.title": "Gantt of {runId} ({state})",
   "gantt.nothingStarted": "No task has started in this run yet.",
   "chart.timeUtc": "time (UTC)",
+  // Plotly's own words (its modebar's tooltips): the English are Plotly's keys, exactly (client/pages.ts).
+  "plotly.downloadPng": "Download plot as a PNG",
+  "plotly.zoom": "Zoom",
+  "plotly.pan": "Pan",
+  "plotly.boxSelect": "Box Select",
+  "plotly.lassoSelect": "Lasso Select",
+  "plotly.zoomIn": "Zoom in",
+  "plotly.zoomOut": "Zoom out",
+  "plotly.autoscale": "Autoscale",
+  "plotly.resetAxes": "Reset axes",
+  "plotly.spikeLines": "Toggle Spike Lines",
+  "plotly.closest": "Show closest data on hover",
+  "plotly.compare": "Compare data on hover",
+  "plotly.doubleClickZoom": "Double-click to zoom back out",
+  "plotly.doubleClickLegend": "Double-click on legend to isolate one trace",
 
   // --- a run's details --------------------------------------------------------------------------------------
   "run.id": "run id",
@@ -317,7 +332,7 @@ export const FR: Record<MessageKey, string> = {
     "exécution manual (manuelle) : déclenchée (Déclencher, Déclencher avec une config, l'API ou la CLI)",
   "runType.scheduledTitle":
     "exécution scheduled (planifiée) : créée par la planification, pour un intervalle terminé",
-  "runType.other": "exécution {type}",
+  "runType.unknown": "exécution {type}",
 
   "schedule.manualOnly": "manuelle uniquement",
   "schedule.every": "toutes les {every}",
@@ -408,6 +423,20 @@ export const FR: Record<MessageKey, string> = {
   "gantt.title": "Gantt de {runId} ({state})",
   "gantt.nothingStarted": "Aucune tâche n'a encore démarré dans cette exécution.",
   "chart.timeUtc": "heure (UTC)",
+  "plotly.downloadPng": "Télécharger le graphique en PNG",
+  "plotly.zoom": "Zoomer",
+  "plotly.pan": "Déplacer",
+  "plotly.boxSelect": "Sélection rectangulaire",
+  "plotly.lassoSelect": "Sélection au lasso",
+  "plotly.zoomIn": "Zoom avant",
+  "plotly.zoomOut": "Zoom arrière",
+  "plotly.autoscale": "Échelle automatique",
+  "plotly.resetAxes": "Réinitialiser les axes",
+  "plotly.spikeLines": "Afficher ou masquer les lignes de repère",
+  "plotly.closest": "Au survol : la donnée la plus proche",
+  "plotly.compare": "Au survol : comparer les données",
+  "plotly.doubleClickZoom": "Double-cliquez pour revenir au zoom initial",
+  "plotly.doubleClickLegend": "Double-cliquez sur la légende pour isoler une courbe",
 
   "run.id": "id d'exécution",
   "run.state": "état",

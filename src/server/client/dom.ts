@@ -283,6 +283,22 @@ export function when(iso: string | null | undefined): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
 
+/**
+ * `when()` as a node that breaks between the day and the time only: a date cut at its hyphens ("2026-\n11-28")
+ * reads badly, and narrow cells (French headers are longer) cut it so. Its text is `when()`'s.
+ */
+export function whenNode(iso: string | null | undefined): HTMLElement {
+  const text = when(iso);
+  const space = text.indexOf(" ");
+  return h(
+    "span",
+    { className: "date" },
+    h("span", {}, text.slice(0, space)),
+    " ",
+    h("span", {}, text.slice(space + 1)),
+  );
+}
+
 /** A short-lived message at the top of the page. */
 export function toast(text: string, kind: "ok" | "error" = "ok", ms?: number): void {
   const box = h("p", { className: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, text);

@@ -85,9 +85,9 @@ export function runTypeIcon(type: string): HTMLElement {
     "span",
     {
       className: `run-type run-type-${type}`,
-      title: known?.title() ?? t("runType.other", { type }),
+      title: known?.title() ?? t("runType.unknown", { type }),
       role: "img",
-      "aria-label": t("runType.other", { type }),
+      "aria-label": t("runType.unknown", { type }),
       "data-run-type": type,
     },
     known ? known.icon() : type.slice(0, 1).toUpperCase(),

@@ -5,7 +5,7 @@
 import { STATE_COLOURS } from "../colours.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
 import type { GraphLayout } from "../graph.js";
-import { scheduleText } from "../i18n.js";
+import { CATALOGUES, MESSAGE_KEYS, type MessageKey, scheduleText } from "../i18n.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
 import {
   api,
@@ -21,6 +21,7 @@ import {
   toast,
   u,
   when,
+  whenNode,
 } from "./dom.js";
 import { type Grid, gridView, legend } from "./grid.js";
 import { num, t, tn, tr } from "./lang.js";
@@ -34,7 +35,52 @@ declare const Plotly: {
     config?: Record<string, unknown>,
   ): Promise<unknown>;
   purge(el: HTMLElement): void;
+  register(module: Record<string, unknown>): void;
 };
+
+let plotlyLocale: string | undefined;
+
+/**
+ * The charts' config, in the page's language: Plotly's words (its modebar's tooltips) from the catalogue, its
+ * dates ("25 nov. 2026") and decimal mark from Intl. Plotly is told the French locale once, on first use.
+ */
+function chartConfig(): Record<string, unknown> {
+  const config = { displaylogo: false, responsive: true };
+  if (tr.lang === "en") return config;
+  if (plotlyLocale === undefined) {
+    const names = (options: Intl.DateTimeFormatOptions, count: number, at: (i: number) => number) =>
+      Array.from({ length: count }, (_, i) =>
+        new Intl.DateTimeFormat(tr.lang, { ...options, timeZone: "UTC" }).format(at(i)),
+      );
+    const month = (i: number) => Date.UTC(2021, i, 1);
+    const day = (i: number) => Date.UTC(2021, 0, 3 + i); // 2021-01-03 was a Sunday, Plotly's first day
+    const dictionary = Object.fromEntries(
+      [...MESSAGE_KEYS]
+        .filter((k) => k.startsWith("plotly."))
+        .map((k) => [CATALOGUES.en[k as MessageKey], tr.t(k as MessageKey & `plotly.${string}`)]),
+    );
+    Plotly.register({
+      moduleType: "locale",
+      name: tr.lang,
+      dictionary,
+      format: {
+        days: names({ weekday: "long" }, 7, day),
+        shortDays: names({ weekday: "short" }, 7, day),
+        months: names({ month: "long" }, 12, month),
+        shortMonths: names({ month: "short" }, 12, month),
+        date: "%d/%m/%Y",
+        decimal: num(1.5, 1).slice(1, 2),
+        thousands: num(1000).slice(1, 2),
+        year: "%Y",
+        month: "%b %Y",
+        dayMonth: "%-d %b",
+        dayMonthYear: "%-d %b %Y",
+      },
+    });
+    plotlyLocale = tr.lang;
+  }
+  return { ...config, locale: plotlyLocale };
+}
 
 const app = () => document.getElementById("app") as HTMLElement;
 const enc = encodeURIComponent;
@@ -194,7 +240,7 @@ export function dagsPage(): void {
                   h(
                     "a",
                     { href: u(`/dags/${enc(d.dagId)}?run=${enc(d.lastRun.runId)}`) },
-                    when(d.lastRun.logicalDate),
+                    whenNode(d.lastRun.logicalDate),
                   ),
                 ]
               : t("dags.never"),
@@ -225,15 +271,20 @@ function nextRunText(next: { logicalDate: string | null; dueAt: string | null })
   const due = next.dueAt ? Date.parse(next.dueAt) : Number.NaN;
   const title = t("next.title", { date: when(next.logicalDate) });
   const text = Number.isNaN(due)
-    ? t("next.for", { date: when(next.logicalDate) })
+    ? tr.parts("next.for", { date: whenNode(next.logicalDate) })
     : due <= Date.now()
       ? t("next.dueNow")
-      : t("next.at", { date: when(next.dueAt) });
+      : tr.parts("next.at", { date: whenNode(next.dueAt) });
   return h(
     "span",
     { title },
-    text,
-    h("small", { className: "interval" }, ` ${t("next.interval", { date: when(next.logicalDate) })}`),
+    h("span", { className: "when" }, text),
+    h(
+      "small",
+      { className: "interval" },
+      " ",
+      tr.parts("next.interval", { date: whenNode(next.logicalDate) }),
+    ),
   );
 }
 
@@ -456,7 +507,7 @@ export function dagPage(): void {
         xaxis: { type: "date", title: { text: t("chart.timeUtc") } },
         yaxis: { autorange: "reversed" },
       },
-      { displaylogo: false, responsive: true },
+      chartConfig(),
     );
   };
 
@@ -695,7 +746,7 @@ export function predictionsPage(): void {
             "tr",
             { "data-file": p.name, "data-key": `file:${p.name}` },
             h("td", {}, h("a", { href: `#${p.name}`, onclick: () => void showRows(p.name) }, p.name)),
-            h("td", {}, when(p.time)),
+            h("td", {}, whenNode(p.time)),
             h("td", {}, t("predictions.bytes", { n: num(p.bytes) })),
           ),
         ),
@@ -745,7 +796,7 @@ export function predictionsPage(): void {
         bargap: 0,
         legend: { orientation: "h", y: -0.25 },
       },
-      { displaylogo: false, responsive: true },
+      chartConfig(),
     );
     const times: string[] = [];
     const values: number[] = [];
@@ -774,7 +825,7 @@ export function predictionsPage(): void {
         xaxis: { type: "date", title: { text: t("predictions.runAxis") } },
         yaxis: { title: { text: t("predictions.predictedAxis") } },
       },
-      { displaylogo: false, responsive: true },
+      chartConfig(),
     );
   };
   const showRows = async (name: string) => {
@@ -815,31 +866,36 @@ export function modelsPage(): void {
     h("h1", {}, t("nav.models")),
     error,
     h("p", { className: "meta" }, t("models.intro")),
+    // Eleven columns: on a narrow window the table scrolls, not the page.
     h(
-      "table",
-      { className: "models" },
+      "div",
+      { className: "table-scroll" },
       h(
-        "thead",
-        {},
+        "table",
+        { className: "models" },
         h(
-          "tr",
+          "thead",
           {},
-          [
-            t("models.colModel"),
-            t("models.colCreated"),
-            t("models.colTestRmse"),
-            t("models.colTestMae"),
-            t("models.colTestR2"),
-            t("models.colBaselineRmse"),
-            t("models.colValidationRmse"),
-            t("models.colRows"),
-            t("models.colEpochs"),
-            t("models.colTraining"),
-            t("models.colBackend"),
-          ].map((text) => h("th", {}, text)),
+          h(
+            "tr",
+            {},
+            [
+              t("models.colModel"),
+              t("models.colCreated"),
+              t("models.colTestRmse"),
+              t("models.colTestMae"),
+              t("models.colTestR2"),
+              t("models.colBaselineRmse"),
+              t("models.colValidationRmse"),
+              t("models.colRows"),
+              t("models.colEpochs"),
+              t("models.colTraining"),
+              t("models.colBackend"),
+            ].map((text) => h("th", {}, text)),
+          ),
         ),
+        table,
       ),
-      table,
     ),
   );
   poll(
@@ -858,12 +914,12 @@ export function modelsPage(): void {
             h(
               "td",
               {},
-              m.name,
+              h("span", { className: "model-name" }, m.name),
               m.latest ? [" ", h("span", { className: "tag" }, t("models.latest"))] : null,
               m.error ? h("p", { className: "error" }, m.error) : null,
               m.scoredOn === "validation" ? h("p", { className: "meta" }, t("models.validationOnly")) : null,
             ),
-            h("td", {}, when(m.createdAt)),
+            h("td", {}, whenNode(m.createdAt)),
             h("td", {}, f(test?.rmse, 3)),
             h("td", {}, f(test?.mae, 3)),
             h("td", {}, f(test?.r2, 4)),
@@ -871,7 +927,7 @@ export function modelsPage(): void {
             h("td", {}, f(m.validationMetrics?.rmse, 3)),
             h(
               "td",
-              {},
+              { className: "rows-split" },
               `${num(m.trainingRows)} + ${num(m.validationRows)}${m.scoredOn === "test" ? ` + ${num(m.testRows)}` : ""}`,
             ),
             h("td", {}, `${m.epochsRun} (${m.bestEpoch})`),
