@@ -63,6 +63,99 @@ async function runEnds(dagId: string, runId: string | undefined, timeoutMs = 120
   }
 }
 
+/**
+ * English words of the UI that a French page must not show (words of data, such as the course DAGs'
+ * descriptions, log lines and file names, are left out of the check; Airflow's state and run-type keywords are
+ * shown in both languages on purpose).
+ */
+const ENGLISH_UI = [
+  /\bSign (in|out)\b/,
+  /\bUsername\b/,
+  /\bPassword\b/,
+  /\bFirst time\b/,
+  /\bdefault password\b/,
+  /\bChange it\b/,
+  /\bPredictions\b/,
+  /\bModels\b/,
+  /\bAccount\b/,
+  /\bSchedule\b/,
+  /\b(Last|Next|next) run\b/,
+  /\bTrigger(ed)?\b/,
+  /\bwith config\b/,
+  /\bnever\b/,
+  /\bNo (runs|DAGs|models|predictions|try)\b/,
+  /\blogical date\b/i,
+  /\bduration\b/i,
+  /\b(States|Runs):/,
+  /\bbar height\b/,
+  /\bmoving stripes\b/,
+  /\bnot started\b/,
+  /\bTask (instances|states)\b/i,
+  /\bfiles stamped\b/,
+  /\bdated files\b/,
+  /\bdata interval\b/,
+  /\bcatch-up\b/,
+  /\bscheduler: /,
+  /\bis (not )?running\b/,
+  /\bTries\b/,
+  /\bfollowing live\b/,
+  /\bLatest predictions\b/,
+  /\bover time\b/,
+  /\bFiles\b/,
+  /\b(size|rows|epochs|baseline|created|training target|density|pitch angle)\b/,
+  /\bChange (your|the) password\b/,
+  /\b(Current|New) password\b/,
+  /\b(Grid|Graph|Details)\b/,
+  /\binterval from\b/,
+  /\bdue now\b/,
+  /\bmanual only\b/,
+  /\bevery \d/,
+  /\bCancel\b/,
+  /\boverrides\b/,
+  /\bis (ON|OFF)\b/,
+  /\bON\/OFF\b/,
+  /^(ON|OFF)$/m,
+  /\bchange your password\b/,
+  /\bscheduler status\b/,
+  /\btrained before\b/,
+  /\b(ended|started)\b/,
+  // Plotly's own words: its date ticks and its modebar's tooltips.
+  /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}(, \d{4})?\b/,
+  /\b(Download plot|Zoom (in|out)|Autoscale|Reset axes|Box Select|Lasso Select|on hover)\b/,
+];
+
+/**
+ * The English UI words a page shows: in its text (data apart: descriptions, tags, logs, code, file names) and in
+ * its titles, labels and placeholders; `[]` when there are none.
+ */
+async function englishLeft(p: Page): Promise<string[]> {
+  const texts = await p.evaluate(() => {
+    const data = ".description, .tags, pre, code, .dag-head .tag, .lang-switch";
+    const body = document.body.cloneNode(true) as HTMLElement;
+    for (const el of body.querySelectorAll(data)) el.remove();
+    // innerText needs a rendered node: the clone goes off-screen for a moment.
+    body.style.cssText = "position: absolute; left: -10000px; top: 0";
+    document.documentElement.append(body);
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text: textContent glues cells together ("ActifDAG"), and word boundaries stop matching.
+    const text = body.innerText;
+    body.remove();
+    const named = ["title", "aria-label", "placeholder", "data-title"];
+    const attributes = [...document.querySelectorAll("[title], [aria-label], [placeholder], [data-title]")]
+      .filter((el) => !el.closest(data))
+      .flatMap((el) => named.map((a) => el.getAttribute(a) ?? ""));
+    // The charts' titles (SVG text, not in innerText).
+    const charts = [
+      ...document.querySelectorAll(
+        ".js-plotly-plot :is(.gtitle, .xtitle, .ytitle, .legendtext, .xtick, .ytick)",
+      ),
+    ].map((el) => el.textContent ?? "");
+    return [text, ...attributes, ...charts, document.title];
+  });
+  return texts.flatMap((t) =>
+    ENGLISH_UI.filter((re) => re.test(t)).map((re) => `${re} in ${JSON.stringify(t.slice(0, 400))}`),
+  );
+}
+
 before(async () => {
   mkdirSync(E2E, { recursive: true });
   project = mkdtempSync(join(E2E, "project-"));
@@ -320,6 +413,166 @@ describe("the web UI in Chromium", () => {
     );
     await screenshot(page, "14-xss-as-text");
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss), undefined);
+  });
+
+  test("a browser in French: every page in French (no English word of the UI left); EN | FR switches, and the choice stays", async () => {
+    // A browser whose language is French: Accept-Language and navigator.languages say fr-FR.
+    const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+    const fr = await context.newPage();
+    const problems = watchErrors(fr);
+    const french = async (what: string) => {
+      assert.equal(await fr.getAttribute("html", "lang"), "fr", `${what}: <html lang>`);
+      assert.deepEqual(await englishLeft(fr), [], `${what}: English left`);
+    };
+    try {
+      await fr.goto(`${url}/`);
+      assert.match(fr.url(), /\/login\?next=%2F$/);
+      assert.equal(await fr.textContent(".login h1"), "Se connecter à windflow");
+      assert.match(
+        (await fr.textContent("#first-account")) ?? "",
+        /^Première connexion\s\? Connectez-vous en tant que admin avec le mot de passe admin/,
+      );
+      await french("sign-in");
+      await screenshot(fr, "fr-01-sign-in");
+      await fr.fill('input[name="username"]', "admin");
+      await fr.fill('input[name="password"]', "admin");
+      await fr.click('button[type="submit"]');
+
+      // The DAG list, with the default-password banner and the scheduler's badge.
+      await fr.waitForSelector('tr[data-dag="train"]');
+      await fr.waitForSelector("#scheduler-status.scheduler-running");
+      assert.deepEqual(await fr.$$eval("table.dags thead th", (ths) => ths.map((th) => th.textContent)), [
+        "Actif",
+        "DAG",
+        "Planification",
+        "Dernière exécution",
+        "Prochaine exécution",
+        "Actions",
+      ]);
+      assert.equal(await fr.textContent('tr[data-dag="train"] button[data-action="trigger"]'), "Déclencher");
+      assert.equal(await fr.textContent('tr[data-dag="train"] .switch-text'), "actif");
+      assert.equal(await fr.textContent('tr[data-dag="web_xss"] .switch-text'), "actif");
+      assert.match((await fr.textContent("#scheduler-status")) ?? "", /^scheduler\s: en marche$/);
+      assert.match(
+        (await fr.textContent("#default-password-banner")) ?? "",
+        /^Le compte admin a encore son mot de passe par défaut/,
+      );
+      assert.match((await fr.textContent("#broken-dags")) ?? "", /DAG en erreur\s:.*broken\.ts/s);
+      await french("DAG list");
+      await screenshot(fr, "fr-02-dags");
+
+      // The trigger toast, in French (web_xss is ON and quick).
+      await fr.click('tr[data-dag="web_xss"] button[data-action="trigger"]');
+      const toast = await fr.waitForSelector('.toast:has-text("web_xss déclenché")');
+      const text = (await toast.textContent()) ?? "";
+      const runId = /^web_xss déclenché\s: (manual__\d{8}-\d{6}), fichiers horodatés \d{8}-\d{6}\b/.exec(
+        text,
+      )?.[1];
+      assert.ok(runId, text);
+      await french("DAG list with the trigger's toast");
+      await screenshot(fr, "fr-03-dags-trigger-toast");
+      assert.equal(await runEnds("web_xss", runId), "success");
+
+      // A DAG: its grid (the legend explains the states' keywords), graph, details; the trigger form.
+      const { runs } = await api<{ runs: { runId: string; runType: string; state: string }[] }>(
+        "/dags/train/runs",
+      );
+      const trained = runs.find((r) => r.runType === "manual" && r.state === "success")?.runId as string;
+      await fr.goto(`${url}/dags/train`);
+      await fr.waitForSelector(`a.cell[data-task="train_model"][data-run="${trained}"]`);
+      assert.deepEqual(await fr.$$eval("nav.tabs a", (as) => as.map((a) => a.textContent)), [
+        "Grille",
+        "Graphe",
+        "Gantt",
+        "Code",
+        "Détails",
+      ]);
+      const legendText = (await fr.textContent(".legend")) ?? "";
+      assert.match(legendText, /États\s:.*success \(réussie\).*failed \(en échec\).*running \(en cours\)/s);
+      assert.match(legendText, /Exécutions\s:.*hauteur de la barre\s: durée/s);
+      assert.match((await fr.textContent(".dag-head .meta")) ?? "", /^planification\s: toutes les 28d/);
+      await french("grid");
+      await screenshot(fr, "fr-04-dag-grid");
+      await fr.click(`button.cell.run[data-run="${trained}"]`);
+      await fr.click('a[data-tab="graph"]');
+      await fr.waitForSelector('svg.graph g.node[data-task="train_model"][data-state="success"]');
+      await french("graph");
+      await screenshot(fr, "fr-05-dag-graph");
+      await fr.click('a[data-tab="gantt"]');
+      await fr.waitForSelector(".gantt .main-svg");
+      await french("Gantt");
+      await screenshot(fr, "fr-06-dag-gantt");
+      await fr.click('a[data-tab="details"]');
+      await fr.waitForSelector('table.tis tr[data-task="train_model"]');
+      assert.match((await fr.textContent("#panel-details h3")) ?? "", /^Instances de tâche$/);
+      await french("details");
+      await screenshot(fr, "fr-07-dag-details");
+      await fr.click('.dag-head button[data-action="trigger-config"]');
+      await fr.waitForSelector("dialog.trigger [data-field=runId]");
+      assert.match((await fr.textContent("dialog.trigger h2")) ?? "", /^Déclencher train avec une config$/);
+      await french("trigger form");
+      await screenshot(fr, "fr-08-trigger-with-config");
+      await fr.click("dialog.trigger button.secondary");
+      await fr.waitForSelector("dialog.trigger", { state: "detached" });
+
+      // A task's log, predictions, models, account.
+      await fr.goto(`${url}/dags/train/runs/${trained}/tasks/train_model/logs`);
+      await fr.waitForFunction(() =>
+        /terminé/.test(document.getElementById("log-status")?.textContent ?? ""),
+      );
+      assert.match((await fr.textContent("#log-status")) ?? "", /success essai 1\s: terminé/);
+      await french("log");
+      await screenshot(fr, "fr-09-task-log");
+      await fr.goto(`${url}/predictions`);
+      await fr.waitForSelector("#chart-latest .main-svg");
+      await fr.waitForSelector("#chart-time .main-svg");
+      await fr.waitForSelector("table.files tr[data-file]");
+      await french("predictions");
+      await screenshot(fr, "fr-10-predictions");
+      await fr.goto(`${url}/models`);
+      await fr.waitForSelector("table.models tr[data-model]");
+      assert.match((await fr.textContent("table.models tbody")) ?? "", /dernier/);
+      await french("models");
+      await screenshot(fr, "fr-11-models");
+      await fr.goto(`${url}/account`);
+      await fr.waitForSelector("form.account");
+      await french("account");
+      await screenshot(fr, "fr-12-account");
+
+      // EN | FR: English, on the same page (its run and tab kept), and it stays so across a reload.
+      await fr.goto(`${url}/dags/train?run=${trained}#details`);
+      await fr.waitForSelector('table.tis tr[data-task="train_model"]');
+      await fr.click('.lang-switch a[data-lang="en"]');
+      await fr.waitForFunction(() => document.documentElement.lang === "en");
+      await fr.waitForSelector('table.tis tr[data-task="train_model"]');
+      assert.equal(new URL(fr.url()).search, `?run=${trained}`, "the selected run kept, ?lang= gone");
+      assert.equal(new URL(fr.url()).hash, "#details", "the tab kept");
+      assert.equal(await fr.textContent("#panel-details h3"), "Task instances");
+      assert.equal(await fr.textContent('.dag-head button[data-action="trigger"]'), "Trigger");
+      assert.equal(await fr.textContent('.lang-switch a[aria-current="true"]'), "EN");
+      await fr.reload();
+      await fr.waitForSelector('table.tis tr[data-task="train_model"]');
+      assert.equal(
+        await fr.getAttribute("html", "lang"),
+        "en",
+        "English after a reload, in a French browser",
+      );
+      assert.equal(await fr.textContent('nav.tabs a[data-tab="grid"]'), "Grid");
+      await fr.goto(`${url}/`);
+      await fr.waitForSelector('tr[data-dag="train"]');
+      assert.equal(await fr.textContent('tr[data-dag="train"] .switch-text'), "ON");
+      // And back to French.
+      await fr.click('.lang-switch a[data-lang="fr"]');
+      await fr.waitForFunction(() => document.documentElement.lang === "fr");
+      await fr.waitForSelector('tr[data-dag="train"]');
+      assert.equal(await fr.textContent('tr[data-dag="train"] button[data-action="trigger"]'), "Déclencher");
+      await fr.reload();
+      await fr.waitForSelector('tr[data-dag="train"] button[data-action="trigger"]');
+      await french("DAG list, after the switch and a reload");
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
   });
 
   test("change the password: the banner goes; no script error on any page", async () => {

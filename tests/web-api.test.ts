@@ -227,12 +227,18 @@ describe("web API: files and status", () => {
 
   test("health: the scheduler's status from its heartbeats (never, running, down)", async () => {
     const status = async () =>
-      (await json<{ scheduler: { status: string; message: string } }>(await admin.api("GET", "/health")))
-        .scheduler;
-    // The scheduler runs above ended cleanly: down, and the message says how to start one.
+      (
+        await json<{
+          scheduler: { status: string; message: string; stopped: boolean; ageMs: number | null };
+        }>(await admin.api("GET", "/health"))
+      ).scheduler;
+    // The scheduler runs above ended cleanly: down, and the message says how to start one. The fields say it
+    // too, for the pages to word it in the user's language.
     const down = await status();
     assert.equal(down.status, "down");
     assert.match(down.message, /not running \(stopped .* ago\).*windflow scheduler/);
+    assert.equal(down.stopped, true);
+    assert.ok(typeof down.ageMs === "number" && down.ageMs >= 0, `ageMs ${down.ageMs}`);
     const scheduler = web.env.scheduler();
     const running = scheduler.run({ mode: "forever", timeoutMs: 30_000 });
     try {
@@ -408,5 +414,95 @@ describe("windflow standalone next to a scheduler that already runs on the same 
     } finally {
       e.cleanup();
     }
+  });
+});
+
+describe("web: the pages' language (English or French)", () => {
+  const french = { "accept-language": "fr-FR,fr;q=0.9,en;q=0.8" };
+  const english = { "accept-language": "en-US,en;q=0.9" };
+  const langOf = (page: string) => /<html lang="(\w+)">/.exec(page)?.[1];
+
+  test("the browser's language (Accept-Language) chooses: <html lang>, Content-Language, the sign-in page's words", async () => {
+    const c = web.client();
+    const fr = await c.get("/login", french);
+    assert.equal(fr.status, 200);
+    assert.equal(fr.headers.get("content-language"), "fr");
+    const page = await fr.text();
+    assert.equal(langOf(page), "fr");
+    assert.match(page, /<title>Connexion · windflow<\/title>/);
+    assert.match(page, /<h1>Se connecter à windflow<\/h1>/);
+    assert.match(
+      page,
+      /id="first-account">Première connexion\u202f\? Connectez-vous en tant que <b>admin<\/b>/,
+    );
+    // The switch: FR is the page's, EN a link back to this page (with its `next`).
+    assert.match(
+      page,
+      /<a href="\/login\?next=%2F&amp;lang=en" lang="en"[^>]*title="Show the pages in English">EN<\/a>/,
+    );
+    assert.match(page, /<a href="\/login\?next=%2F&amp;lang=fr"[^>]*aria-current="true">FR<\/a>/);
+    for (const headers of [english, {}, { "accept-language": "de-DE,de;q=0.9" }]) {
+      const en = await (await c.get("/login", headers)).text();
+      assert.equal(langOf(en), "en", JSON.stringify(headers));
+      assert.match(en, /<h1>Sign in to windflow<\/h1>/);
+    }
+    // A wrong password, said in French (the form's token from the last form shown: each one has its own).
+    const form = await (await c.get("/login", french)).text();
+    const token = /name="_login" value="([^"]+)"/.exec(form)?.[1] ?? "";
+    const wrong = await c.request("POST", "/login", {
+      form: { _login: token, username: "admin", password: "nope", next: "/" },
+      headers: french,
+    });
+    assert.equal(wrong.status, 401);
+    assert.match(await wrong.text(), /role="alert">nom d&#39;utilisateur ou mot de passe incorrect</);
+  });
+
+  test("the switch (?lang= on any page) is remembered in a cookie that wins over the browser; the API is not switched", async () => {
+    const c = web.client();
+    const switched = await c.get("/login?next=%2Fmodels&lang=fr", english);
+    assert.equal(switched.status, 303);
+    assert.equal(switched.headers.get("location"), "/login?next=%2Fmodels", "back to the page, without lang");
+    const cookie = switched.headers.getSetCookie().find((l) => l.startsWith("windflow_lang="));
+    assert.match(cookie ?? "", /^windflow_lang=fr; Max-Age=31536000; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.equal(langOf(await (await c.get("/login?next=%2Fmodels", english)).text()), "fr");
+    // Not a language: back to the page, the choice unchanged.
+    const junk = await c.get("/login?lang=de", english);
+    assert.equal(junk.status, 303);
+    assert.equal(junk.headers.getSetCookie().length, 0);
+    assert.equal(langOf(await (await c.get("/login", english)).text()), "fr");
+
+    // Signed in: the pages, their titles and the error pages follow; the API's JSON does not change.
+    const signed = await c.signIn("admin", "admin");
+    assert.equal(signed.status, 303);
+    const home = await (await c.get("/", english)).text();
+    assert.equal(langOf(home), "fr");
+    assert.match(home, /<title>DAG · windflow<\/title>/);
+    assert.match(home, /data-nav="predictions">Prédictions</);
+    assert.match(home, /<button type="submit">Se déconnecter<\/button>/);
+    assert.match(
+      home,
+      /id="default-password-banner">Le compte <b>admin<\/b> a encore son mot de passe par défaut/,
+    );
+    const missing = await c.get("/no-such-page", english);
+    assert.equal(missing.status, 404);
+    assert.match(
+      await missing.text(),
+      /<title>Page introuvable · windflow[\s\S]*Aucune page \/no-such-page\.[\s\S]*Retour aux DAG/,
+    );
+    const noDag = await c.get("/dags/no_such_dag");
+    assert.equal(noDag.status, 404);
+    assert.match(await noDag.text(), /no DAG no_such_dag[\s\S]*Retour aux DAG/);
+    const api = await c.get("/api/v1/dags?lang=en");
+    assert.equal(api.status, 200, "?lang= on the API is no switch");
+    // API errors stay in English (scripts and notebooks read them; the pages word the ones they expect).
+    const apiError = await c.get("/api/v1/dags/no_such_dag", french);
+    assert.equal(apiError.status, 404);
+    assert.equal((await json<{ error: string }>(apiError)).error, 'no DAG "no_such_dag"');
+    // Back to English, the selected run kept.
+    const back = await c.get("/dags/sched_chain?run=manual__x&lang=en", french);
+    assert.equal(back.headers.get("location"), "/dags/sched_chain?run=manual__x");
+    const dag = await (await c.get("/dags/sched_chain?run=manual__x", french)).text();
+    assert.equal(langOf(dag), "en");
+    assert.match(dag, /data-nav="predictions">Predictions</);
   });
 });

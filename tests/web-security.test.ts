@@ -68,6 +68,28 @@ describe("web: authentication", () => {
     assert.equal((await c.get("/login")).status, 200);
   });
 
+  test("the language switch (?lang=) sends back to this site only, and lets nothing through the gate", async () => {
+    const c = web.client();
+    for (const [path, location] of [
+      ["//evil.example/?lang=fr", "/"],
+      ["/%2F%2Fevil.example/?lang=fr", "/%2F%2Fevil.example/"],
+      ["/\\evil.example/?lang=fr", "/"],
+      ["/dags/web_xss?lang=fr", "/dags/web_xss"],
+    ] as const) {
+      const r = await c.get(path);
+      assert.equal(r.status, 303, path);
+      assert.equal(r.headers.get("location"), location, path);
+    }
+    // Without a session, the page it sends back to still sends to the sign-in page.
+    const page = await c.get("/dags/web_xss");
+    assert.equal(page.status, 303);
+    assert.match(page.headers.get("location") ?? "", /^\/login\?next=/);
+    // The value is a language or nothing (no header injection, no cookie of another name).
+    const odd = await c.get("/?lang=fr%0d%0aSet-Cookie:%20x=1");
+    assert.equal(odd.status, 303);
+    assert.deepEqual(odd.headers.getSetCookie(), []);
+  });
+
   test("sign-in: a session cookie, HttpOnly and SameSite; wrong password 401; a form without its token 403; sign-out", async () => {
     const c = web.client();
     const wrong = await c.signIn("admin", "not-the-password");
@@ -300,6 +322,12 @@ describe("web: behind a reverse proxy ([webserver] base_url)", () => {
       assert.match(signed.headers.getSetCookie().join("\n"), /windflow_session=[^;]+; Path=\/windflow;/);
       const page = await (await c.get("/")).text();
       assert.match(page, /<script src="\/windflow\/static\/app\.js" defer><\/script>/);
+      // The language switch: links under the base path, back under it, its cookie for the base path only.
+      assert.match(page, /<a href="\/windflow\/\?lang=fr"/);
+      const switched = await c.get("/dags/sched_chain?lang=fr");
+      assert.equal(switched.headers.get("location"), "/windflow/dags/sched_chain");
+      assert.match(switched.headers.getSetCookie().join("\n"), /windflow_lang=fr; [^\n]*Path=\/windflow;/);
+      assert.match(await (await c.get("/dags/sched_chain")).text(), /<html lang="fr">/);
       assert.match(page, /data-base="\/windflow"/);
       assert.match(page, /<a href="\/windflow\/predictions"/);
       assert.equal((await c.get("/static/app.js")).status, 200);
