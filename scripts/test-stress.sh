@@ -18,7 +18,11 @@ mkdir -p "$OUT"
 rm -f "$OUT"/run-*.log "$OUT/summary.txt"
 
 load_pids=()
+run_pid=""
 stop_load() {
+  # The run in progress too: bash runs a trap only once its foreground child ends, so the run is a
+  # background child that `wait` waits for (interruptible), and it is ended here with the load.
+  if [ -n "$run_pid" ]; then kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; run_pid=""; fi
   for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null; done
   load_pids=()
@@ -40,8 +44,11 @@ for i in $(seq 1 "$RUNS"); do
   start=$(date +%s)
   # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
   "$NODE" --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 \
-    $TESTS > "$log" 2>&1
+    $TESTS > "$log" 2>&1 &
+  run_pid=$!
+  wait "$run_pid"
   code=$?
+  run_pid=""
   secs=$(( $(date +%s) - start ))
   pass=$(grep -Eo '^ℹ pass [0-9]+' "$log" | grep -Eo '[0-9]+' || echo "?")
   fail=$(grep -Eo '^ℹ fail [0-9]+' "$log" | grep -Eo '[0-9]+' || echo "?")
