@@ -119,14 +119,25 @@ const pathOf = (url: string) => url.split("?")[0] as string;
 /** A year: how long the language switch's choice is remembered. */
 const LANG_COOKIE_SECONDS = 365 * 24 * 3600;
 
-/** A local path under `base` to go back to after signing in (never another site, never the sign-in page). */
-function safeNext(next: unknown, base: string): string {
-  return typeof next === "string" &&
-    /^\/(?!\/)[^\\]*$/.test(next) &&
-    next.startsWith(`${base}/`) &&
-    !next.startsWith(`${base}/login`)
-    ? next
-    : `${base}/`;
+/**
+ * A local path under `base` to go back to after signing in (never another site, never the sign-in page). `next` is
+ * read as the browser will read the Location header (WHATWG URL: tabs and newlines dropped, `\\` taken for `/`),
+ * so `/\t/host` or `/\\host` cannot become `//host`; what is kept is the parsed path, query and fragment,
+ * percent-encoded (header-safe: no character makes the redirect fail).
+ */
+export function safeNext(next: unknown, base: string): string {
+  const home = `${base}/`;
+  if (typeof next !== "string" || !next.startsWith("/") || next.length > 2048) return home;
+  const origin = "http://windflow.invalid";
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return home;
+  }
+  if (url.origin !== origin) return home;
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith(home) && !path.startsWith(`${base}/login`) ? path : home;
 }
 
 const ROUTES = new WeakMap<FastifyInstance, readonly { method: string; url: string }[]>();
