@@ -117,7 +117,7 @@ export function schedulerEnv(settings: Record<string, string> = {}): SchedulerEn
     },
     async runScheduler(options = {}) {
       const { mode, timeoutMs, ...rest } = options;
-      return self.scheduler(rest).run({ mode: mode ?? "until-idle", timeoutMs: timeoutMs ?? 60_000 });
+      return self.scheduler(rest).run({ mode: mode ?? "until-idle", timeoutMs: timeoutMs ?? HANG_GUARD_MS });
     },
     marks(runId) {
       const file = join(out, `${runId}.txt`);
@@ -158,8 +158,15 @@ export function schedulerEnv(settings: Record<string, string> = {}): SchedulerEn
   return self;
 }
 
+/**
+ * How long a scheduler run, a CLI command or a wait may take before a test calls it hung. A guard against
+ * hangs, not a time budget: on a machine loaded far beyond its 2 cores (load 15, a stress run beside other
+ * work), `dags trigger --wait` of a five-task DAG took more than 60 s; a hang is still reported, later.
+ */
+export const HANG_GUARD_MS = 300_000;
+
 /** Calls `fn` until it returns a value (not undefined), or fails after `timeoutMs` naming `what`. */
-export async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(what: string, fn: () => T | undefined, timeoutMs = HANG_GUARD_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
@@ -194,9 +201,11 @@ export function cli(
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(
-        new Error(`windflow ${args.join(" ")}: no exit within ${options.timeoutMs ?? 60_000} ms\n${stderr}`),
+        new Error(
+          `windflow ${args.join(" ")}: no exit within ${options.timeoutMs ?? HANG_GUARD_MS} ms\n${stderr}`,
+        ),
       );
-    }, options.timeoutMs ?? 60_000);
+    }, options.timeoutMs ?? HANG_GUARD_MS);
     child.once("error", reject);
     child.once("close", (code, signal) => {
       clearTimeout(timer);
