@@ -9,8 +9,8 @@
  * 2. **Watch**: task processes that ended (executor events): a process that ended without recording the
  *    end of its try is a lost try (`finishLostTry`: retried if tries remain); a process that ended before
  *    claiming its task instance is started again (3 attempts, then `failed`). Then every `running` task
- *    instance: watched by this executor, or on this machine and alive (adopted: a scheduler restarted after a
- *    crash), or dead (a zombie: its try is lost), or on another machine (left alone). A try running past its
+ *    instance: watched by this executor, or offered to its `adopt` (a scheduler restarted after a crash): on
+ *    this machine and alive (adopted), dead (a zombie: its try is lost), or on another machine (left alone). A try running past its
  *    execution timeout (+ clean-up time + grace: the task process enforces its timeout itself first) is ended
  *    (`finishLostTry(..., "timed out")`) *before* its process is killed, so that the scheduler's verdict
  *    stands whatever the dying process tries to record. A `queued` task instance whose process has not
@@ -22,8 +22,8 @@
  * 4. **Task instances** of each running run (`decideRun`): retries whose delay has passed, trigger rules
  *    and `upstream_failed` propagation (`evaluate`), tasks added to or removed from the DAG; then the run's
  *    state (`runState`): success or failed once every task has finished.
- * 5. **Dispatch**: `scheduled -> queued`, then `LocalExecutor.start`, while fewer than `[core] parallelism`
- *    task processes run (queued task instances without a process first, then by run logical date).
+ * 5. **Dispatch**: `scheduled -> queued`, then the executor's `start` (`TaskExecutor`), while fewer than
+ *    `[core] parallelism` tries run (queued task instances without a process first, then by run logical date).
  *
  * Between passes the loop sleeps until a task process ends (the executor wakes it: the hand-off), the DAG
  * processor reports, the next retry or run is due, a kill deadline comes, a trigger or an unpause writes the

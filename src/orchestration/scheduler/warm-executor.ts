@@ -106,7 +106,7 @@ export class WarmExecutor implements TaskExecutor {
       onExit?.();
       this.listeners.call();
     };
-    this.description = `local processes, ${this.size} warm`;
+    this.description = `local processes, ${this.size} warm task processes`;
     this.log = options.log ?? SILENT;
     this.workerLog = join(options.config.logging.base_log_folder, "scheduler", "warm-workers.log");
     this.local = new LocalExecutor({
