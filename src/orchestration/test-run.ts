@@ -11,7 +11,7 @@
  * - an execution timeout fails the try and aborts `ctx.signal`, but cannot kill the function: code that
  *   ignores the signal goes on in the background (a real executor kills the task's process).
  */
-import { timestamp } from "../io/dated.js";
+import { timestamp } from "../util/timestamp.js";
 import { checkReturnValue, makeContext, mergeParams, XCOM_MAX_BYTES } from "./context.js";
 import type { Dag } from "./dag.js";
 import { isRetryable, TaskSkip, TaskTimeoutError } from "./errors.js";

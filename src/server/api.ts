@@ -18,6 +18,7 @@ import type { RunState } from "../orchestration/state.js";
 import { RecordNotFoundError } from "../orchestration/store/errors.js";
 import type { DagRecord, MetadataStore } from "../orchestration/store/store.js";
 import type { JsonObject } from "../orchestration/types.js";
+import { layoutDag } from "../view/graph.js";
 import {
   authenticate,
   CAN_EDIT,
@@ -27,7 +28,6 @@ import {
   type SessionStore,
 } from "./auth.js";
 import { listModelsJson, listPredictions, NotFoundError, readLogChunk, readPredictions } from "./files.js";
-import { layoutDag } from "./graph.js";
 import {
   dagJson,
   gridJson,

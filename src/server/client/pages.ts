@@ -2,9 +2,9 @@
  * The pages: each draws `#app` from the API and keeps it up to date by polling (no reload).
  */
 
-import { STATE_COLOURS } from "../colours.js";
+import { STATE_COLOURS } from "../../view/colours.js";
+import type { GraphLayout } from "../../view/graph.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
-import type { GraphLayout } from "../graph.js";
 import { CATALOGUES, MESSAGE_KEYS, type MessageKey, scheduleText } from "../i18n.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
 import {
