@@ -69,7 +69,9 @@ import {
   decideRun,
   dispatchOrder,
   effectiveTimeoutMs,
+  heartbeatDue,
   killDeadline,
+  killedByHand,
   runningVerdict,
   runsToStart,
   scheduledRunsToCreate,
@@ -234,6 +236,10 @@ export class Scheduler {
   private readonly logPaths = new Map<string, string>();
   /** Task instances whose process we adopted (their end is only seen by polling). */
   private readonly adopted = new Set<string>();
+  /** The task instances whose process the executor watches (started or adopted), until their end is seen. */
+  private readonly tracked = new Map<string, TaskInstanceKey>();
+  /** Of those, the ones killed because a person stopped, cleared or marked their try (killed once). */
+  private readonly killedByHand = new Set<string>();
   /** Task instances on other machines we said we leave alone (said once). */
   private readonly elsewhere = new Set<string>();
   private startedAt: Date;
@@ -463,6 +469,7 @@ export class Scheduler {
     const mine = (key: { dagId: string; runId: string }) =>
       !this.only || (key.dagId === this.only.dagId && key.runId === this.only.runId);
     for (const event of this.executor.poll()) this.onProcessEnd(event, now);
+    this.killStoppedByHand();
     for (const ti of this.store.listTaskInstances({ states: ["running"] }))
       if (mine(ti)) this.watchRunning(ti, dags.get(ti.dagId), now, wake);
     for (const ti of this.store.listTaskInstances({ states: ["queued"] }))
@@ -666,6 +673,7 @@ export class Scheduler {
     const k = keyOf(ti);
     try {
       const started = this.executor.start(ti);
+      this.tracked.set(k, keyFields(ti));
       this.logPaths.set(k, started.logPath);
       this.stats.tasksStarted++;
       this.log.info(
@@ -682,6 +690,8 @@ export class Scheduler {
   private onProcessEnd(event: ExecutorEvent, now: Date): void {
     const k = keyOf(event);
     this.adopted.delete(k);
+    this.tracked.delete(k);
+    this.killedByHand.delete(k);
     const ti = this.store.getTaskInstance(event);
     if (!ti) return;
     const how = event.spawnError
@@ -742,6 +752,8 @@ export class Scheduler {
       hostname: this.hostname,
       watched: this.executor.has(ti),
       alive: isProcessAlive,
+      now,
+      zombieThresholdMs: this.config.scheduler.zombie_threshold,
     });
     if (verdict === "elsewhere") {
       if (!this.elsewhere.has(k)) {
@@ -751,12 +763,12 @@ export class Scheduler {
       return;
     }
     if (verdict === "lost") {
-      const to = finishLostTry(
-        this.store,
-        keyFields(ti),
-        `its process ${ti.pid} is gone without recording the end of the try (killed, or crashed)`,
-        { now },
-      );
+      const why =
+        ti.hostname !== null && ti.hostname !== this.hostname
+          ? `no heartbeat of its process ${ti.pid} on ${ti.hostname} for more than the zombie threshold of ` +
+            `${this.config.scheduler.zombie_threshold} ms`
+          : `its process ${ti.pid} is gone without recording the end of the try (killed, or crashed)`;
+      const to = finishLostTry(this.store, keyFields(ti), why, { now });
       if (to) {
         this.stats.lostTries++;
         this.log.warn(`task ${taskKeyText(ti)}: process ${ti.pid} is gone (a zombie): ${to}`);
@@ -765,10 +777,13 @@ export class Scheduler {
     }
     if (verdict === "adopt") {
       this.executor.adopt(ti, ti.pid as number);
+      this.tracked.set(k, keyFields(ti));
       this.adopted.add(k);
       wake.at(Date.now() + ADOPTED_POLL_MS);
       this.log.info(`task ${taskKeyText(ti)}: adopted its running process ${ti.pid}`);
     }
+    // Its process is alive (watched or just adopted): say so for schedulers on other machines.
+    if (heartbeatDue(ti, now, TASK_HEARTBEAT_MS)) this.store.recordTaskHeartbeat(ti, ti.tryNumber, now);
     if (!dag) return;
     const deadline = killDeadline(dag.spec, ti, this.timeouts);
     if (deadline === null) return;
@@ -792,6 +807,24 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Kills the processes of tries a person stopped, cleared or marked (`killedByHand`): the store already holds
+   * the new state (`setTaskStateByHand`), so what the dying process tries to record changes nothing.
+   */
+  private killStoppedByHand(): void {
+    for (const [k, key] of this.tracked) {
+      if (this.killedByHand.has(k) || !this.executor.has(key)) continue;
+      const ti = this.store.getTaskInstance(key);
+      if (!ti || !killedByHand(ti)) continue;
+      this.killedByHand.add(k);
+      this.executor.kill(key);
+      this.log.warn(
+        `task ${taskKeyText(key)}: ${ti.state === "none" ? "cleared" : ti.state} by ${ti.setBy ?? "hand"}: ` +
+          "killing its process",
+      );
+    }
+  }
+
   private watchQueued(ti: TaskInstanceRecord, now: Date): void {
     if (!this.executor.has(ti) || ti.queuedAt === null) return;
     if (now.getTime() - ti.queuedAt.getTime() < this.config.scheduler.task_queued_timeout) return;
@@ -805,6 +838,8 @@ export class Scheduler {
 
 /** Least time between two heartbeats recorded in the store. */
 const HEARTBEAT_RECORD_MS = 1000;
+/** Least time between two heartbeats of a running try's process recorded in the store (`recordTaskHeartbeat`). */
+export const TASK_HEARTBEAT_MS = 5000;
 
 /** The earliest of several wake-up times. */
 class WakeAt {
