@@ -80,6 +80,8 @@ export interface TaskInstanceJson {
   nextRetryAt: string | null;
   returnValue?: Json;
   error: string | null;
+  /** Who set the current state by hand (clear, mark, stop); null: the engine did. */
+  setBy: string | null;
 }
 
 export function taskInstanceJson(ti: TaskInstanceRecord): TaskInstanceJson {
@@ -95,6 +97,7 @@ export function taskInstanceJson(ti: TaskInstanceRecord): TaskInstanceJson {
     nextRetryAt: iso(ti.nextRetryAt),
     ...(ti.returnValue === undefined ? {} : { returnValue: ti.returnValue }),
     error: ti.error,
+    setBy: ti.setBy,
   };
 }
 
