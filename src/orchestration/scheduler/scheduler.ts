@@ -14,7 +14,10 @@
  *    execution timeout (+ clean-up time + grace: the task process enforces its timeout itself first) is ended
  *    (`finishLostTry(..., "timed out")`) *before* its process is killed, so that the scheduler's verdict
  *    stands whatever the dying process tries to record. A `queued` task instance whose process has not
- *    claimed it within `[scheduler] task_queued_timeout` is killed and started again.
+ *    claimed it within `[scheduler] task_queued_timeout` is killed and started again. The process of a try a
+ *    person stopped, cleared or marked (`actions.ts`: the store holds the new state) is killed
+ *    (`killedByHand`). The tries whose process is alive get a heartbeat in the store every few seconds; a try
+ *    on another machine without one for `[scheduler] zombie_threshold` is lost.
  * 3. **Runs**: for each active, unpaused DAG, the scheduled runs due (`runsDue`: catch-up semantics), as
  *    many as its free `maxActiveRuns` slots allow; then queued runs move to running, oldest first, within
  *    `maxActiveRuns`. A scheduled run for a logical date that exists already (a scheduler restarted
