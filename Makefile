@@ -32,7 +32,7 @@ NATIVE_TF_STAMP := $(if $(filter 0,$(NATIVE_TF)),,node_modules/.native-tf)
 # The fast lane: tests that start no process and open no server (tests/helpers/pure-guard.ts enforces it).
 FAST_TESTS := $(patsubst %,tests/%.test.ts,atomic backend config danfo features i18n io load log-follow model model-backends notebooks-fr pipeline safe-next synthetic \
   orchestration-dag orchestration-loader orchestration-readiness orchestration-schedule orchestration-state \
-  orchestration-test-run scheduler-decide store-contract store-sqlite light-start)
+  orchestration-test-run scheduler-decide store-contract store-sqlite light-start check-layers)
 
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 
@@ -93,6 +93,7 @@ demo: install dataset ## Run the main job on the embedded defaults: train DAG, t
 lint: node_modules/.installed dist/.built ## Lint, format check and type check (bench/ imports the build)
 	$(BIOME) check --error-on-warnings .
 	$(TSC) -p tsconfig.json --noEmit
+	$(NODE) --import tsx scripts/check-layers.ts
 
 format: node_modules/.installed ## Format the code in place
 	$(BIOME) check --write .

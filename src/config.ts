@@ -26,9 +26,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { WindflowError } from "./errors.js";
-import { findProjectRoot } from "./notebook/jupyter-env.js";
 import { parseDuration } from "./orchestration/duration.js";
 import { writeFileAtomicSync } from "./util/atomic.js";
+import { findProjectRoot } from "./util/project-root.js";
 
 /** The environment variables windflow reads: a snapshot of `process.env` unless a test gives its own. */
 export type Environment = Readonly<Record<string, string | undefined>>;

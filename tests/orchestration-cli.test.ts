@@ -151,6 +151,48 @@ describe("windflow dags / tasks / scheduler / db / config", () => {
     );
     assert.match(text.stdout, /^ {2}load +success +\d+\.\ds +-> "sum=6 at 20261125-173005"$/m);
 
+    // Actions by hand: clear with downstream (the run is queued again), mark failed, a stop refused naming why.
+    const cleared = await run("tasks", "clear", "sched_chain", "transform", RUN, "--by", "dave");
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.equal(
+      cleared.stdout,
+      `sched_chain/${RUN}/transform: success -> cleared by dave\n` +
+        `sched_chain/${RUN}/load: success -> cleared by dave\n` +
+        `run sched_chain/${RUN} queued again\n`,
+    );
+    const markedFailed = await run(
+      "tasks",
+      "mark-failed",
+      "sched_chain",
+      "extract",
+      RUN,
+      "--by",
+      "dave",
+      "--json",
+    );
+    assert.equal(markedFailed.code, 0, markedFailed.stderr);
+    assert.deepEqual(JSON.parse(markedFailed.stdout), {
+      changed: [{ taskId: "extract", from: "success" }],
+      runQueued: false,
+    });
+    const notRunning = await run("tasks", "stop", "sched_chain", "extract", RUN);
+    assert.equal(notRunning.code, 1);
+    assert.match(notRunning.stderr, /cannot stop sched_chain\/.*\/extract: it is failed/);
+    assert.match(notRunning.stderr, /only a queued or running try can be stopped/);
+    const after = JSON.parse((await run("dags", "state", "sched_chain", RUN, "--json")).stdout) as {
+      run: { state: string };
+      tasks: { taskId: string; state: string }[];
+    };
+    assert.equal(after.run.state, "queued");
+    assert.deepEqual(
+      after.tasks.map((t) => [t.taskId, t.state]),
+      [
+        ["extract", "failed"],
+        ["transform", "none"],
+        ["load", "none"],
+      ],
+    );
+
     // db reset asks for --yes; then the store is empty.
     const [refused, value, unknown, help] = await Promise.all([
       run("db", "reset"),

@@ -5,10 +5,13 @@ import {
   canTransition,
   isRunState,
   isTaskState,
+  manualRunTransition,
+  manualTransition,
   RUN_STATES,
   RUN_TERMINAL,
   runTransition,
   TASK_FAILED,
+  TASK_MANUAL_TRANSITIONS,
   TASK_STATES,
   TASK_TERMINAL,
   TASK_TRANSITIONS,
@@ -133,5 +136,53 @@ describe("run state machine", () => {
     assert.deepEqual([...RUN_TERMINAL].sort(), ["failed", "success"]);
     assert.ok(isRunState("queued"));
     assert.ok(!isRunState("none"));
+  });
+});
+
+// The moves a person may make (clear: to none; mark: to success / failed), written out again on purpose.
+const ALLOWED_BY_HAND = new Set([
+  "none>success",
+  "none>failed",
+  ...["scheduled", "queued", "running", "up_for_retry", "upstream_failed", "skipped"].flatMap((s) => [
+    `${s}>none`,
+    `${s}>success`,
+    `${s}>failed`,
+  ]),
+  "success>none",
+  "success>failed",
+  "failed>none",
+  "failed>success",
+]);
+const ALLOWED_RUN_BY_HAND = new Set(["success>queued", "failed>queued"]);
+
+describe("moves by hand (clear, mark success / failed, stop)", () => {
+  for (const from of TASK_STATES) {
+    for (const to of TASK_STATES) {
+      const allowed = ALLOWED_BY_HAND.has(`${from}>${to}`);
+      test(`task ${from} -> ${to} by hand is ${allowed ? "allowed" : "refused"}`, () => {
+        if (allowed) assert.equal(manualTransition(from, to), to);
+        else
+          assert.throws(
+            () => manualTransition(from, to),
+            (e: unknown) =>
+              e instanceof IllegalTransitionError &&
+              e.kind === "task" &&
+              e.message === `illegal task state transition ${from} -> ${to} by hand`,
+          );
+      });
+    }
+  }
+  for (const from of RUN_STATES) {
+    for (const to of RUN_STATES) {
+      const allowed = ALLOWED_RUN_BY_HAND.has(`${from}>${to}`);
+      test(`run ${from} -> ${to} by hand is ${allowed ? "allowed" : "refused"}`, () => {
+        if (allowed) assert.equal(manualRunTransition(from, to), to);
+        else assert.throws(() => manualRunTransition(from, to), IllegalTransitionError);
+      });
+    }
+  }
+  test("a removed task cannot be touched by hand, and no move by hand stays in place", () => {
+    assert.deepEqual(TASK_MANUAL_TRANSITIONS.removed, []);
+    for (const s of TASK_STATES) assert.ok(!TASK_MANUAL_TRANSITIONS[s].includes(s), s);
   });
 });

@@ -4,7 +4,9 @@ import { describe, test } from "node:test";
 import {
   decideRun,
   dispatchOrder,
+  heartbeatDue,
   killDeadline,
+  killedByHand,
   runningVerdict,
   runsToStart,
   scheduledRunsToCreate,
@@ -213,5 +215,49 @@ describe("killDeadline and runningVerdict", () => {
     assert.equal(runningVerdict(r(11, "me"), here), "lost");
     assert.equal(runningVerdict(r(11, "other"), here), "elsewhere");
     assert.equal(runningVerdict(r(null, null), here), "lost");
+  });
+  test("zombie_threshold: a try on another machine is lost once its heartbeat (or start) is older", () => {
+    const now = at("2026-01-01T00:10:00Z");
+    const here = { hostname: "me", watched: false, alive: () => true, now, zombieThresholdMs: 300_000 };
+    const other = (heartbeatAt: string | null, startedAt: string | null) => ({
+      pid: 10,
+      hostname: "other",
+      heartbeatAt: heartbeatAt === null ? null : at(heartbeatAt),
+      startedAt: startedAt === null ? null : at(startedAt),
+    });
+    assert.equal(runningVerdict(other("2026-01-01T00:05:00Z", "2026-01-01T00:00:00Z"), here), "elsewhere");
+    assert.equal(runningVerdict(other("2026-01-01T00:04:59Z", "2026-01-01T00:00:00Z"), here), "lost");
+    assert.equal(runningVerdict(other(null, "2026-01-01T00:05:00Z"), here), "elsewhere");
+    assert.equal(runningVerdict(other(null, "2026-01-01T00:04:59Z"), here), "lost");
+    assert.equal(
+      runningVerdict(other("2026-01-01T00:04:59Z", null), { ...here, zombieThresholdMs: 600_000 }),
+      "elsewhere",
+    );
+    assert.equal(runningVerdict(other("2026-01-01T00:04:59Z", null), { ...here, watched: true }), "watched");
+  });
+});
+
+describe("actions by hand and heartbeats", () => {
+  test("the process of a try is killed once a person set its state, or it was cleared", () => {
+    const cases: [TaskState, string | null, boolean][] = [
+      ["failed", "alice", true],
+      ["success", "alice", true],
+      ["none", "alice", true],
+      ["none", null, true],
+      ["scheduled", null, true],
+      ["running", null, false],
+      ["queued", null, false],
+      ["failed", null, false],
+      ["success", null, false],
+      ["up_for_retry", null, false],
+    ];
+    for (const [state, setBy, kill] of cases)
+      assert.equal(killedByHand({ state, setBy }), kill, `${state} set by ${setBy}`);
+  });
+  test("a heartbeat is due without one, or when the last is old enough", () => {
+    const now = at("2026-01-01T00:00:10Z");
+    assert.equal(heartbeatDue({ heartbeatAt: null }, now, 5000), true);
+    assert.equal(heartbeatDue({ heartbeatAt: at("2026-01-01T00:00:06Z") }, now, 5000), false);
+    assert.equal(heartbeatDue({ heartbeatAt: at("2026-01-01T00:00:05Z") }, now, 5000), true);
   });
 });

@@ -442,6 +442,133 @@ for (const impl of STORE_IMPLEMENTATIONS) {
       });
     });
 
+    describe("moves by hand (clear, mark, stop) and heartbeats", () => {
+      /** Runs `a` to its first try, running as process 42. */
+      const runA = (a: TaskInstanceKey) => {
+        store.setTaskState(a, "none", "scheduled");
+        store.setTaskState(a, "scheduled", "queued", { queuedBy: "h:1:1" });
+        clock = at(10);
+        store.setTaskState(a, "queued", "running", { pid: 42, hostname: "h", logPath: "/logs/a/1.log" });
+      };
+
+      test("stop: running -> failed ends the try with the reason and records who; the process's own end then changes nothing", () => {
+        const { a } = seedRun();
+        runA(a);
+        clock = at(20);
+        assert.equal(
+          store.setTaskStateByHand(a, "running", "failed", { by: "alice", reason: "stopped by alice" }),
+          true,
+        );
+        const ti = store.getTaskInstance(a);
+        assert.equal(ti?.state, "failed");
+        assert.equal(ti?.setBy, "alice");
+        assert.equal(ti?.error, "stopped by alice");
+        assert.deepEqual(ti?.endedAt, at(20));
+        assert.deepEqual(
+          store.listTries(a).map((t) => [t.tryNumber, t.state, t.error, t.endedAt?.toISOString()]),
+          [[1, "failed", "stopped by alice", at(20).toISOString()]],
+        );
+        // The killed process tries to record its end: compare-and-set from running fails.
+        assert.equal(store.setTaskState(a, "running", "success"), false);
+        assert.equal(store.getTaskInstance(a)?.state, "failed");
+      });
+
+      test("clear: back to none with the try fields cleared, try number and history kept, max tries raised", () => {
+        const { a } = seedRun();
+        runA(a);
+        store.setTaskState(a, "running", "success", { returnValue: { rows: 3 } });
+        assert.equal(store.setTaskStateByHand(a, "success", "none", { by: "bob", maxTries: 4 }), true);
+        const ti = store.getTaskInstance(a);
+        assert.equal(ti?.state, "none");
+        assert.equal(ti?.tryNumber, 1, "the next try is number 2");
+        assert.equal(ti?.maxTries, 4);
+        assert.equal(ti?.setBy, "bob");
+        for (const field of [
+          "pid",
+          "hostname",
+          "queuedAt",
+          "queuedBy",
+          "startedAt",
+          "endedAt",
+          "error",
+          "logPath",
+        ] as const)
+          assert.equal(ti?.[field], null, field);
+        assert.equal(ti?.returnValue, undefined);
+        assert.deepEqual(store.xcoms({ dagId: a.dagId, runId: a.runId }), {});
+        assert.equal(store.listTries(a).length, 1, "the history stays");
+        // The engine moves it again: setBy is the engine's (null) from then on, and the next try is number 2.
+        store.setTaskState(a, "none", "scheduled");
+        assert.equal(store.getTaskInstance(a)?.setBy, null);
+        store.setTaskState(a, "scheduled", "queued");
+        store.setTaskState(a, "queued", "running", { pid: 43, hostname: "h" });
+        assert.deepEqual(
+          store.listTries(a).map((t) => t.tryNumber),
+          [1, 2],
+        );
+      });
+
+      test("clearing a running try ends its record as failed with the reason", () => {
+        const { a } = seedRun();
+        runA(a);
+        store.setTaskStateByHand(a, "running", "none", { by: "bob" });
+        assert.deepEqual(
+          store.listTries(a).map((t) => [t.state, t.error]),
+          [["failed", "cleared by bob"]],
+        );
+      });
+
+      test("mark success / failed from a waiting or finished state; refused moves change nothing", () => {
+        const { a, b } = seedRun();
+        assert.equal(store.setTaskStateByHand(b, "none", "success", { by: "carol" }), true);
+        assert.equal(store.getTaskInstance(b)?.error, null);
+        assert.equal(store.setTaskStateByHand(b, "success", "failed", { by: "carol" }), true);
+        assert.equal(store.getTaskInstance(b)?.error, "marked failed by carol");
+        assert.equal(store.listTries(b).length, 0, "no try was run");
+        assert.equal(
+          store.setTaskStateByHand(a, "success", "failed", { by: "carol" }),
+          false,
+          "a is not success",
+        );
+        assert.throws(
+          () => store.setTaskStateByHand(b, "failed", "running", { by: "carol" }),
+          IllegalTransitionError,
+        );
+        assert.throws(
+          () => store.setTaskStateByHand(b, "failed", "none", { by: "carol", maxTries: 0 }),
+          StoreInputError,
+        );
+        assert.equal(store.getTaskInstance(b)?.state, "failed");
+        assert.throws(
+          () => store.setTaskStateByHand({ ...b, taskId: "zz" }, "none", "success", { by: "c" }),
+          RecordNotFoundError,
+        );
+      });
+
+      test("a finished run is queued again by hand, its end cleared; a running one is not", () => {
+        const { run } = seedRun();
+        store.setRunState(run, "queued", "running", at(1));
+        store.setRunState(run, "running", "failed", at(2));
+        assert.throws(() => store.setRunStateByHand(run, "running", "queued"), IllegalTransitionError);
+        assert.equal(store.setRunStateByHand(run, "success", "queued"), false, "not success");
+        assert.equal(store.setRunStateByHand(run, "failed", "queued"), true);
+        const r = store.getRun(run);
+        assert.equal(r?.state, "queued");
+        assert.equal(r?.endedAt, null);
+        assert.deepEqual(r?.startedAt, at(1));
+      });
+
+      test("heartbeats: recorded for the running try only", () => {
+        const { a } = seedRun();
+        assert.equal(store.recordTaskHeartbeat(a, 1, at(5)), false, "not running");
+        runA(a);
+        assert.equal(store.getTaskInstance(a)?.heartbeatAt, null);
+        assert.equal(store.recordTaskHeartbeat(a, 2, at(15)), false, "another try");
+        assert.equal(store.recordTaskHeartbeat(a, 1, at(15)), true);
+        assert.deepEqual(store.getTaskInstance(a)?.heartbeatAt, at(15));
+      });
+    });
+
     test("atomically: everything or nothing", () => {
       const { a, b } = seedRun();
       assert.throws(() =>

@@ -506,3 +506,72 @@ describe("web: the pages' language (English or French)", () => {
     assert.match(dag, /data-nav="predictions">Predictions</);
   });
 });
+
+describe("web API: actions by hand on a task instance (clear, mark, stop), with roles", () => {
+  let env: WebEnv;
+  before(async () => {
+    env = await webEnv({ dags: ["scheduler-chain.ts"], viewer: true });
+  });
+  after(() => env.close());
+
+  test("a viewer is refused (403); a user clears with downstream, marks, and gets 409 / 404 / 400 naming what is wrong", async () => {
+    const admin = await env.signedIn();
+    await admin.api("PATCH", "/dags/sched_chain", { isPaused: false });
+    const triggered = await json<{ runId: string }>(
+      await admin.api("POST", "/dags/sched_chain/runs", { logicalDate: "2026-11-25T17:30:05Z" }),
+    );
+    const report = await env.env.runScheduler({ mode: "until-idle" });
+    assert.equal(report.stoppedBy, "idle", env.env.lines.join("\n"));
+    const ti = (taskId: string) =>
+      `/api/v1/dags/sched_chain/runs/${triggered.runId}/taskInstances/${taskId}/actions`;
+    const post = (taskId: string, body: unknown, headers: Record<string, string>) =>
+      env.client().request("POST", ti(taskId), { json: body, headers });
+
+    const viewer = await post("transform", { action: "clear" }, basic("vera", "viewer-password"));
+    assert.equal(viewer.status, 403);
+    const refused = await json<{ error: string; reason: string }>(viewer);
+    assert.match(refused.error, /vera \(viewer\) may only read/);
+    assert.equal(refused.reason, "read_only");
+    assert.equal(
+      env.env.store.getTaskInstance({ dagId: "sched_chain", runId: triggered.runId, taskId: "transform" })
+        ?.state,
+      "success",
+    );
+
+    const cleared = await post("transform", { action: "clear" }, basic());
+    assert.equal(cleared.status, 200, await cleared.clone().text());
+    const body = await json<{
+      changed: { taskId: string; from: string }[];
+      runQueued: boolean;
+      taskInstance: { state: string; setBy: string };
+    }>(cleared);
+    assert.deepEqual(body.changed, [
+      { taskId: "transform", from: "success" },
+      { taskId: "load", from: "success" },
+    ]);
+    assert.equal(body.runQueued, true);
+    assert.deepEqual([body.taskInstance.state, body.taskInstance.setBy], ["none", "admin"]);
+
+    const marked = await json<{ taskInstance: { state: string; error: string } }>(
+      await post("extract", { action: "failed" }, basic()),
+    );
+    assert.deepEqual(
+      [marked.taskInstance.state, marked.taskInstance.error],
+      ["failed", "marked failed by admin"],
+    );
+    const conflict = await post("extract", { action: "stop" }, basic());
+    assert.equal(conflict.status, 409);
+    assert.deepEqual(await json(conflict), {
+      error: `cannot stop sched_chain/${triggered.runId}/extract: it is failed`,
+      hint: "only a queued or running try can be stopped",
+    });
+    const missing = await post("nope", { action: "clear" }, basic());
+    assert.equal(missing.status, 404);
+    const bad = await post("extract", { action: "explode" }, basic());
+    assert.equal(bad.status, 400);
+    assert.match(
+      (await json<{ error: string }>(bad)).error,
+      /action must be equal to one of the allowed values/,
+    );
+  });
+});

@@ -358,7 +358,9 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
 
   // --- tasks ---------------------------------------------------------------------------------------------
 
-  const tasks = program.command("tasks").description("task instances: list, run, test, logs");
+  const tasks = program
+    .command("tasks")
+    .description("task instances: list, run, test, logs, clear, mark-success, mark-failed, stop");
   tasks
     .command("list")
     .description("the tasks of a DAG, upstream first, with their options")
@@ -473,6 +475,53 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         });
       },
     );
+
+  // Actions by hand (scheduler/actions.ts): the store changes now; a scheduler kills the process of a stopped try.
+  const actions = [
+    ["clear", "clear", "run a task instance and (unless --no-downstream) its downstream tasks again"],
+    [
+      "mark-success",
+      "success",
+      "mark a task instance success (a running try is ended and its process killed)",
+    ],
+    ["mark-failed", "failed", "mark a task instance failed (a running try is ended and its process killed)"],
+    ["stop", "stop", "stop a queued or running try: it ends failed (stopped by you), without retry"],
+  ] as const;
+  for (const [name, action, description] of actions) {
+    const command = tasks
+      .command(name)
+      .description(description)
+      .argument("<dag_id>")
+      .argument("<task_id>")
+      .argument("<run_id>")
+      .option("--by <name>", "who does it, as recorded (default: your login name)")
+      .option("--json", "print JSON");
+    if (action === "clear") command.option("--no-downstream", "clear this task instance only");
+    command.action(
+      async (
+        dagId: string,
+        taskId: string,
+        runId: string,
+        opts: { by?: string; json?: boolean; downstream?: boolean },
+      ) => {
+        const { userInfo } = await import("node:os");
+        const { taskAction, wakeScheduler } = await import("../orchestration/scheduler/index.js");
+        await withStore((store, c) => {
+          const by = opts.by ?? userInfo().username;
+          const result = taskAction(store, { dagId, runId, taskId }, action, {
+            by,
+            downstream: opts.downstream !== false,
+          });
+          wakeScheduler(c.home);
+          if (opts.json) return json(result);
+          const verb = action === "clear" ? "cleared" : action === "stop" ? "stopped" : `marked ${action}`;
+          for (const ch of result.changed)
+            out(`${dagId}/${runId}/${ch.taskId}: ${ch.from} -> ${verb} by ${by}`);
+          if (result.runQueued) out(`run ${dagId}/${runId} queued again`);
+        });
+      },
+    );
+  }
 
   // --- scheduler -----------------------------------------------------------------------------------------
 

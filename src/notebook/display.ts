@@ -11,9 +11,9 @@
 import type pl from "nodejs-polars";
 import type { EpochReport } from "../model/metadata.js";
 import type { DagSpec } from "../orchestration/types.js";
-import { STATE_COLOURS } from "../server/colours.js";
-import { layoutDag } from "../server/graph.js";
-import { escapeHtml } from "../server/html.js";
+import { STATE_COLOURS } from "../view/colours.js";
+import { escapeHtml } from "../view/escape.js";
+import { layoutDag } from "../view/graph.js";
 
 /** A plotly figure: traces and a layout, as plotly.js takes them. */
 export interface Figure {

@@ -10,9 +10,13 @@
  * always appends and no variable removes; the project's folders come first, so they win.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { WindflowError } from "../errors.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { findProjectRoot } from "../util/project-root.js";
+
+// Kept here too: notebooks and older callers import it from this module.
+export { findProjectRoot };
 
 /** The folders of the project-local Jupyter environment, all absolute. */
 export interface JupyterPaths {
@@ -178,42 +182,4 @@ export function writeServerProxyConfig(root: string): { path: string; written: b
   if (current === content) return { path, written: false };
   writeFileAtomicSync(path, content);
   return { path, written: true };
-}
-
-/**
- * The project root: the nearest folder at or above `start` whose package.json is windflow's. The default
- * start is this module's folder, which is `<root>/dist/notebook` when compiled and `<root>/src/notebook`
- * under tsx; Node resolves the `node_modules/windflow -> ..` self-link to the real path, so notebooks that
- * import "windflow" land here too.
- */
-export function findProjectRoot(start: string = __dirname): string {
-  let dir = resolve(start);
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && readPackageName(manifest) === "windflow") return dir;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new WindflowError(`no windflow project found at or above ${resolve(start)}`, {
-        hint: "Run the command from inside the windflow project folder (the one with its package.json).",
-      });
-    }
-    dir = parent;
-  }
-}
-
-function readPackageName(manifest: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
-    if (
-      typeof parsed === "object" &&
-      parsed !== null &&
-      "name" in parsed &&
-      typeof parsed.name === "string"
-    ) {
-      return parsed.name;
-    }
-  } catch {
-    // An unreadable or broken package.json is simply not windflow's.
-  }
-  return undefined;
 }

@@ -3,7 +3,7 @@
  * with the trigger's conf, and return values (XCom-like) that must be small JSON. Shared by `testDag` and
  * the executor, so that a task behaves the same in a test and in a real run.
  */
-import { timestamp } from "../io/dated.js";
+import { timestamp } from "../util/timestamp.js";
 import { ConfError, TaskSkip, XComError } from "./errors.js";
 import { ancestorsOf } from "./graph.js";
 import type { DagSpec, DataInterval, Json, JsonObject, TaskContext, TaskRef } from "./types.js";

@@ -77,8 +77,10 @@ export class IllegalTransitionError extends WindflowError {
     readonly kind: "task" | "run",
     readonly from: string,
     readonly to: string,
+    /** `by hand`: a person's action (`TASK_MANUAL_TRANSITIONS`). */
+    readonly how?: string,
   ) {
-    super(`illegal ${kind} state transition ${from} -> ${to}`);
+    super(`illegal ${kind} state transition ${from} -> ${to}${how ? ` ${how}` : ""}`);
   }
 }
 

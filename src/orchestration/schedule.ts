@@ -15,7 +15,7 @@
  * Manual runs (`manualRun`): logical date = the trigger time (to the second) unless one is given, data
  * interval `[logical date, logical date]`, and the `YYYYmmdd-HHMMSS` stamp their dated files will use.
  */
-import { timestamp } from "../io/dated.js";
+import { timestamp } from "../util/timestamp.js";
 import { type Cron, nextCronTick, parseCron, prevCronTick } from "./cron.js";
 import { type Duration, formatDuration, parseDuration } from "./duration.js";
 import { DateError, DurationError } from "./errors.js";

@@ -78,6 +78,32 @@ export function canTransition(from: TaskState, to: TaskState): boolean {
   return TASK_TRANSITIONS[from].includes(to);
 }
 
+/**
+ * Moves a person may make on a task instance (Airflow's Clear, Mark success, Mark failed; stop is `running ->
+ * failed`), from -> to. Never used by the engine: only `setTaskStateByHand`, which records who made the move.
+ * - to `none` (clear): the task runs again (a new try); not from `none` (nothing to clear) nor `removed`.
+ * - to `success` / `failed` (mark): from any state but itself and `removed`; a running try is ended.
+ */
+export const TASK_MANUAL_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  none: ["success", "failed"],
+  scheduled: ["none", "success", "failed"],
+  queued: ["none", "success", "failed"],
+  running: ["none", "success", "failed"],
+  success: ["none", "failed"],
+  failed: ["none", "success"],
+  up_for_retry: ["none", "success", "failed"],
+  upstream_failed: ["none", "success", "failed"],
+  skipped: ["none", "success", "failed"],
+  removed: [],
+};
+
+/** The new state of a move by hand, or an `IllegalTransitionError` if `TASK_MANUAL_TRANSITIONS` does not list it. */
+export function manualTransition(from: TaskState, to: TaskState): TaskState {
+  if (!TASK_MANUAL_TRANSITIONS[from].includes(to))
+    throw new IllegalTransitionError("task", from, to, "by hand");
+  return to;
+}
+
 export const RUN_STATES = [
   /** Created; waits for a slot (the DAG's max active runs). */
   "queued",
@@ -100,6 +126,24 @@ export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = 
   success: [],
   failed: [],
 };
+
+/**
+ * Moves of a run by hand: a finished run whose task instances are cleared is queued again (Airflow's clear), and
+ * the scheduler starts it within the DAG's `maxActiveRuns`.
+ */
+export const RUN_MANUAL_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
+  queued: [],
+  running: [],
+  success: ["queued"],
+  failed: ["queued"],
+};
+
+/** The new run state of a move by hand, or an `IllegalTransitionError`. */
+export function manualRunTransition(from: RunState, to: RunState): RunState {
+  if (!RUN_MANUAL_TRANSITIONS[from].includes(to))
+    throw new IllegalTransitionError("run", from, to, "by hand");
+  return to;
+}
 
 /** The new run state, or an `IllegalTransitionError`. */
 export function runTransition(from: RunState, to: RunState): RunState {

@@ -15,7 +15,7 @@
  *   real executor kills the task's process).
  */
 import { loadConfig, type WindflowConfig } from "../config.js";
-import { timestamp } from "../io/dated.js";
+import { timestamp } from "../util/timestamp.js";
 import { mergeParams } from "./context.js";
 import type { Dag } from "./dag.js";
 import { type ErrorInfo, errorInfo, runTry } from "./executor/try-runner.js";

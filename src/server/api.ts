@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
+import { TASK_ACTIONS, type TaskAction, taskAction } from "../orchestration/scheduler/actions.js";
 import {
   runsOnUnpause,
   setDagPaused,
@@ -18,6 +19,7 @@ import type { RunState } from "../orchestration/state.js";
 import { RecordNotFoundError } from "../orchestration/store/errors.js";
 import type { DagRecord, MetadataStore } from "../orchestration/store/store.js";
 import type { JsonObject } from "../orchestration/types.js";
+import { layoutDag } from "../view/graph.js";
 import {
   authenticate,
   CAN_EDIT,
@@ -27,7 +29,6 @@ import {
   type SessionStore,
 } from "./auth.js";
 import { listModelsJson, listPredictions, NotFoundError, readLogChunk, readPredictions } from "./files.js";
-import { layoutDag } from "./graph.js";
 import {
   dagJson,
   gridJson,
@@ -364,6 +365,45 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
       const ti = store.getTaskInstance(request.params);
       if (!ti) throw new RecordNotFoundError("task instance", Object.values(request.params).join("/"));
       return { taskInstance: taskInstanceJson(ti), tries: store.listTries(request.params).map(tryJson) };
+    },
+  );
+
+  app.post<{
+    Params: { dagId: string; runId: string; taskId: string };
+    Body: { action: TaskAction; downstream?: boolean };
+  }>(
+    "/api/v1/dags/:dagId/runs/:runId/taskInstances/:taskId/actions",
+    {
+      schema: {
+        tags: ["runs"],
+        summary:
+          "An action by hand on a task instance: clear (it and, unless downstream is false, its downstream tasks " +
+          "run again), success / failed (mark it), stop (a queued or running try ends failed; its process is " +
+          "killed by the scheduler). 409 if the action does not apply to its state.",
+        params: taskParams,
+        body: {
+          type: "object",
+          required: ["action"],
+          additionalProperties: false,
+          properties: {
+            action: { type: "string", enum: [...TASK_ACTIONS] },
+            downstream: { type: "boolean", default: true },
+          },
+        },
+      },
+    },
+    async (request) => {
+      mayEdit(request);
+      dagOf(store, request.params.dagId);
+      const by = request.user?.username ?? "?";
+      const { action, downstream } = request.body;
+      const result = taskAction(store, request.params, action, { by, downstream: downstream !== false });
+      wakeScheduler(config.home);
+      request.log.info(
+        `task ${Object.values(request.params).join("/")}: ${action} by ${by} (${result.changed.map((c) => c.taskId).join(", ")})`,
+      );
+      const ti = store.getTaskInstance(request.params);
+      return { ...result, taskInstance: ti ? taskInstanceJson(ti) : null };
     },
   );
 

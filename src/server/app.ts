@@ -24,6 +24,7 @@ import Fastify, {
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
 import { windflowVersion } from "../model/metadata.js";
+import { TaskActionError } from "../orchestration/scheduler/actions.js";
 import { DagInactiveError } from "../orchestration/scheduler/trigger.js";
 import { DuplicateRunError, RecordNotFoundError } from "../orchestration/store/errors.js";
 import { openStore } from "../orchestration/store/index.js";
@@ -327,7 +328,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (e.validation) code = 400;
     else if (error instanceof NotFoundError || error instanceof RecordNotFoundError) code = 404;
     else if (error instanceof ForbiddenError) code = 403;
-    else if (error instanceof DuplicateRunError || error instanceof DagInactiveError) code = 409;
+    else if (
+      error instanceof DuplicateRunError ||
+      error instanceof DagInactiveError ||
+      error instanceof TaskActionError
+    )
+      code = 409;
     else if (error instanceof WindflowError) code = 400;
     else if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500)
       code = e.statusCode;

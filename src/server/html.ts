@@ -4,6 +4,7 @@
  * calls (text nodes, never innerHTML of data), so escaping happens in one place on each side.
  */
 
+import { escapeHtml } from "../view/escape.js";
 import {
   DEFAULT_LANG,
   LANG_NAMES,
@@ -16,18 +17,7 @@ import {
   translator,
 } from "./i18n.js";
 
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Text made safe for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
+export { escapeHtml };
 
 /** Markup that is already safe (made by `html`). */
 export class Raw {

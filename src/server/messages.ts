@@ -207,6 +207,19 @@ export const EN = {
   "ti.duration": "duration",
   "ti.result": "returned / error",
   "ti.log": "log",
+  "ti.actions": "actions",
+  "action.clear": "Clear",
+  "action.clearTitle": "Run this task and its downstream tasks again (Airflow's Clear)",
+  "action.success": "Mark success",
+  "action.failed": "Mark failed",
+  "action.stop": "Stop",
+  "action.stopTitle": "End this try now: it fails, without retry",
+  "action.confirmClear": "Clear {taskId} and its downstream tasks in run {runId}? They run again.",
+  "action.confirmStop": "Stop the try of {taskId} in run {runId}? It ends failed, without retry.",
+  "action.done.one": "{taskId}: {action} done ({count} task instance changed)",
+  "action.done.other": "{taskId}: {action} done ({count} task instances changed)",
+  "action.failedToast": "{action} failed: {reason}",
+  "action.setBy": "set by {user}",
 
   // --- a try's log --------------------------------------------------------------------------------------
   "log.title": "{taskId} log",
@@ -456,6 +469,21 @@ export const FR: Record<MessageKey, string> = {
   "ti.duration": "durée",
   "ti.result": "valeur renvoyée / erreur",
   "ti.log": "log",
+  "ti.actions": "actions",
+  "action.clear": "Effacer",
+  "action.clearTitle": "Relancer cette tâche et les tâches en aval (le Clear d'Airflow)",
+  "action.success": "Marquer success",
+  "action.failed": "Marquer failed",
+  "action.stop": "Arrêter",
+  "action.stopTitle": "Terminer cet essai maintenant : il échoue, sans nouvel essai",
+  "action.confirmClear":
+    "Effacer {taskId} et ses tâches en aval dans l'exécution {runId} ? Elles seront relancées.",
+  "action.confirmStop":
+    "Arrêter l'essai de {taskId} dans l'exécution {runId} ? Il se termine en échec, sans nouvel essai.",
+  "action.done.one": "{taskId} : {action} fait ({count} instance de tâche modifiée)",
+  "action.done.other": "{taskId} : {action} fait ({count} instances de tâche modifiées)",
+  "action.failedToast": "{action} a échoué : {reason}",
+  "action.setBy": "modifié par {user}",
 
   "log.title": "Log de {taskId}",
   "log.tries": "Essais :",
@@ -527,6 +555,7 @@ export const SAME_IN_FRENCH: ReadonlySet<MessageKey> = new Set<MessageKey>([
   "run.type", // the French word is the same
   "run.conf", // Airflow's word (dag_run.conf)
   "ti.log", // the word French trainers use
+  "ti.actions", // the French word is the same
   "models.colBackend", // TensorFlow.js's word
   "trigger.waitRun", // values only
 ]);

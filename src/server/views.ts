@@ -5,7 +5,6 @@
  */
 import { relative } from "node:path";
 import MarkdownIt from "markdown-it";
-import { timestamp } from "../io/dated.js";
 import { topologicalOrder } from "../orchestration/graph.js";
 import { describeSchedule, manualRun } from "../orchestration/schedule.js";
 import { outputsFor, runsAhead } from "../orchestration/scheduler/trigger.js";
@@ -20,6 +19,7 @@ import type {
 } from "../orchestration/store/store.js";
 import { taskOptions } from "../orchestration/task-options.js";
 import type { Json, JsonObject } from "../orchestration/types.js";
+import { timestamp } from "../util/timestamp.js";
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
@@ -80,6 +80,8 @@ export interface TaskInstanceJson {
   nextRetryAt: string | null;
   returnValue?: Json;
   error: string | null;
+  /** Who set the current state by hand (clear, mark, stop); null: the engine did. */
+  setBy: string | null;
 }
 
 export function taskInstanceJson(ti: TaskInstanceRecord): TaskInstanceJson {
@@ -95,6 +97,7 @@ export function taskInstanceJson(ti: TaskInstanceRecord): TaskInstanceJson {
     nextRetryAt: iso(ti.nextRetryAt),
     ...(ti.returnValue === undefined ? {} : { returnValue: ti.returnValue }),
     error: ti.error,
+    setBy: ti.setBy,
   };
 }
 

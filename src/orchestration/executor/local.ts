@@ -22,7 +22,6 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
-import { runningVerdict } from "../scheduler/decide.js";
 import type { TaskInstanceKey } from "../store/store.js";
 import {
   type AdoptVerdict,
@@ -34,6 +33,7 @@ import {
   type TryToStart,
 } from "./executor.js";
 import { taskLogPath } from "./task-log.js";
+import { runningVerdict } from "./verdict.js";
 
 /** Options of `LocalExecutor`. */
 export interface LocalExecutorOptions {

@@ -189,22 +189,26 @@ export function effectiveTimeoutMs(
   return taskOptions(spec, taskId).executionTimeoutMs ?? defaultTimeoutMs;
 }
 
-/**
- * What to make of a `running` task instance: its process is watched by this scheduler's executor
- * (`watched`: its end will be reported), runs on this machine but is not watched (`adopt`: a scheduler
- * restarted, or a person ran `tasks run`), is gone without recording the end of its try (`lost`: a zombie),
- * or runs on another machine (`elsewhere`: its pid means nothing here; left alone).
- */
-export type RunningVerdict = "watched" | "adopt" | "lost" | "elsewhere";
+// runningVerdict moved to the executor (it is about processes); re-exported for the scheduler and tests.
+export { type RunningVerdict, runningVerdict } from "../executor/verdict.js";
 
-export function runningVerdict(
-  ti: Pick<TaskInstanceRecord, "pid" | "hostname">,
-  here: { readonly hostname: string; readonly watched: boolean; readonly alive: (pid: number) => boolean },
-): RunningVerdict {
-  if (here.watched) return "watched";
-  if (ti.hostname !== null && ti.hostname !== here.hostname) return "elsewhere";
-  if (ti.pid === null) return "lost";
-  return here.alive(ti.pid) ? "adopt" : "lost";
+/**
+ * Whether the scheduler kills the process it watches for a task instance: a person stopped, cleared or marked
+ * the try (`setBy`) and the task instance is no longer queued or running; or it is back to `none` or
+ * `scheduled` (cleared: its old process has no try to run any more, whoever moved it since).
+ */
+export function killedByHand(ti: Pick<TaskInstanceRecord, "state" | "setBy">): boolean {
+  if (ti.state === "none" || ti.state === "scheduled") return true;
+  return ti.setBy !== null && ti.state !== "running" && ti.state !== "queued";
+}
+
+/** Whether to record a heartbeat for a try whose process is alive: none yet, or the last is `everyMs` old. */
+export function heartbeatDue(
+  ti: Pick<TaskInstanceRecord, "heartbeatAt">,
+  now: Date,
+  everyMs: number,
+): boolean {
+  return ti.heartbeatAt === null || now.getTime() - ti.heartbeatAt.getTime() >= everyMs;
 }
 
 /**

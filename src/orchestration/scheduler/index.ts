@@ -3,6 +3,16 @@
  * triggers and the views the CLI prints. See `scheduler.ts` for the loop's pass order and modes.
  */
 export {
+  type ActionResult,
+  clearTaskInstance,
+  markTaskInstance,
+  stopTaskInstance,
+  TASK_ACTIONS,
+  type TaskAction,
+  TaskActionError,
+  taskAction,
+} from "./actions.js";
+export {
   type ApplySummary,
   applyProcessorResults,
   DagProcessor,

@@ -14,7 +14,10 @@
  *    execution timeout (+ clean-up time + grace: the task process enforces its timeout itself first) is ended
  *    (`finishLostTry(..., "timed out")`) *before* its process is killed, so that the scheduler's verdict
  *    stands whatever the dying process tries to record. A `queued` task instance whose process has not
- *    claimed it within `[scheduler] task_queued_timeout` is killed and started again.
+ *    claimed it within `[scheduler] task_queued_timeout` is killed and started again. The process of a try a
+ *    person stopped, cleared or marked (`actions.ts`: the store holds the new state) is killed
+ *    (`killedByHand`). The tries whose process is alive get a heartbeat in the store every few seconds; a try
+ *    on another machine without one for `[scheduler] zombie_threshold` is lost.
  * 3. **Runs**: for each active, unpaused DAG, the scheduled runs due (`runsDue`: catch-up semantics), as
  *    many as its free `maxActiveRuns` slots allow; then queued runs move to running, oldest first, within
  *    `maxActiveRuns`. A scheduled run for a logical date that exists already (a scheduler restarted
@@ -70,7 +73,10 @@ import {
   decideRun,
   dispatchOrder,
   effectiveTimeoutMs,
+  heartbeatDue,
   killDeadline,
+  killedByHand,
+  runningVerdict,
   runsToStart,
   scheduledRunsToCreate,
   schedulerAlive,
@@ -242,6 +248,10 @@ export class Scheduler {
   private readonly logPaths = new Map<string, string>();
   /** Task instances whose process we adopted (their end is only seen by polling). */
   private readonly adopted = new Set<string>();
+  /** The task instances whose process the executor watches (started or adopted), until their end is seen. */
+  private readonly tracked = new Map<string, TaskInstanceKey>();
+  /** Of those, the ones killed because a person stopped, cleared or marked their try (killed once). */
+  private readonly killedByHand = new Set<string>();
   /** Task instances on other machines we said we leave alone (said once). */
   private readonly elsewhere = new Set<string>();
   private startedAt: Date;
@@ -474,6 +484,7 @@ export class Scheduler {
     const mine = (key: { dagId: string; runId: string }) =>
       !this.only || (key.dagId === this.only.dagId && key.runId === this.only.runId);
     for (const event of this.executor.poll()) this.onProcessEnd(event, now);
+    this.killStoppedByHand();
     for (const ti of this.store.listTaskInstances({ states: ["running"] }))
       if (mine(ti)) this.watchRunning(ti, dags.get(ti.dagId), now, wake);
     for (const ti of this.store.listTaskInstances({ states: ["queued"] }))
@@ -677,6 +688,7 @@ export class Scheduler {
     const k = keyOf(ti);
     try {
       const started = this.executor.start(ti);
+      this.tracked.set(k, keyFields(ti));
       this.logPaths.set(k, started.logPath);
       this.stats.tasksStarted++;
       this.log.info(
@@ -693,6 +705,8 @@ export class Scheduler {
   private onProcessEnd(event: ExecutorEvent, now: Date): void {
     const k = keyOf(event);
     this.adopted.delete(k);
+    this.tracked.delete(k);
+    this.killedByHand.delete(k);
     const ti = this.store.getTaskInstance(event);
     if (!ti) return;
     const how = event.spawnError
@@ -749,7 +763,20 @@ export class Scheduler {
     const k = keyOf(ti);
     // Started by another scheduler that lives: it watches the process, its end and its timeout.
     if (!this.executor.has(ti) && ti.queuedBy !== null && this.liveOthers.has(ti.queuedBy)) return;
-    const verdict = this.executor.has(ti) ? "watched" : this.executor.adopt(ti);
+    // A try on another machine whose heartbeat stopped for [scheduler] zombie_threshold is lost (a zombie);
+    // on this machine the executor decides from the process itself.
+    const zombie =
+      !this.executor.has(ti) &&
+      ti.hostname !== null &&
+      ti.hostname !== this.hostname &&
+      runningVerdict(ti, {
+        hostname: this.hostname,
+        watched: false,
+        alive: isProcessAlive,
+        now,
+        zombieThresholdMs: this.config.scheduler.zombie_threshold,
+      }) === "lost";
+    const verdict = this.executor.has(ti) ? "watched" : zombie ? "lost" : this.executor.adopt(ti);
     if (verdict === "elsewhere") {
       if (!this.elsewhere.has(k)) {
         this.elsewhere.add(k);
@@ -758,12 +785,12 @@ export class Scheduler {
       return;
     }
     if (verdict === "lost") {
-      const to = finishLostTry(
-        this.store,
-        keyFields(ti),
-        `its process ${ti.pid} is gone without recording the end of the try (killed, or crashed)`,
-        { now },
-      );
+      const why =
+        ti.hostname !== null && ti.hostname !== this.hostname
+          ? `no heartbeat of its process ${ti.pid} on ${ti.hostname} for more than the zombie threshold of ` +
+            `${this.config.scheduler.zombie_threshold} ms`
+          : `its process ${ti.pid} is gone without recording the end of the try (killed, or crashed)`;
+      const to = finishLostTry(this.store, keyFields(ti), why, { now });
       if (to) {
         this.stats.lostTries++;
         this.log.warn(`task ${taskKeyText(ti)}: process ${ti.pid} is gone (a zombie): ${to}`);
@@ -771,10 +798,13 @@ export class Scheduler {
       return;
     }
     if (verdict === "adopted") {
+      this.tracked.set(k, keyFields(ti));
       this.adopted.add(k);
       wake.at(Date.now() + ADOPTED_POLL_MS);
       this.log.info(`task ${taskKeyText(ti)}: adopted its running process ${ti.pid}`);
     }
+    // Its process is alive (watched or just adopted): say so for schedulers on other machines.
+    if (heartbeatDue(ti, now, TASK_HEARTBEAT_MS)) this.store.recordTaskHeartbeat(ti, ti.tryNumber, now);
     if (!dag) return;
     const deadline = killDeadline(dag.spec, ti, this.timeouts);
     if (deadline === null) return;
@@ -798,6 +828,24 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Kills the processes of tries a person stopped, cleared or marked (`killedByHand`): the store already holds
+   * the new state (`setTaskStateByHand`), so what the dying process tries to record changes nothing.
+   */
+  private killStoppedByHand(): void {
+    for (const [k, key] of this.tracked) {
+      if (this.killedByHand.has(k) || !this.executor.has(key)) continue;
+      const ti = this.store.getTaskInstance(key);
+      if (!ti || !killedByHand(ti)) continue;
+      this.killedByHand.add(k);
+      this.executor.kill(key);
+      this.log.warn(
+        `task ${taskKeyText(key)}: ${ti.state === "none" ? "cleared" : ti.state} by ${ti.setBy ?? "hand"}: ` +
+          "killing its process",
+      );
+    }
+  }
+
   private watchQueued(ti: TaskInstanceRecord, now: Date): void {
     if (!this.executor.has(ti) || ti.queuedAt === null) return;
     if (now.getTime() - ti.queuedAt.getTime() < this.config.scheduler.task_queued_timeout) return;
@@ -811,6 +859,8 @@ export class Scheduler {
 
 /** Least time between two heartbeats recorded in the store. */
 const HEARTBEAT_RECORD_MS = 1000;
+/** Least time between two heartbeats of a running try's process recorded in the store (`recordTaskHeartbeat`). */
+export const TASK_HEARTBEAT_MS = 5000;
 
 /** The earliest of several wake-up times. */
 class WakeAt {

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { relative } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { timestamp } from "../../io/dated.js";
+import { timestamp } from "../../util/timestamp.js";
 import { taskLogPath } from "../executor/task-log.js";
 import { topologicalOrder } from "../graph.js";
 import { describeSchedule } from "../schedule.js";

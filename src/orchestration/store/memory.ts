@@ -3,11 +3,20 @@
  * as `SqliteStore` (one test suite runs against both): the same checks (`records.ts`), the same uniqueness
  * rules, copies in and out, and `atomically` rolls back on a throw.
  */
-import { type RunState, runTransition, type TaskState, transition } from "../state.js";
+import {
+  manualRunTransition,
+  manualTransition,
+  type RunState,
+  runTransition,
+  type TaskState,
+  transition,
+} from "../state.js";
 import type { DagSpec, Json } from "../types.js";
 import { DuplicateRunError, DuplicateUserError, RecordNotFoundError, StoreInputError } from "./errors.js";
 import { LATEST_SCHEMA_VERSION } from "./migrations.js";
 import {
+  applyManualRunTransition,
+  applyManualTransition,
   applyRunTransition,
   applyTaskTransition,
   checkConf,
@@ -17,12 +26,14 @@ import {
   newTaskInstance,
   runKeyText,
   specHash,
+  type TaskChange,
   taskKeyText,
 } from "./records.js";
 import type {
   DagRecord,
   DagRunRecord,
   ImportErrorRecord,
+  ManualChange,
   MetadataStore,
   NewRun,
   NewTaskInstance,
@@ -285,6 +296,16 @@ export class MemoryStore implements MetadataStore {
     return true;
   }
 
+  setRunStateByHand(key: RunKey, from: RunState, to: RunState): boolean {
+    manualRunTransition(from, to);
+    const d = this.live();
+    const current = d.runs.get(runId(key));
+    if (!current) throw new RecordNotFoundError("run", runKeyText(key));
+    if (current.state !== from) return false;
+    d.runs.set(runId(key), applyManualRunTransition(current, to));
+    return true;
+  }
+
   // --- task instances ---
 
   addTaskInstances(key: RunKey, tasks: readonly NewTaskInstance[]): number {
@@ -333,11 +354,42 @@ export class MemoryStore implements MetadataStore {
     at: Date = this.now(),
   ): boolean {
     transition(from, to);
+    return this.writeTaskChange(key, from, (current) =>
+      applyTaskTransition(current, to, fields, new Date(at)),
+    );
+  }
+
+  setTaskStateByHand(
+    key: TaskInstanceKey,
+    from: TaskState,
+    to: TaskState,
+    change: ManualChange,
+    at: Date = this.now(),
+  ): boolean {
+    manualTransition(from, to);
+    return this.writeTaskChange(key, from, (current) =>
+      applyManualTransition(current, to, change, new Date(at)),
+    );
+  }
+
+  recordTaskHeartbeat(key: TaskInstanceKey, tryNumber: number, at: Date = this.now()): boolean {
+    const tasks = this.live().tasks;
+    const ti = tasks.get(taskId(key));
+    if (ti?.state !== "running" || ti.tryNumber !== tryNumber) return false;
+    tasks.set(taskId(key), { ...ti, heartbeatAt: new Date(at) });
+    return true;
+  }
+
+  private writeTaskChange(
+    key: TaskInstanceKey,
+    from: TaskState,
+    build: (current: TaskInstanceRecord) => TaskChange,
+  ): boolean {
     const d = this.live();
     const current = d.tasks.get(taskId(key));
     if (!current) throw new RecordNotFoundError("task instance", taskKeyText(key));
     if (current.state !== from) return false;
-    const change = copy(applyTaskTransition(current, to, fields, new Date(at)));
+    const change = copy(build(current));
     const { record, startedTry, endedTry } = change;
     d.tasks.set(taskId(key), record);
     const tries = d.tries.get(taskId(key)) ?? [];

@@ -144,6 +144,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE scheduler_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'home';
     `,
   },
+  {
+    version: 5,
+    description: "who set a task instance's state by hand; task heartbeats",
+    sql: `
+      -- The user whose action (clear, mark success / failed, stop) set the current state; NULL: the engine did.
+      -- A scheduler kills the process of a try whose state was set by hand.
+      ALTER TABLE task_instances ADD COLUMN set_by TEXT;
+      -- The latest sign of life of the running try's process (recorded by the scheduler that watches it).
+      ALTER TABLE task_instances ADD COLUMN heartbeat_at INTEGER;
+    `,
+  },
 ];
 
 /** The version a database has once every migration is applied. */

@@ -4,13 +4,22 @@
  */
 import { createHash } from "node:crypto";
 import { jsonProblem } from "../context.js";
-import { type RunState, runTransition, TASK_TERMINAL, type TaskState, transition } from "../state.js";
+import {
+  manualRunTransition,
+  manualTransition,
+  type RunState,
+  runTransition,
+  TASK_TERMINAL,
+  type TaskState,
+  transition,
+} from "../state.js";
 import { taskOptions } from "../task-options.js";
 import type { DagSpec, Json, JsonObject } from "../types.js";
 import { idProblem, toJSON } from "../validate.js";
 import { StoreInputError } from "./errors.js";
 import {
   type DagRunRecord,
+  type ManualChange,
   type NewTaskInstance,
   type RunKey,
   type TaskInstanceKey,
@@ -101,6 +110,8 @@ export function newTaskInstance(run: RunKey, task: NewTaskInstance, now: Date): 
     returnValue: undefined,
     error: null,
     logPath: null,
+    setBy: null,
+    heartbeatAt: null,
     updatedAt: now,
   };
 }
@@ -132,6 +143,8 @@ export function applyTaskTransition(
     ...current,
     state: to,
     updatedAt: now,
+    // The engine moved it: no longer a state set by hand.
+    setBy: null,
   };
   if (to === "queued") next.queuedAt = now;
   if (to === "running") {
@@ -145,6 +158,7 @@ export function applyTaskTransition(
     next.pid = null;
     next.hostname = null;
     next.logPath = null;
+    next.heartbeatAt = null;
   }
   if (from === "running" || TASK_TERMINAL.has(to)) next.endedAt = now;
   if (from === "up_for_retry") next.nextRetryAt = null;
@@ -168,6 +182,69 @@ export function applyTaskTransition(
   if (from === "running")
     change.endedTry = { tryNumber: next.tryNumber, state: to, endedAt: next.endedAt, error: next.error };
   return change;
+}
+
+/** What a move by hand is called in messages and try records. */
+const MANUAL_VERB: Partial<Record<TaskState, string>> = {
+  none: "cleared",
+  success: "marked success",
+  failed: "marked failed",
+};
+
+/**
+ * The record after a person's move of `current` to `to` (`setTaskStateByHand`: see there for what is set).
+ * Throws an `IllegalTransitionError` for a move `TASK_MANUAL_TRANSITIONS` refuses.
+ */
+export function applyManualTransition(
+  current: TaskInstanceRecord,
+  to: TaskState,
+  change: ManualChange,
+  now: Date,
+): TaskChange {
+  const from = current.state;
+  manualTransition(from, to);
+  if (change.maxTries !== undefined) checkMaxTries(`task instance ${taskKeyText(current)}`, change.maxTries);
+  const reason = change.reason ?? `${MANUAL_VERB[to] ?? to} by ${change.by}`;
+  const next: { -readonly [K in keyof TaskInstanceRecord]: TaskInstanceRecord[K] } = {
+    ...current,
+    state: to,
+    updatedAt: now,
+    setBy: change.by,
+    nextRetryAt: null,
+  };
+  if (to === "none") {
+    Object.assign(next, {
+      maxTries: change.maxTries ?? current.maxTries,
+      pid: null,
+      hostname: null,
+      queuedAt: null,
+      queuedBy: null,
+      startedAt: null,
+      endedAt: null,
+      returnValue: undefined,
+      error: null,
+      logPath: null,
+      heartbeatAt: null,
+    });
+  } else {
+    next.endedAt = from === "running" || current.endedAt === null ? now : current.endedAt;
+    next.error = to === "failed" ? reason : null;
+  }
+  const out: { -readonly [K in keyof TaskChange]: TaskChange[K] } = { record: next };
+  if (from === "running")
+    out.endedTry = {
+      tryNumber: current.tryNumber,
+      state: to === "none" ? "failed" : to,
+      endedAt: now,
+      error: to === "success" ? null : reason,
+    };
+  return out;
+}
+
+/** The run after a move by hand (a finished run queued again); an `IllegalTransitionError` if refused. */
+export function applyManualRunTransition(current: DagRunRecord, to: RunState): DagRunRecord {
+  manualRunTransition(current.state, to);
+  return { ...current, state: to, endedAt: null };
 }
 
 /** The run after moving to `to` at `now`; an `IllegalTransitionError` if the move is refused. */

@@ -17,6 +17,8 @@ import Database from "better-sqlite3";
 import {
   isRunState,
   isTaskState,
+  manualRunTransition,
+  manualTransition,
   type RunState,
   runTransition,
   type TaskState,
@@ -34,6 +36,8 @@ import {
 } from "./errors.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations.js";
 import {
+  applyManualRunTransition,
+  applyManualTransition,
   applyRunTransition,
   applyTaskTransition,
   checkConf,
@@ -43,12 +47,14 @@ import {
   newTaskInstance,
   runKeyText,
   specHash,
+  type TaskChange,
   taskKeyText,
 } from "./records.js";
 import {
   type DagRecord,
   type DagRunRecord,
   type ImportErrorRecord,
+  type ManualChange,
   type MetadataStore,
   type NewRun,
   type NewTaskInstance,
@@ -200,6 +206,8 @@ function taskFromRow(row: Row): TaskInstanceRecord {
     returnValue: row.return_value === null ? undefined : r.json("return_value"),
     error: r.textOrNull("error"),
     logPath: r.textOrNull("log_path"),
+    setBy: r.textOrNull("set_by"),
+    heartbeatAt: r.dateOrNull("heartbeat_at"),
     updatedAt: r.date("updated_at"),
   };
 }
@@ -569,6 +577,20 @@ export class SqliteStore implements MetadataStore {
     });
   }
 
+  setRunStateByHand(key: RunKey, from: RunState, to: RunState): boolean {
+    manualRunTransition(from, to);
+    return this.write(() => {
+      const current = this.getRun(key);
+      if (!current) throw new RecordNotFoundError("run", runKeyText(key));
+      if (current.state !== from) return false;
+      const next = applyManualRunTransition(current, to);
+      this.stmt(
+        "UPDATE dag_runs SET state = ?, ended_at = ? WHERE dag_id = ? AND run_id = ? AND state = ?",
+      ).run(next.state, ms(next.endedAt), key.dagId, key.runId, from);
+      return true;
+    });
+  }
+
   // --- task instances ---
 
   addTaskInstances(key: RunKey, tasks: readonly NewTaskInstance[]): number {
@@ -622,18 +644,50 @@ export class SqliteStore implements MetadataStore {
     at: Date = this.now(),
   ): boolean {
     transition(from, to); // an illegal move is refused whatever the current state
+    return this.writeTaskChange(key, from, (current) => applyTaskTransition(current, to, fields, at));
+  }
+
+  setTaskStateByHand(
+    key: TaskInstanceKey,
+    from: TaskState,
+    to: TaskState,
+    change: ManualChange,
+    at: Date = this.now(),
+  ): boolean {
+    manualTransition(from, to);
+    return this.writeTaskChange(key, from, (current) => applyManualTransition(current, to, change, at));
+  }
+
+  recordTaskHeartbeat(key: TaskInstanceKey, tryNumber: number, at: Date = this.now()): boolean {
+    return this.write(
+      () =>
+        this.stmt(
+          `UPDATE task_instances SET heartbeat_at = ?
+           WHERE dag_id = ? AND run_id = ? AND task_id = ? AND state = 'running' AND try_number = ?`,
+        ).run(at.getTime(), key.dagId, key.runId, key.taskId, tryNumber).changes === 1,
+    );
+  }
+
+  /** Writes the change `build` makes of the task instance, if it is still in state `from` (compare-and-set). */
+  private writeTaskChange(
+    key: TaskInstanceKey,
+    from: TaskState,
+    build: (current: TaskInstanceRecord) => TaskChange,
+  ): boolean {
     return this.write(() => {
       const current = this.getTaskInstance(key);
       if (!current) throw new RecordNotFoundError("task instance", taskKeyText(key));
       if (current.state !== from) return false;
-      const { record: n, startedTry, endedTry } = applyTaskTransition(current, to, fields, at);
+      const { record: n, startedTry, endedTry } = build(current);
       const info = this.stmt(
-        `UPDATE task_instances SET state = ?, try_number = ?, pid = ?, hostname = ?, queued_at = ?, queued_by = ?,
-           started_at = ?, ended_at = ?, next_retry_at = ?, return_value = ?, error = ?, log_path = ?, updated_at = ?
+        `UPDATE task_instances SET state = ?, try_number = ?, max_tries = ?, pid = ?, hostname = ?, queued_at = ?,
+           queued_by = ?, started_at = ?, ended_at = ?, next_retry_at = ?, return_value = ?, error = ?, log_path = ?,
+           set_by = ?, heartbeat_at = ?, updated_at = ?
          WHERE dag_id = ? AND run_id = ? AND task_id = ? AND state = ?`,
       ).run(
         n.state,
         n.tryNumber,
+        n.maxTries,
         n.pid,
         n.hostname,
         ms(n.queuedAt),
@@ -644,6 +698,8 @@ export class SqliteStore implements MetadataStore {
         n.returnValue === undefined ? null : JSON.stringify(n.returnValue),
         n.error,
         n.logPath,
+        n.setBy,
+        ms(n.heartbeatAt),
         n.updatedAt.getTime(),
         key.dagId,
         key.runId,

@@ -148,6 +148,13 @@ export interface TaskInstanceRecord extends TaskInstanceKey {
   readonly error: string | null;
   /** The log file of the current or last try. */
   readonly logPath: string | null;
+  /**
+   * The user whose action (clear, mark, stop: `setTaskStateByHand`) set the current state; null when the engine
+   * set it. A scheduler that watches the process of a try whose state was set by hand kills it.
+   */
+  readonly setBy: string | null;
+  /** The latest sign of life of the running try's process (`recordTaskHeartbeat`); null before the first. */
+  readonly heartbeatAt: Date | null;
   readonly updatedAt: Date;
 }
 
@@ -186,6 +193,19 @@ export interface TaskStateFields {
   readonly returnValue?: Json;
   readonly error?: string | null;
   readonly logPath?: string | null;
+}
+
+/** What a move by hand records (`setTaskStateByHand`). */
+export interface ManualChange {
+  /** Who: a user name (`alice`), or `cli` for the command line without one. */
+  readonly by: string;
+  /**
+   * The reason a running try ends with (its try record and the task instance's error), e.g. `stopped by alice`.
+   * @default `<cleared|marked success|marked failed> by <by>`
+   */
+  readonly reason?: string;
+  /** To `none` (clear): the new max tries, so that the task gets its retries again. @default unchanged */
+  readonly maxTries?: number;
 }
 
 /** Filters of `listRuns`. */
@@ -300,6 +320,11 @@ export interface MetadataStore {
    * Sets `startedAt` on running and `endedAt` on success/failed. A `RecordNotFoundError` if no such run.
    */
   setRunState(key: RunKey, from: RunState, to: RunState, at?: Date): boolean;
+  /**
+   * A move of a run by hand (`RUN_MANUAL_TRANSITIONS`: a finished run queued again when its tasks are cleared),
+   * compare-and-set as `setRunState`; `endedAt` is cleared.
+   */
+  setRunStateByHand(key: RunKey, from: RunState, to: RunState): boolean;
 
   // --- task instances ------------------------------------------------------------------------------------
 
@@ -321,6 +346,26 @@ export interface MetadataStore {
     fields?: TaskStateFields,
     at?: Date,
   ): boolean;
+  /**
+   * A person's action on a task instance (clear: to `none`; mark success / failed; stop: `running -> failed`),
+   * compare-and-set from `from` through `manualTransition` (`TASK_MANUAL_TRANSITIONS`), recording `setBy`.
+   * To `none`: the try fields are cleared (pid, times, return value, error, log) and `tryNumber` kept (the next
+   * try is tryNumber + 1, as Airflow counts). To `success` / `failed`: `endedAt` = now if unset, the error is
+   * the reason (failed) or cleared (success). From `running`: the try record ends (`failed` when cleared) with
+   * the reason. A task process that records its end later finds the state changed, and changes nothing.
+   */
+  setTaskStateByHand(
+    key: TaskInstanceKey,
+    from: TaskState,
+    to: TaskState,
+    change: ManualChange,
+    at?: Date,
+  ): boolean;
+  /**
+   * Records that the process of try `tryNumber` is alive at `at` (`heartbeatAt`), if the task instance is still
+   * running that try; false otherwise (changing nothing).
+   */
+  recordTaskHeartbeat(key: TaskInstanceKey, tryNumber: number, at?: Date): boolean;
   /** Return values of the run's task instances that have one, by task id. */
   xcoms(key: RunKey): Record<string, Json>;
   /** The tries of a task instance, first to last. */

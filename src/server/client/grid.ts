@@ -9,7 +9,7 @@
  * Every column and cell has a key (`data-key`): when a new run comes the columns move with their runs, and
  * the page updates them in place (see `mount` in dom.ts).
  */
-import { STATE_COLOURS } from "../colours.js";
+import { STATE_COLOURS } from "../../view/colours.js";
 import type { GridRun } from "../views.js";
 import { duration, h, svg, u, when } from "./dom.js";
 import { num, stateLabel, t } from "./lang.js";

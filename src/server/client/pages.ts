@@ -2,9 +2,9 @@
  * The pages: each draws `#app` from the API and keeps it up to date by polling (no reload).
  */
 
-import { STATE_COLOURS } from "../colours.js";
+import { STATE_COLOURS } from "../../view/colours.js";
+import type { GraphLayout } from "../../view/graph.js";
 import type { ModelJson, PredictionFile, PredictionRows } from "../files.js";
-import type { GraphLayout } from "../graph.js";
 import { CATALOGUES, MESSAGE_KEYS, type MessageKey, scheduleText } from "../i18n.js";
 import type { DagJson, GridRun, RunJson, SchedulerStatus, TaskInstanceJson, TryJson } from "../views.js";
 import {
@@ -149,6 +149,62 @@ function triggerButtons(d: DagJson, refresh: () => Promise<void>): Node[] {
       t("trigger.withConfig"),
     ),
   ];
+}
+
+/** The actions by hand on a task instance, each enabled when it applies to the state (and the user may edit). */
+type TaskActionName = "clear" | "success" | "failed" | "stop";
+const ACTION_APPLIES: Record<TaskActionName, (state: string) => boolean> = {
+  clear: (s) => s !== "none" && s !== "removed",
+  success: (s) => s !== "success" && s !== "removed",
+  failed: (s) => s !== "failed" && s !== "removed",
+  stop: (s) => s === "running" || s === "queued",
+};
+const ACTION_LABEL: Record<
+  TaskActionName,
+  "action.clear" | "action.success" | "action.failed" | "action.stop"
+> = {
+  clear: "action.clear",
+  success: "action.success",
+  failed: "action.failed",
+  stop: "action.stop",
+};
+
+function taskActionButtons(
+  dagId: string,
+  runId: string,
+  ti: Pick<TaskInstanceJson, "taskId" | "state">,
+  refresh: () => void,
+): Node[] {
+  const run = async (action: TaskActionName) => {
+    if (action === "clear" && !confirm(t("action.confirmClear", { taskId: ti.taskId, runId }))) return;
+    if (action === "stop" && !confirm(t("action.confirmStop", { taskId: ti.taskId, runId }))) return;
+    const label = t(ACTION_LABEL[action]);
+    try {
+      const done = await api<{ changed: unknown[] }>(
+        `/dags/${enc(dagId)}/runs/${enc(runId)}/taskInstances/${enc(ti.taskId)}/actions`,
+        { method: "POST", body: { action } },
+      );
+      toast(tn("action.done", done.changed.length, { taskId: ti.taskId, action: label }));
+      refresh();
+    } catch (error) {
+      toast(t("action.failedToast", { action: label, reason: describe(error) }), "error");
+    }
+  };
+  return (Object.keys(ACTION_APPLIES) as TaskActionName[]).map((action) =>
+    h(
+      "button",
+      {
+        type: "button",
+        className: action === "clear" ? "" : "secondary",
+        disabled: !canEdit || !ACTION_APPLIES[action](ti.state),
+        "data-action": `ti-${action}`,
+        ...(action === "clear" ? { title: t("action.clearTitle") } : {}),
+        ...(action === "stop" ? { title: t("action.stopTitle") } : {}),
+        onclick: () => void run(action),
+      },
+      t(ACTION_LABEL[action]),
+    ),
+  );
 }
 
 // --- DAG list --------------------------------------------------------------------------------------------
@@ -567,9 +623,15 @@ export function dagPage(): void {
           h(
             "tr",
             {},
-            [t("ti.task"), t("ti.state"), t("ti.try"), t("ti.duration"), t("ti.result"), t("ti.log")].map(
-              (text) => h("th", {}, text),
-            ),
+            [
+              t("ti.task"),
+              t("ti.state"),
+              t("ti.try"),
+              t("ti.duration"),
+              t("ti.result"),
+              t("ti.log"),
+              t("ti.actions"),
+            ].map((text) => h("th", {}, text)),
           ),
         ),
         h(
@@ -580,16 +642,22 @@ export function dagPage(): void {
               "tr",
               { "data-task": ti.taskId, "data-key": `ti:${ti.taskId}` },
               h("td", {}, ti.taskId),
-              h("td", {}, stateBadge(ti.state)),
+              h(
+                "td",
+                {},
+                stateBadge(ti.state),
+                ti.setBy ? h("div", { className: "meta" }, t("action.setBy", { user: ti.setBy })) : "",
+              ),
               h("td", {}, `${ti.tryNumber}/${ti.maxTries}`),
               h("td", {}, duration(ti.durationMs)),
               h(
                 "td",
                 {},
-                ti.returnValue !== undefined
-                  ? h("code", {}, JSON.stringify(ti.returnValue))
-                  : ti.error
-                    ? h("pre", { className: "error-text" }, ti.error)
+                // The error first: a task marked failed keeps the value its successful try returned.
+                ti.error
+                  ? h("pre", { className: "error-text" }, ti.error)
+                  : ti.returnValue !== undefined
+                    ? h("code", {}, JSON.stringify(ti.returnValue))
                     : "",
               ),
               h(
@@ -606,6 +674,11 @@ export function dagPage(): void {
                       t("ti.log"),
                     )
                   : "",
+              ),
+              h(
+                "td",
+                { className: "ti-actions" },
+                taskActionButtons(dagId, d.runId, ti, () => view.now()),
               ),
             ),
           ),
