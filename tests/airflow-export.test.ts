@@ -65,7 +65,7 @@ describe("Python literals", () => {
     );
   });
   test("schedules: the timetables that keep windflow's semantics", () => {
-    assert.equal(pySchedule({ schedule: null }), "None");
+    assert.equal(pySchedule({ schedule: null }), "WindflowManualTimetable()");
     assert.equal(pySchedule({ schedule: { cron: "@daily" } }), 'WindflowCronTimetable("@daily")');
     assert.equal(
       pySchedule({ schedule: { every: "28d" } }),
@@ -93,10 +93,7 @@ describe("the exported DAG file", () => {
   test("says how it was made and where windflow is", () => {
     assert.match(text, /^# Apache Airflow 3 DAG "sample", exported by windflow 9\.9\.9 from \(no file/);
     assert.match(text, /WINDFLOW_PROJECT = "\/srv\/windflow"/);
-    assert.match(
-      text,
-      /from windflow_airflow import WindflowCronTimetable, WindflowIntervalTimetable, WindflowOperator/,
-    );
+    assert.match(text, /from windflow_airflow import WindflowCronTimetable, WindflowOperator/);
   });
   test("carries the DAG's settings", () => {
     assert.match(text, /dag_id="sample",/);
@@ -157,7 +154,10 @@ describe("the export and its check", () => {
     assert.match(plugin, /windflow 9\.9\.9/);
     assert.match(plugin, /^SKIP_EXIT_CODE = 99$/m);
     assert.doesNotMatch(plugin, /\{\{/);
-    assert.match(plugin, /timetables = \[WindflowIntervalTimetable, WindflowCronTimetable\]/);
+    assert.match(
+      plugin,
+      /timetables = \[WindflowIntervalTimetable, WindflowCronTimetable, WindflowManualTimetable\]/,
+    );
   });
   test("--check names missing and changed files, and nothing when up to date", () => {
     const disk = new Map(files.map((f) => [f.path, f.text]));

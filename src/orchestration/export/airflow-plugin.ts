@@ -14,7 +14,8 @@ Written by \`windflow dags export --to airflow\`; do not edit (export again).
   line windflow prints is the return value (JSON): it becomes the task's XCom. Exit code {{SKIP_CODE}} is a skip.
 - WindflowIntervalTimetable / WindflowCronTimetable keep windflow's schedules: data intervals whose logical
   date is the interval's start; a fixed interval cut from the DAG's start date (start + k * every), also
-  when catch-up is off; a manual run is for the instant it was triggered (data interval [date, date]).
+  when catch-up is off; a manual run is for the second it was triggered (data interval [date, date]), also for
+  a DAG without schedule (WindflowManualTimetable).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.timetables import interval as _airflow_interval
 from airflow.timetables.base import DataInterval
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
+from airflow.timetables.simple import NullTimetable
 
 SKIP_EXIT_CODE = {{SKIP_CODE}}
 
@@ -151,7 +153,8 @@ class WindflowIntervalTimetable(DeltaDataIntervalTimetable):
         return max(latest_start, earliest)
 
     def infer_manual_data_interval(self, *, run_after):
-        return DataInterval.exact(run_after)
+        # windflow's manual run: [date, date], to the second (the stamp of its dated files).
+        return DataInterval.exact(run_after.replace(microsecond=0))
 
 
 class WindflowCronTimetable(CronDataIntervalTimetable):
@@ -161,10 +164,18 @@ class WindflowCronTimetable(CronDataIntervalTimetable):
         super().__init__(cron, timezone)
 
     def infer_manual_data_interval(self, *, run_after):
-        return DataInterval.exact(run_after)
+        # windflow's manual run: [date, date], to the second (the stamp of its dated files).
+        return DataInterval.exact(run_after.replace(microsecond=0))
+
+
+class WindflowManualTimetable(NullTimetable):
+    """No schedule: manual runs only, each for the second it was triggered, as windflow's."""
+
+    def infer_manual_data_interval(self, *, run_after):
+        return DataInterval.exact(run_after.replace(microsecond=0))
 
 
 class WindflowPlugin(AirflowPlugin):
     name = "windflow"
-    timetables = [WindflowIntervalTimetable, WindflowCronTimetable]
+    timetables = [WindflowIntervalTimetable, WindflowCronTimetable, WindflowManualTimetable]
 `;

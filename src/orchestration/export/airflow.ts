@@ -93,9 +93,15 @@ export function pyDatetime(iso: string): string {
 
 /** The `schedule=` argument for a windflow schedule. */
 export function pySchedule(spec: Pick<DagSpec, "schedule">): string {
-  if (spec.schedule === null) return "None";
+  if (spec.schedule === null) return "WindflowManualTimetable()";
   if ("cron" in spec.schedule) return `WindflowCronTimetable(${JSON.stringify(spec.schedule.cron)})`;
   return `WindflowIntervalTimetable(${pyTimedelta(parseDuration(spec.schedule.every))})`;
+}
+
+/** The plugin's timetable class a schedule uses. */
+function pyTimetableClass(spec: Pick<DagSpec, "schedule">): string {
+  if (spec.schedule === null) return "WindflowManualTimetable";
+  return "cron" in spec.schedule ? "WindflowCronTimetable" : "WindflowIntervalTimetable";
 }
 
 /** A Python identifier for a task id (ids may hold `-` and `.`). */
@@ -162,7 +168,7 @@ export function airflowDagFile(spec: DagSpec, options: AirflowExportOptions): st
     "import datetime",
     "",
     "from airflow.sdk import DAG",
-    "from windflow_airflow import WindflowCronTimetable, WindflowIntervalTimetable, WindflowOperator",
+    `from windflow_airflow import ${pyTimetableClass(spec)}, WindflowOperator`,
     "",
     `# Where the windflow project is on the workers (WINDFLOW_PROJECT overrides it at run time).`,
     `WINDFLOW_PROJECT = ${JSON.stringify(options.projectRoot)}`,
