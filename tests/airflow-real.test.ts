@@ -17,7 +17,7 @@ import { listDagFiles, loadDagFile } from "../src/orchestration/loader.js";
 import { manualRun, upcomingRuns } from "../src/orchestration/schedule.js";
 import type { DagSpec } from "../src/orchestration/types.js";
 
-const ROOT = resolve(import.meta.dirname, "..");
+const ROOT = resolve(__dirname, "..");
 export const AIRFLOW_PYTHON = join(ROOT, ".venv-airflow", "bin", "python");
 const run = promisify(execFile);
 
