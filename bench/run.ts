@@ -4,7 +4,7 @@
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
- *                    pipeline, handoff, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
+ *                    pipeline, handoff, start, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
  *                    the UI's Trigger of train, about 10 minutes)
  */
 import { execFileSync } from "node:child_process";
@@ -184,6 +184,30 @@ void (async () => {
       `  warm hand-off ${(h(warm).median / h(cold).median).toFixed(2)}x the cold one's; median ${h(warm).median} ms (target < 100 ms)`,
     );
     results.handoffRatios = { warmVsCold: h(warm).median / h(cold).median };
+  }
+
+  // 4b. Light start: `windflow --version` and a cold no-op try (DAG file on windflow/dag, or on the whole
+  //     windflow), against the anchor `node -e 0` measured in the same rounds.
+  if (!skip.has("start")) {
+    const start = tsx("bench/start.ts", "--rounds", "10");
+    results.start = start;
+    type S = { median: number };
+    const anchor = (start.anchorMs as S).median;
+    const row = (label: string, m: S, target?: string) =>
+      `  ${label.padEnd(46)} median ${String(m.median).padStart(5)} ms (${(m.median / anchor).toFixed(2)}x node -e 0)${target ? `; ${target}` : ""}`;
+    console.log("light start (from the build), 10 rounds:");
+    console.log(row("node -e 0 (anchor)", start.anchorMs as S));
+    console.log(row("windflow --version", start.versionMs as S, "target <= 250 ms quiet"));
+    console.log(row("cold no-op try, windflow/dag (spawn -> exit)", start.coldTryLightMs as S));
+    console.log(row("cold no-op try, windflow (spawn -> exit)", start.coldTryFullMs as S));
+    console.log(
+      row("  its own time (claim -> end), windflow/dag", start.tryOwnLightMs as S, "target <= 300 ms"),
+    );
+    console.log(row("  its own time (claim -> end), windflow", start.tryOwnFullMs as S));
+    results.startRatios = {
+      versionVsNode: (start.versionMs as S).median / anchor,
+      coldTryLightVsFull: (start.coldTryLightMs as S).median / (start.coldTryFullMs as S).median,
+    };
   }
 
   // 5. The web API under load: DAG list and grid with 200 runs x 3 tasks, 20 clients for 10 s, loopback.

@@ -231,5 +231,4 @@ export {
   trainModelWithIO,
 } from "./pipeline/steps.js";
 export { type Progress, progress } from "./util/progress.js";
-
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.js";

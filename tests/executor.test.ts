@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname as osHostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadConfig, type WindflowConfig } from "../src/config.js";
@@ -237,7 +237,7 @@ describe("executor: tries in their own processes", () => {
     assert.equal(isProcessAlive(pid), true, "the task process survived its scheduler");
 
     const e = executor();
-    e.adopt(key("nap"), pid);
+    assert.equal(e.adopt({ ...key("nap"), pid, hostname: osHostname() }), "adopted");
     const events = await ended(e, 1);
     assert.equal(events.get("nap")?.adopted, true);
     assert.equal(events.get("nap")?.exitCode, null);

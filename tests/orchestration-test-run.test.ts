@@ -201,6 +201,47 @@ describe("testDag: a whole DAG in-process, no database", () => {
     assert.equal(byId(limited).huge?.state, "success");
   });
 
+  test("a try obeys [core] as in a task process: size limit, default timeout, abort reason, clean-up time", async () => {
+    let reason: unknown;
+    let cleaned = false;
+    let sawCleaned: boolean | undefined;
+    const d = dag({ id: "core", startDate: START }, (b) => {
+      b.task("small", () => "x".repeat(20));
+      const hangs = b.task(
+        "hangs",
+        (ctx) =>
+          new Promise<void>((resolve) => {
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+              // Cleans up after the timeout, then settles: the next task waits for it.
+              setTimeout(() => {
+                cleaned = true;
+                resolve();
+              }, 30);
+            });
+          }),
+      );
+      b.task(
+        "next",
+        () => {
+          sawCleaned = cleaned;
+        },
+        { triggerRule: "all_done" },
+      ).after(hangs);
+    });
+    const result = await testDag(d, {
+      core: { max_xcom_size: 10, default_task_execution_timeout: 50, killed_task_cleanup_time: 60_000 },
+    });
+    const t = byId(result);
+    assert.equal(t.small?.error?.name, "XComError");
+    assert.match(t.small?.error?.message ?? "", /22 bytes serialised, more than the 10 allowed/);
+    assert.equal(t.hangs?.error?.name, "TaskTimeoutError", "[core] default_task_execution_timeout applies");
+    assert.match(t.hangs?.error?.message ?? "", /timed out after 50 ms/);
+    assert.equal((reason as Error | undefined)?.name, "TaskTimeoutError", "ctx.signal.reason is the error");
+    assert.equal(t.next?.state, "success");
+    assert.equal(sawCleaned, true, "the next task started after the timed-out one had cleaned up");
+  });
+
   test("ctx.xcom: only upstream tasks, a clear error for a missing value, a fallback", async () => {
     const d1 = dag({ id: "reads", startDate: START }, (d) => {
       const a = d.task("a", () => {});

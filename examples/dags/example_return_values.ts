@@ -5,7 +5,7 @@
  *
  *   windflow dags trigger example_return_values --conf '{"rows": 10}' --wait
  */
-import { dag } from "windflow";
+import { dag } from "windflow/dag";
 
 export default dag(
   {

@@ -8,7 +8,7 @@
  *   windflow dags trigger example_trigger_rules --wait                          # fails once, retried: success
  *   windflow dags trigger example_trigger_rules --conf '{"failures": 5}' --wait  # fails for good
  */
-import { dag } from "windflow";
+import { dag } from "windflow/dag";
 
 export default dag(
   {

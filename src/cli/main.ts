@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `windflow` command: parse, call the library, set the exit code. No logic lives here.
+ *
+ * Only what defining the commands needs is imported up front (commander, paths, constants); each command
+ * imports its library when it runs (`await import(...)`), so `windflow --version` or `windflow scheduler`
+ * does not load polars, TensorFlow.js or the Jupyter client (tests/cli.test.ts checks which modules
+ * `--version` loads).
  */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { type DatasetSource, datasetPath, makeDataset } from "../data/dataset.js";
-import { describeDataset, formatSummary } from "../data/describe.js";
-import { formatDoctor, runDoctor } from "../doctor.js";
 import { WindflowError } from "../errors.js";
-import { VERSION } from "../index.js";
 import type { BackendName } from "../model/backend.js";
 import { findProjectRoot, writeKernelspec, writeServerProxyConfig } from "../notebook/jupyter-env.js";
 import {
@@ -18,8 +20,8 @@ import {
   NOTEBOOK_LANGUAGES,
   type NotebookLanguage,
 } from "../notebook/lab-folders.js";
-import { startJupyterServer } from "../notebook/server.js";
-import { type Progress, progress } from "../util/progress.js";
+import type { Progress } from "../util/progress.js";
+import { VERSION } from "../version.js";
 import { registerOrchestrationCommands } from "./orchestration.js";
 import { registerServerCommands } from "./server.js";
 
@@ -60,6 +62,7 @@ program
   .option("--force", "replace an existing file", false)
   .option("--data-dir <dir>", "folder of the data file", join(root, "data"))
   .action(async (opts: { source: DatasetSource; seed: number; force: boolean; dataDir: string }) => {
+    const { progress } = await import("../util/progress.js");
     let bar: Progress | undefined;
     let barFor: string | undefined;
     const result = await makeDataset({
@@ -93,6 +96,7 @@ data
   .argument("[file]", "CSV file", datasetPath(join(root, "data")))
   .option("--json", "print JSON")
   .action(async (file: string, opts: { json?: boolean }) => {
+    const { describeDataset, formatSummary } = await import("../data/describe.js");
     const summary = await describeDataset(file);
     process.stdout.write(`${opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
   });
@@ -106,6 +110,7 @@ program
   .option("--json", "print JSON")
   .action(async (opts: { kernel: boolean; json?: boolean }) => {
     const { probeKernel } = await import("../notebook/run.js");
+    const { formatDoctor, runDoctor } = await import("../doctor.js");
     const results = await runDoctor({ root, startKernel: opts.kernel, kernelProbe: probeKernel });
     process.stdout.write(`${opts.json ? JSON.stringify(results, null, 2) : formatDoctor(results)}\n`);
     if (results.some((r) => r.status === "fail")) process.exitCode = 1;
@@ -156,6 +161,7 @@ program
       throw new WindflowError(`${join(folder, notebooks)} is missing: no notebooks in that language here`, {
         hint: `--lang ${NOTEBOOK_LANGUAGES.join(" or --lang ")}; the notebooks of each live in ${Object.values(NOTEBOOK_FOLDERS).join("/ and ")}/`,
       });
+    const { startJupyterServer } = await import("../notebook/server.js");
     const server = await startJupyterServer({
       root,
       app: "lab",

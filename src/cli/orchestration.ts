@@ -455,6 +455,24 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       process.exit(code);
     });
   tasks
+    .command("external")
+    .description(
+      "one try for an external orchestrator (Airflow...), no store: the return value as JSON on the last stdout line; exit 0, 99 skipped, 1 failed, 2 not run",
+    )
+    .usage("DAG_ID TASK_ID --run-id ID --logical-date ISO [options] (see the README)")
+    .argument("[args...]")
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (args: string[]) => {
+      const { externalTryMain } = await import("../orchestration/executor/external-try.js");
+      const stop = new AbortController();
+      for (const signal of ["SIGTERM", "SIGINT"] as const)
+        process.on(signal, () => stop.abort(`received ${signal}`));
+      const code = await externalTryMain(args, { config: await config(), stop: stop.signal });
+      // Exit now: a stopped task may have left work behind; the try is over.
+      process.exit(code);
+    });
+  tasks
     .command("test")
     .description("run one task in this process, no database, whatever its dependencies")
     .argument("<dag_id>")

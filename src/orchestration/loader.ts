@@ -16,6 +16,10 @@ import { join, resolve } from "node:path";
 import { register } from "tsx/cjs/api";
 import { type Dag, isDag } from "./dag.js";
 import { DagImportError } from "./errors.js";
+import { installWindflowResolver } from "./resolve-windflow.js";
+
+// A DAGs folder outside the project can import "windflow" (resolve-windflow.ts).
+installWindflowResolver();
 
 /** Options of `loadDagFile`. */
 export interface LoadDagOptions {

@@ -1,20 +1,24 @@
 /**
  * `testDag`: runs a whole DAG in this process, with no database and no scheduler (`windflow dags test`,
  * what Airflow's `dag.test()` should have been). It goes through the same pieces as a real run: the state
- * machine (`transition`), readiness and trigger rules (`evaluate`), the run context and its checks
- * (`makeContext`, `checkReturnValue`), the effective task options (`taskOptions`).
+ * machine (`transition`), readiness and trigger rules (`evaluate`), the effective task options
+ * (`taskOptions`), and each try is run by `runTry` (`executor/try-runner.ts`) as in a task process: the
+ * same context, timeout (the task's, else `[core] default_task_execution_timeout`), abort reason, return
+ * value check (`[core] max_xcom_size`) and clean-up time (`[core] killed_task_cleanup_time`).
  *
  * Differences from a real run, on purpose:
  * - tasks run one at a time, in topological order (declaration order among tasks ready together), so that
  *   the output is deterministic and readable;
  * - the retry delay is 0 by default (a test wants the verdict now); `retryDelayMs: "dag"` keeps the DAG's;
- * - an execution timeout fails the try and aborts `ctx.signal`, but cannot kill the function: code that
- *   ignores the signal goes on in the background (a real executor kills the task's process).
+ * - an execution timeout fails the try and aborts `ctx.signal`, but cannot kill the function: the next task
+ *   waits for it at most the clean-up time, then code that ignores the signal goes on in the background (a
+ *   real executor kills the task's process).
  */
+import { loadConfig, type WindflowConfig } from "../config.js";
 import { timestamp } from "../io/dated.js";
-import { checkReturnValue, makeContext, mergeParams, XCOM_MAX_BYTES } from "./context.js";
+import { mergeParams } from "./context.js";
 import type { Dag } from "./dag.js";
-import { isRetryable, TaskSkip, TaskTimeoutError } from "./errors.js";
+import { type ErrorInfo, errorInfo, runTry } from "./executor/try-runner.js";
 import { evaluate, runState } from "./readiness.js";
 import { manualRun } from "./schedule.js";
 import { type RunState, runTransition, TASK_FAILED, type TaskState, transition } from "./state.js";
@@ -33,7 +37,15 @@ export interface TestDagOptions {
   retryDelayMs?: number | "dag";
   /** Fail tries that run past their execution timeout. @default true */
   timeouts?: boolean;
-  /** Largest return value, serialised. @default XCOM_MAX_BYTES (64 KiB) */
+  /**
+   * The settings a try obeys, as in a task process. @default `loadConfig().core` (the home's windflow.toml
+   * and WINDFLOW__CORE__* variables)
+   */
+  core?: Pick<
+    WindflowConfig["core"],
+    "max_xcom_size" | "killed_task_cleanup_time" | "default_task_execution_timeout"
+  >;
+  /** Largest return value, serialised. @default `core.max_xcom_size` (64 KiB unless set) */
   xcomMaxBytes?: number;
   /** Progress: a try starts, a try failed and will be retried, a task finished. */
   onTask?: (event: TestRunEvent) => void;
@@ -48,13 +60,7 @@ export interface TestDagOptions {
   xcoms?: Record<string, Json>;
 }
 
-/** An error as reported: what the CLI prints and JSON can hold. */
-export interface ErrorInfo {
-  name: string;
-  message: string;
-  hint?: string;
-  stack?: string;
-}
+export { type ErrorInfo, errorInfo } from "./executor/try-runner.js";
 
 /** One try of a task. */
 export interface TryResult {
@@ -100,18 +106,6 @@ export interface TestRunResult {
   durationMs: number;
 }
 
-/** Plain data of an error. */
-export function errorInfo(error: unknown): ErrorInfo {
-  if (error instanceof Error) {
-    const info: ErrorInfo = { name: error.name, message: error.message };
-    const hint = (error as { hint?: unknown }).hint;
-    if (typeof hint === "string") info.hint = hint;
-    if (error.stack) info.stack = error.stack;
-    return info;
-  }
-  return { name: "Error", message: String(error) };
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs every task of `dag` in this process (see the module comment) and reports each task's outcome. */
@@ -122,6 +116,11 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
   const runId = options.runId ?? `test__${timestamp(logicalDate)}`;
   const conf = options.conf ?? {};
   const params = mergeParams(spec, conf); // a bad conf fails before any task runs
+  const core = options.core ?? loadConfig().core;
+  const settings = {
+    max_xcom_size: options.xcomMaxBytes ?? core.max_xcom_size,
+    killed_task_cleanup_time: core.killed_task_cleanup_time,
+  };
   const states: Record<string, TaskState> = Object.fromEntries(
     spec.tasks.map((t) => [t.id, "none" as TaskState]),
   );
@@ -178,7 +177,8 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
     const opts = taskOptions(spec, taskId);
     const maxTries = opts.retries + 1;
     const delay = options.retryDelayMs === "dag" ? opts.retryDelayMs : (options.retryDelayMs ?? 0);
-    const timeout = options.timeouts === false ? null : opts.executionTimeoutMs;
+    const timeout =
+      options.timeouts === false ? null : (opts.executionTimeoutMs ?? core.default_task_execution_timeout);
     const fn = dag.callable(taskId);
     const tries: TryResult[] = [];
     for (let tryNumber = 1; ; tryNumber++) {
@@ -186,10 +186,10 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
       states[taskId] = transition("queued", "running");
       options.onTask?.({ type: "start", taskId, tryNumber });
       const logs: string[] = [];
-      const controller = new AbortController();
-      const ctx = makeContext({
-        spec,
+      const ran = await runTry({
+        dagId: spec.id,
         taskId,
+        load: () => ({ spec, fn, timeoutMs: timeout }),
         runId,
         logicalDate,
         dataInterval,
@@ -197,34 +197,24 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
         tryNumber,
         maxTries,
         xcoms,
-        signal: controller.signal,
         log: (line) => {
           logs.push(line);
           options.log?.(taskId, line);
         },
+        settings,
       });
-      const startedAt = new Date();
-      const t0 = performance.now();
-      let outcome: TryResult["outcome"];
-      let error: unknown;
-      try {
-        const returned = await withTimeout(
-          Promise.resolve().then(() => fn(ctx)),
-          timeout,
-          () => {
-            controller.abort();
-            return new TaskTimeoutError(spec.id, taskId, timeout as number);
-          },
-        );
-        const value = checkReturnValue(spec.id, taskId, returned, options.xcomMaxBytes ?? XCOM_MAX_BYTES);
-        if (value !== undefined) xcoms[taskId] = value;
-        outcome = "success";
-      } catch (e) {
-        error = e;
-        outcome = e instanceof TaskSkip ? "skipped" : "failed";
-      }
-      const attempt: TryResult = { tryNumber, startedAt, durationMs: performance.now() - t0, outcome, logs };
-      if (error !== undefined) attempt.error = errorInfo(error);
+      // A timed-out function gets its clean-up time before the next try or task, as in a task process.
+      await ran.cleanedUp();
+      const { outcome, error } = ran;
+      if (ran.value !== undefined) xcoms[taskId] = ran.value;
+      const attempt: TryResult = {
+        tryNumber,
+        startedAt: ran.startedAt,
+        durationMs: ran.durationMs,
+        outcome,
+        logs,
+      };
+      if (outcome !== "success") attempt.error = errorInfo(error);
       tries.push(attempt);
       const durationMs = tries.reduce((sum, t) => sum + t.durationMs, 0);
 
@@ -238,7 +228,7 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
         states[taskId] = transition("running", "skipped");
         return { taskId, state: "skipped", tries, durationMs, error: errorInfo(error) };
       }
-      if (tryNumber < maxTries && isRetryable(error)) {
+      if (tryNumber < maxTries && ran.retryable) {
         states[taskId] = transition("running", "up_for_retry");
         options.onTask?.({ type: "retry", taskId, tryNumber, error: errorInfo(error), delayMs: delay });
         if (delay > 0) await sleep(delay);
@@ -248,22 +238,6 @@ export async function testDag(dag: Dag, options: TestDagOptions = {}): Promise<T
       states[taskId] = transition("running", "failed");
       return { taskId, state: "failed", tries, durationMs, error: errorInfo(error) };
     }
-  }
-}
-
-/** `work`, or the error `onTimeout()` makes if it takes longer than `ms` (null: no limit). */
-async function withTimeout<T>(work: Promise<T>, ms: number | null, onTimeout: () => Error): Promise<T> {
-  if (ms === null) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  try {
-    return await Promise.race([work, timedOut]);
-  } finally {
-    clearTimeout(timer);
-    // The abandoned work may still reject later: not an unhandled rejection.
-    work.catch(() => {});
   }
 }
 

@@ -1,16 +1,19 @@
 /**
- * The executor side: what runs task code. `runTaskInstance` / `tasksRunMain` run one try in the current
- * process (`windflow tasks run`); `LocalExecutor` starts, watches and kills those processes for the scheduler.
+ * The executor side: what runs task code. `runTry` runs one try of a task, store-free (`windflow tasks run`
+ * and `dags test` both use it); `runTaskInstance` / `tasksRunMain` run one try of a queued task instance in the
+ * current process (`windflow tasks run`); `TaskExecutor` is what the scheduler asks of whatever starts those
+ * processes, and `LocalExecutor` (and the scheduler's `WarmExecutor`) implement it.
  */
 export * from "./errors.js";
-export {
-  defaultTaskCommand,
-  type ExecutorEvent,
-  isProcessAlive,
-  LocalExecutor,
-  type LocalExecutorOptions,
-  type StartedTask,
-} from "./local.js";
+export type {
+  AdoptVerdict,
+  ExecutorEvent,
+  StartedTask,
+  TaskExecutor,
+  TryToAdopt,
+  TryToStart,
+} from "./executor.js";
+export { defaultTaskCommand, isProcessAlive, LocalExecutor, type LocalExecutorOptions } from "./local.js";
 export {
   EXIT_CODES,
   errorText,
@@ -22,3 +25,12 @@ export {
   tasksRunMain,
 } from "./run-task.js";
 export { type LogSource, TaskLog, taskLogPath } from "./task-log.js";
+export {
+  type ErrorInfo,
+  errorInfo,
+  type LoadedTask,
+  runTry,
+  type TryInput,
+  type TryOutcome,
+  type TrySettings,
+} from "./try-runner.js";

@@ -19,9 +19,20 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
-import type { TaskInstanceKey, TaskInstanceRecord } from "../store/store.js";
+import { runningVerdict } from "../scheduler/decide.js";
+import type { TaskInstanceKey } from "../store/store.js";
+import {
+  type AdoptVerdict,
+  type ExecutorEvent,
+  Listeners,
+  type StartedTask,
+  type TaskExecutor,
+  type TryToAdopt,
+  type TryToStart,
+} from "./executor.js";
 import { taskLogPath } from "./task-log.js";
 
 /** Options of `LocalExecutor`. */
@@ -36,31 +47,11 @@ export interface LocalExecutorOptions {
   env?: Environment;
   /** Called as soon as a process ends: lets the scheduler wake up at once (the hand-off time). */
   onExit?: (event: ExecutorEvent) => void;
+  /** This machine's name, compared with the one a running try recorded (`adopt`). @default os.hostname() */
+  hostname?: string;
 }
 
-/** A process started for a try. */
-export interface StartedTask extends TaskInstanceKey {
-  /** Null if the process could not be started: the next `poll` reports it with `spawnError`. */
-  readonly pid: number | null;
-  /** The try's log file, where the process's stdout and stderr go. */
-  readonly logPath: string;
-}
-
-/** A task process that ended. */
-export interface ExecutorEvent extends TaskInstanceKey {
-  readonly pid: number | null;
-  /** Its exit code (`EXIT_CODES`); null if a signal ended it, if it was adopted (not our child), or never started. */
-  readonly exitCode: number | null;
-  /** The signal that ended it, if any. */
-  readonly signal: NodeJS.Signals | null;
-  /** It was started by an earlier scheduler and adopted: only its end is known, not its exit code. */
-  readonly adopted: boolean;
-  /** Whether the executor killed it (`kill`). */
-  readonly killedBy: "kill" | null;
-  /** The process could not be started (spawn error). */
-  readonly spawnError?: string;
-  readonly durationMs: number;
-}
+export type { ExecutorEvent, StartedTask } from "./executor.js";
 
 interface Watched {
   readonly key: TaskInstanceKey;
@@ -104,8 +95,11 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Runs tries in local processes (see the module comment). */
-export class LocalExecutor {
+export class LocalExecutor implements TaskExecutor {
+  readonly description: string = "local processes";
   private readonly config: WindflowConfig;
+  private readonly hostname: string;
+  private readonly listeners = new Listeners();
   private readonly command: readonly string[];
   private readonly env: Environment;
   private readonly onExit: ((event: ExecutorEvent) => void) | undefined;
@@ -118,6 +112,11 @@ export class LocalExecutor {
     this.command = options.command ?? defaultTaskCommand();
     this.env = options.env ?? { ...options.config.env, WINDFLOW_HOME: options.config.home };
     this.onExit = options.onExit;
+    this.hostname = options.hostname ?? osHostname();
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.listeners.add(listener);
   }
 
   /** Task instances whose process runs (started or adopted, not yet reported ended). */
@@ -134,7 +133,7 @@ export class LocalExecutor {
    * Starts the process of the next try of a queued task instance (try `tryNumber + 1`: its log file gets
    * the process's output).
    */
-  start(ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">): StartedTask {
+  start(ti: TryToStart): StartedTask {
     const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
     if (this.watched.has(keyOf(key)))
       throw new Error(`LocalExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
@@ -172,10 +171,21 @@ export class LocalExecutor {
   }
 
   /**
-   * Watches a task process started by an earlier scheduler (the pid recorded in the store, on this host).
-   * If it is not alive, its end is reported by the next `poll`.
+   * A running try this executor does not watch: adopted if its recorded process runs on this machine and is
+   * alive (watched by pid from now on), lost if it is gone, elsewhere if it was recorded on another machine.
    */
-  adopt(key: TaskInstanceKey, pid: number): void {
+  adopt(ti: TryToAdopt): AdoptVerdict {
+    const verdict = runningVerdict(ti, { hostname: this.hostname, watched: false, alive: isProcessAlive });
+    if (verdict !== "adopt") return verdict === "elsewhere" ? "elsewhere" : "lost";
+    this.watchPid(ti, ti.pid as number);
+    return "adopted";
+  }
+
+  /**
+   * Watches a process by its pid (not our child: its end is seen by `poll`). If it is not alive, its end is
+   * reported by the next `poll`.
+   */
+  watchPid(key: TaskInstanceKey, pid: number): void {
     if (this.watched.has(keyOf(key))) return;
     this.watched.set(keyOf(key), {
       key: { dagId: key.dagId, runId: key.runId, taskId: key.taskId },
@@ -271,6 +281,7 @@ export class LocalExecutor {
     };
     this.events.push(event);
     this.onExit?.(event);
+    this.listeners.call();
     for (const wake of [...this.waiters]) wake();
   }
 }

@@ -6,18 +6,18 @@
  * 1. Claim: compare-and-set `queued -> running` with this process's pid, host and log file, which starts
  *    try n + 1. A task instance that is not queued is not run (`TaskNotQueuedError`, exit code 2), so two
  *    processes can never run the same try.
- * 2. Load the DAG's file afresh (the file recorded with the DAG in the store) and find the task's function.
- * 3. Build the context (`makeContext`): params merged with the run's conf, the return values of upstream
- *    tasks from the store, logical date, stamp, try number.
- * 4. Run the function against the task's execution timeout: when it expires, `ctx.signal` is aborted and the
- *    try fails at once; the task may clean up for `[core] killed_task_cleanup_time`, then the process exits
- *    (which ends whatever the function still does). A SIGTERM does the same. Code that never yields (a
- *    synchronous loop) cannot be stopped from inside: the executor kills the process from outside.
- * 5. Check the return value (`checkReturnValue`, `[core] max_xcom_size`) and record the end of the try:
+ * 2. Run the try with `runTry` (`try-runner.ts`, the same code as `windflow dags test`): load the DAG's file
+ *    afresh (the file recorded with the DAG in the store), build the context from the run (conf, upstream
+ *    return values from the store, dates, try number), run the function against its execution timeout and
+ *    this process's stop signal (SIGTERM), check the return value against `[core] max_xcom_size`.
+ * 3. Record the end of the try:
  *    success (with the value), skipped (`ctx.skip`), up_for_retry with the next retry time when tries remain
  *    and the error is retryable (`isRetryable`: an `XComError` or `ConfError` is not), else failed.
  *    The move is a compare-and-set from running: if the scheduler has meanwhile failed the try (it
  *    thought the process dead), the scheduler's verdict stands.
+ * 4. After a timeout or a stop, give the function its `[core] killed_task_cleanup_time`; the caller then exits
+ *    the process, which ends whatever it still does. Code that never yields (a synchronous loop) cannot be
+ *    stopped from inside: the executor kills the process from outside.
  *
  * Everything after the claim, a DAG file that no longer loads included, ends as a recorded failure of the
  * try, with the error in the try's log (`task-log.ts`).
@@ -25,18 +25,17 @@
 import { hostname as osHostname } from "node:os";
 import { loadConfig, type WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
-import { checkReturnValue, makeContext } from "../context.js";
-import { isRetryable, TaskSkip, TaskTimeoutError } from "../errors.js";
+import type { Dag } from "../dag.js";
 import { loadDag } from "../loader.js";
 import type { TaskState } from "../state.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { openStore } from "../store/index.js";
 import type { MetadataStore, TaskInstanceKey } from "../store/store.js";
 import { taskOptions } from "../task-options.js";
-import { type ErrorInfo, errorInfo } from "../test-run.js";
 import type { Json } from "../types.js";
-import { TaskKilledError, TaskNotQueuedError, TaskProcessLostError } from "./errors.js";
+import { TaskNotQueuedError, TaskProcessLostError } from "./errors.js";
 import { TaskLog, taskLogPath } from "./task-log.js";
+import { type ErrorInfo, errorInfo, type LoadedTask, runTry } from "./try-runner.js";
 
 /** Exit codes of `windflow tasks run`. */
 export const EXIT_CODES = {
@@ -89,22 +88,6 @@ export function errorText(info: ErrorInfo): string {
   return `${info.name}: ${info.message}${info.hint ? `\nhint: ${info.hint}` : ""}`;
 }
 
-/** Resolves when `work` settles or after `ms`, whichever is first (leaving no timer behind). */
-async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!work) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
 /** Runs one try of a queued task instance in this process (see the module comment). */
 export async function runTaskInstance(options: RunTaskInstanceOptions): Promise<TaskRunOutcome> {
   const config = options.config ?? loadConfig();
@@ -143,65 +126,43 @@ async function claimAndRun(
     const state = store.getTaskInstance(key)?.state ?? "removed";
     throw new TaskNotQueuedError(dagId, runId, taskId, state);
   }
-  const began = performance.now();
-  const controller = new AbortController();
-  let work: Promise<unknown> | undefined;
   try {
     if (options.captureStdio) log.captureStdio();
     log.write(
       "windflow",
       `try ${tryNumber} of ${ti.maxTries}: ${dagId}/${taskId}, run ${runId} (logical date ${run.logicalDate.toISOString()}), pid ${pid} on ${host}`,
     );
-    let returned: unknown;
-    let failure: unknown;
-    let timeoutMs: number | null = null;
-    let retryDelayMs = dagRecord.spec.defaults.retryDelayMs;
-    try {
-      const dag = loadDag(dagRecord.fileloc, dagId, { fresh: true });
-      const spec = dag.spec;
-      const opts = taskOptions(spec, taskId);
-      timeoutMs = opts.executionTimeoutMs ?? config.core.default_task_execution_timeout;
-      retryDelayMs = opts.retryDelayMs;
-      const fn = dag.callable(taskId);
-      const ctx = makeContext({
-        spec,
-        taskId,
-        runId,
-        logicalDate: run.logicalDate,
-        dataInterval: run.dataInterval,
-        conf: run.conf,
-        tryNumber,
-        maxTries: ti.maxTries,
-        xcoms: store.xcoms(key),
-        log: (line) => log.write("task", line),
-        signal: controller.signal,
-      });
-      work = Promise.resolve().then(() => fn(ctx));
-      returned = await stopWhen(
-        work,
-        controller,
-        timeoutMs,
-        options.stop,
-        (ms) => new TaskTimeoutError(dagId, taskId, ms),
-        (reason) => new TaskKilledError(dagId, taskId, reason),
-      );
-      returned = checkReturnValue(dagId, taskId, returned, config.core.max_xcom_size);
-    } catch (error) {
-      failure = error;
-    }
+    const result = await runTry({
+      dagId,
+      taskId,
+      load: () => loadedTask(loadDag(dagRecord.fileloc, dagId, { fresh: true }), taskId, config),
+      runId,
+      logicalDate: run.logicalDate,
+      dataInterval: run.dataInterval,
+      conf: run.conf,
+      tryNumber,
+      maxTries: ti.maxTries,
+      xcoms: store.xcoms(key),
+      log: (line) => log.write("task", line),
+      settings: config.core,
+      ...(options.stop ? { stop: options.stop } : {}),
+    });
+    const retryDelayMs = result.task
+      ? taskOptions(result.task.spec, taskId).retryDelayMs
+      : dagRecord.spec.defaults.retryDelayMs;
 
     const endedAt = now();
     let to: TaskState;
     let info: ErrorInfo | undefined;
-    if (failure === undefined) to = "success";
-    else if (failure instanceof TaskSkip) {
+    if (result.outcome === "success") to = "success";
+    else if (result.outcome === "skipped") {
       to = "skipped";
-      info = errorInfo(failure);
+      info = errorInfo(result.error);
     } else {
-      info = errorInfo(failure);
-      to = tryNumber < ti.maxTries && isRetryable(failure) ? "up_for_retry" : "failed";
+      info = errorInfo(result.error);
+      to = tryNumber < ti.maxTries && result.retryable ? "up_for_retry" : "failed";
     }
-    const value = failure === undefined ? (returned as Json | undefined) : undefined;
+    const value = result.value;
     let recorded: boolean;
     try {
       recorded = store.setTaskState(
@@ -221,7 +182,7 @@ async function claimAndRun(
       log.write("windflow", `the try ended ${to}, but recording it failed: ${errorText(errorInfo(error))}`);
       throw error;
     }
-    const durationMs = performance.now() - began;
+    const durationMs = result.durationMs;
     if (info && to !== "skipped") log.write("windflow", info.stack ?? errorText(info));
     if (info?.hint) log.write("windflow", `hint: ${info.hint}`);
     const finalState = recorded ? to : (store.getTaskInstance(key)?.state ?? to);
@@ -232,8 +193,7 @@ async function claimAndRun(
         : `the try ended ${to}, but the task instance is ${finalState} now (set by another process): not recorded`,
     );
     // Give a stopped task its clean-up time before the caller exits the process (which ends it).
-    if (failure instanceof TaskTimeoutError || failure instanceof TaskKilledError)
-      await settledWithin(work, config.core.killed_task_cleanup_time);
+    await result.cleanedUp();
     const outcome: TaskRunOutcome = {
       ...key,
       state: finalState,
@@ -251,49 +211,21 @@ async function claimAndRun(
   }
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+/**
+ * The task `taskId` of a loaded DAG, as a try runs it: its function, and its execution timeout (the task's
+ * own, else `[core] default_task_execution_timeout`).
+ */
+export function loadedTask(dag: Dag, taskId: string, config: Pick<WindflowConfig, "core">): LoadedTask {
+  const opts = taskOptions(dag.spec, taskId);
+  return {
+    spec: dag.spec,
+    fn: dag.callable(taskId),
+    timeoutMs: opts.executionTimeoutMs ?? config.core.default_task_execution_timeout,
+  };
 }
 
-/**
- * `work`'s value, unless the timeout expires or `stop` is aborted first: then `controller` is aborted (the
- * task's `ctx.signal`) and the promise rejects with the matching error.
- */
-async function stopWhen<T>(
-  work: Promise<T>,
-  controller: AbortController,
-  timeoutMs: number | null,
-  stop: AbortSignal | undefined,
-  onTimeout: (timeoutMs: number) => Error,
-  onStop: (reason: string) => Error,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    if (timeoutMs !== null)
-      timer = setTimeout(() => {
-        const error = onTimeout(timeoutMs);
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    if (stop) {
-      onAbort = () => {
-        const error = onStop(typeof stop.reason === "string" ? stop.reason : "stopped");
-        controller.abort(error);
-        reject(error);
-      };
-      if (stop.aborted) onAbort();
-      else stop.addEventListener("abort", onAbort, { once: true });
-    }
-  });
-  try {
-    return await Promise.race([work, stopped]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) stop?.removeEventListener("abort", onAbort);
-    // The abandoned work may still reject later: not an unhandled rejection.
-    work.catch(() => {});
-  }
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 /**

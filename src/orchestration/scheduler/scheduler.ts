@@ -9,8 +9,8 @@
  * 2. **Watch**: task processes that ended (executor events): a process that ended without recording the
  *    end of its try is a lost try (`finishLostTry`: retried if tries remain); a process that ended before
  *    claiming its task instance is started again (3 attempts, then `failed`). Then every `running` task
- *    instance: watched by this executor, or on this machine and alive (adopted: a scheduler restarted after a
- *    crash), or dead (a zombie: its try is lost), or on another machine (left alone). A try running past its
+ *    instance: watched by this executor, or offered to its `adopt` (a scheduler restarted after a crash): on
+ *    this machine and alive (adopted), dead (a zombie: its try is lost), or on another machine (left alone). A try running past its
  *    execution timeout (+ clean-up time + grace: the task process enforces its timeout itself first) is ended
  *    (`finishLostTry(..., "timed out")`) *before* its process is killed, so that the scheduler's verdict
  *    stands whatever the dying process tries to record. A `queued` task instance whose process has not
@@ -22,8 +22,8 @@
  * 4. **Task instances** of each running run (`decideRun`): retries whose delay has passed, trigger rules
  *    and `upstream_failed` propagation (`evaluate`), tasks added to or removed from the DAG; then the run's
  *    state (`runState`): success or failed once every task has finished.
- * 5. **Dispatch**: `scheduled -> queued`, then `LocalExecutor.start`, while fewer than `[core] parallelism`
- *    task processes run (queued task instances without a process first, then by run logical date).
+ * 5. **Dispatch**: `scheduled -> queued`, then the executor's `start` (`TaskExecutor`), while fewer than
+ *    `[core] parallelism` tries run (queued task instances without a process first, then by run logical date).
  *
  * Between passes the loop sleeps until a task process ends (the executor wakes it: the hand-off), the DAG
  * processor reports, the next retry or run is due, a kill deadline comes, a trigger or an unpause writes the
@@ -47,7 +47,8 @@ import { type FSWatcher, mkdirSync, watch } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
-import { type ExecutorEvent, isProcessAlive, LocalExecutor } from "../executor/local.js";
+import type { ExecutorEvent, TaskExecutor } from "../executor/executor.js";
+import { isProcessAlive, LocalExecutor } from "../executor/local.js";
 import { finishLostTry } from "../executor/run-task.js";
 import { dagFolders } from "../loader.js";
 import { nextDueAt, runIdFor, runsDue } from "../schedule.js";
@@ -70,7 +71,6 @@ import {
   dispatchOrder,
   effectiveTimeoutMs,
   killDeadline,
-  runningVerdict,
   runsToStart,
   scheduledRunsToCreate,
   schedulerAlive,
@@ -78,7 +78,7 @@ import {
 } from "./decide.js";
 import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
 import { WAKEUP_FILE } from "./trigger.js";
-import { type TaskExecutor, WarmExecutor } from "./warm-executor.js";
+import { WarmExecutor } from "./warm-executor.js";
 
 /** How long the scheduler runs (see the module comment). */
 export type SchedulerMode = "forever" | "once" | "until-idle";
@@ -106,6 +106,12 @@ export interface SchedulerOptions {
    * @default `[scheduler] warm_task_processes`
    */
   warmWorkers?: number;
+  /**
+   * What runs the tries (the seam of `executor/executor.ts`). Given, it is the caller's: the scheduler
+   * subscribes to its events while it runs and never closes it (`taskCommand` and `warmWorkers` then do not
+   * apply). @default a `WarmExecutor` of `warmWorkers` processes, or a `LocalExecutor` when that is 0
+   */
+  executor?: TaskExecutor;
   /**
    * Run this one run and nothing else (`windflow dags trigger --wait`): no scheduled run is created, no other
    * run is touched, and the run goes on even if its DAG is paused (as Airflow's backfill does). In
@@ -216,6 +222,8 @@ export class Scheduler {
   private readonly now: () => Date;
   private readonly hostname: string;
   private readonly executor: TaskExecutor;
+  /** Whether the scheduler made its executor (then it closes it when it stops). */
+  private readonly ownsExecutor: boolean;
   private readonly processor: DagProcessor;
   private readonly waker = new Waker();
   private readonly timeouts: TimeoutSettings;
@@ -257,21 +265,22 @@ export class Scheduler {
       cleanupMs: options.config.core.killed_task_cleanup_time,
       graceMs: TIMEOUT_GRACE_MS,
     };
-    const wake = () => this.waker.wake("task ended");
+    this.ownsExecutor = options.executor === undefined;
     this.executor =
-      this.warmWorkers > 0
+      options.executor ??
+      (this.warmWorkers > 0
         ? new WarmExecutor({
             config: options.config,
             size: this.warmWorkers,
             ...(options.taskCommand ? { coldCommand: options.taskCommand } : {}),
-            onExit: wake,
             log: this.log,
+            hostname: this.hostname,
           })
         : new LocalExecutor({
             config: options.config,
             ...(options.taskCommand ? { command: options.taskCommand } : {}),
-            onExit: wake,
-          });
+            hostname: this.hostname,
+          }));
     this.processor = new DagProcessor({
       folder: options.config.core.dags_folder,
       extraFolders: dagFolders(options.config).slice(1),
@@ -316,10 +325,11 @@ export class Scheduler {
     const c = this.config;
     this.log.info(
       `scheduler started (${mode}): pid ${process.pid} on ${this.hostname}, DAGs folder ${c.core.dags_folder}, ` +
-        `parallelism ${c.core.parallelism}${this.executor instanceof WarmExecutor ? `, ${this.warmWorkers} warm task processes` : ""}, store ${c.database.path}`,
+        `parallelism ${c.core.parallelism}, executor ${this.executor.description}, store ${c.database.path}`,
     );
     let stoppedBy: SchedulerReport["stoppedBy"] = "stopped";
     const wakeups = this.watchWakeups();
+    const unsubscribe = this.executor.subscribe(() => this.waker.wake("task ended"));
     this.job = {
       hostname: this.hostname,
       pid: process.pid,
@@ -355,12 +365,13 @@ export class Scheduler {
         await this.waker.sleep(Math.min(outcome.wakeAt, deadline) - Date.now());
       }
     } finally {
+      unsubscribe();
       wakeups?.close();
       this.processor.close();
       this.heartbeat(true, true);
     }
     const leftRunning = this.executor.running;
-    this.executor.close();
+    if (this.ownsExecutor) this.executor.close();
     if (this.ownsStore) this.store.close();
     this.running = false;
     const report: SchedulerReport = {
@@ -738,11 +749,7 @@ export class Scheduler {
     const k = keyOf(ti);
     // Started by another scheduler that lives: it watches the process, its end and its timeout.
     if (!this.executor.has(ti) && ti.queuedBy !== null && this.liveOthers.has(ti.queuedBy)) return;
-    const verdict = runningVerdict(ti, {
-      hostname: this.hostname,
-      watched: this.executor.has(ti),
-      alive: isProcessAlive,
-    });
+    const verdict = this.executor.has(ti) ? "watched" : this.executor.adopt(ti);
     if (verdict === "elsewhere") {
       if (!this.elsewhere.has(k)) {
         this.elsewhere.add(k);
@@ -763,8 +770,7 @@ export class Scheduler {
       }
       return;
     }
-    if (verdict === "adopt") {
-      this.executor.adopt(ti, ti.pid as number);
+    if (verdict === "adopted") {
       this.adopted.add(k);
       wake.at(Date.now() + ADOPTED_POLL_MS);
       this.log.info(`task ${taskKeyText(ti)}: adopted its running process ${ti.pid}`);

@@ -19,17 +19,23 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
-import { type ExecutorEvent, LocalExecutor, type StartedTask } from "../executor/local.js";
+import {
+  type AdoptVerdict,
+  type ExecutorEvent,
+  Listeners,
+  type StartedTask,
+  type TaskExecutor,
+  type TryToAdopt,
+  type TryToStart,
+} from "../executor/executor.js";
+import { LocalExecutor } from "../executor/local.js";
 import { taskLogPath } from "../executor/task-log.js";
-import type { TaskInstanceKey, TaskInstanceRecord } from "../store/store.js";
+import type { TaskInstanceKey } from "../store/store.js";
 import { type SchedulerLogger, SILENT } from "./log.js";
 import type { WarmAssignment, WarmReady } from "./warm-worker.js";
 
-/** What the scheduler needs of an executor (`LocalExecutor` and `WarmExecutor` both are). */
-export type TaskExecutor = Pick<
-  LocalExecutor,
-  "running" | "has" | "start" | "adopt" | "poll" | "kill" | "close"
->;
+/** The executor seam, now in `executor/executor.ts` (kept here for the importers of this module). */
+export type { TaskExecutor } from "../executor/executor.js";
 
 /** Options of `WarmExecutor`. */
 export interface WarmExecutorOptions {
@@ -42,9 +48,11 @@ export interface WarmExecutorOptions {
   coldCommand?: readonly string[];
   /** @default config.env with WINDFLOW_HOME = config.home */
   env?: Environment;
-  /** Called when a task process ends (wakes the scheduler). */
+  /** Called when a task process ends (wakes the scheduler); `subscribe` does the same. */
   onExit?: () => void;
   log?: SchedulerLogger;
+  /** This machine's name (see `LocalExecutor`). @default os.hostname() */
+  hostname?: string;
 }
 
 /** This Node on `warm-worker`, through tsx when running from the sources. */
@@ -62,7 +70,9 @@ const MAX_BOOT_FAILURES = 3;
 
 /** The local executor with warm task processes (see the module comment). */
 export class WarmExecutor implements TaskExecutor {
+  readonly description: string;
   private readonly local: LocalExecutor;
+  private readonly listeners = new Listeners();
   private readonly config: WindflowConfig;
   private readonly size: number;
   private readonly command: readonly string[];
@@ -91,13 +101,19 @@ export class WarmExecutor implements TaskExecutor {
     this.size = Math.max(0, Math.floor(options.size));
     this.command = options.command ?? defaultWarmWorkerCommand();
     this.env = options.env ?? { ...options.config.env, WINDFLOW_HOME: options.config.home };
-    this.onExit = options.onExit;
+    const onExit = options.onExit;
+    this.onExit = () => {
+      onExit?.();
+      this.listeners.call();
+    };
+    this.description = `local processes, ${this.size} warm task processes`;
     this.log = options.log ?? SILENT;
     this.workerLog = join(options.config.logging.base_log_folder, "scheduler", "warm-workers.log");
     this.local = new LocalExecutor({
       config: options.config,
       env: this.env,
       ...(options.coldCommand ? { command: options.coldCommand } : {}),
+      ...(options.hostname ? { hostname: options.hostname } : {}),
       onExit: () => this.onExit?.(),
     });
     this.refill();
@@ -132,8 +148,12 @@ export class WarmExecutor implements TaskExecutor {
     );
   }
 
-  adopt(key: TaskInstanceKey, pid: number): void {
-    this.local.adopt(key, pid);
+  subscribe(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  adopt(ti: TryToAdopt): AdoptVerdict {
+    return this.local.adopt(ti);
   }
 
   /**
@@ -171,7 +191,7 @@ export class WarmExecutor implements TaskExecutor {
   }
 
   /** Hands the try to a warm process, or starts it cold when none is ready. */
-  start(ti: Pick<TaskInstanceRecord, "dagId" | "runId" | "taskId" | "tryNumber">): StartedTask {
+  start(ti: TryToStart): StartedTask {
     const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
     if (this.local.has(key))
       throw new Error(`WarmExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
@@ -194,7 +214,7 @@ export class WarmExecutor implements TaskExecutor {
       return this.local.start(ti);
     }
     if (!this.booting.has(worker)) this.assign(worker, assignment);
-    this.local.adopt(key, worker.pid);
+    this.local.watchPid(key, worker.pid);
     this.warmStarts++;
     return {
       ...key,

@@ -1,0 +1,186 @@
+/**
+ * One try for an external orchestrator (Airflow's BashOperator, a CI job...): `windflow tasks external DAG
+ * TASK --run-id R --logical-date ISO [...]`, or `node external-try.js ...` (no CLI to load). No windflow store:
+ * the orchestrator hands in what it knows (run id, logical date, data interval, try number and max tries,
+ * conf, upstream return values), and the try is run by the engine's one try runner (`runTry`), as `windflow
+ * tasks run` and `dags test` do.
+ *
+ * - The return value goes to stdout as JSON, on its last line (`null` when the task returns nothing): what
+ *   the orchestrator keeps as the task's XCom. The task's `ctx.log` lines go to stderr.
+ * - Exit codes (`EXTERNAL_EXIT_CODES`): 0 success; 99 skipped (`ctx.skip`: Airflow's BashOperator skips the
+ *   task on 99 by default, `skip_on_exit_code`); 1 failed, with windflow's message and hint on stderr; 2 not
+ *   run (bad arguments, no such DAG or task).
+ * - It never retries: the try number is the orchestrator's (`ctx.tryNumber`), and so are retries.
+ * - At the task's execution timeout (or on SIGTERM/SIGINT) `ctx.signal` aborts, the try fails at once, the
+ *   task gets `[core] killed_task_cleanup_time`, then the process exits, which ends whatever it still does.
+ */
+import { parseArgs } from "node:util";
+import { loadConfig, type WindflowConfig } from "../../config.js";
+import { WindflowError } from "../../errors.js";
+import type { Dag } from "../dag.js";
+import { DagImportError } from "../errors.js";
+import { listConfiguredDagFiles, loadDag, loadDagFile } from "../loader.js";
+import { taskOptions } from "../task-options.js";
+import type { Json, JsonObject } from "../types.js";
+import { loadedTask } from "./run-task.js";
+import { errorInfo, runTry } from "./try-runner.js";
+
+/** Exit codes of an external try. */
+export const EXTERNAL_EXIT_CODES = {
+  success: 0,
+  failed: 1,
+  /** Bad arguments, no such DAG or task: nothing ran. */
+  notRun: 2,
+  /** The task skipped itself (`ctx.skip`): Airflow's BashOperator `skip_on_exit_code` default. */
+  skipped: 99,
+} as const;
+
+export const EXTERNAL_USAGE =
+  "windflow tasks external DAG_ID TASK_ID --run-id ID --logical-date ISO [--data-interval-start ISO " +
+  "--data-interval-end ISO] [--try N] [--max-tries M] [--conf JSON] [--xcom JSON] [--file DAG_FILE]";
+
+/** Where an external try writes (the process's streams unless given: tests). */
+export interface ExternalTryIO {
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+  config?: WindflowConfig;
+  /** Aborting it stops the try as a SIGTERM would. */
+  stop?: AbortSignal;
+}
+
+/** The arguments of an external try are wrong (nothing ran). */
+export class ExternalTryUsageError extends WindflowError {}
+
+function date(name: string, value: string | undefined): Date {
+  const d = value === undefined ? undefined : new Date(value);
+  if (!d || Number.isNaN(d.getTime()))
+    throw new ExternalTryUsageError(`--${name}: expected an ISO date, got ${JSON.stringify(value ?? "")}`, {
+      hint: "e.g. 2026-11-25T17:30:00Z (Airflow: {{ logical_date.isoformat() }})",
+    });
+  return d;
+}
+
+function jsonObject(name: string, value: string | undefined): JsonObject {
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new ExternalTryUsageError(`--${name}: not JSON (${(error as Error).message})`, {
+      hint: `--${name} '{"key": "value"}'`,
+    });
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ExternalTryUsageError(`--${name}: expected a JSON object`, {
+      hint: `--${name} '{"key": "value"}'`,
+    });
+  return parsed as JsonObject;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ExternalTryUsageError(`--${name}: expected a whole number >= 1, got ${value}`);
+  return n;
+}
+
+/** The DAG `dagId`: from `file`, else searched in the configured DAG folders. */
+function findDag(config: WindflowConfig, dagId: string, file: string | undefined): Dag {
+  if (file !== undefined) return loadDag(file, dagId, { fresh: true });
+  const broken: string[] = [];
+  for (const f of listConfiguredDagFiles(config)) {
+    try {
+      const found = loadDagFile(f).find((d) => d.id === dagId);
+      if (found) return found;
+    } catch (error) {
+      broken.push(error instanceof DagImportError ? error.file : f);
+    }
+  }
+  throw new ExternalTryUsageError(`no DAG "${dagId}" in ${config.core.dags_folder}`, {
+    hint: `give its file with --file${broken.length > 0 ? `; these files did not load: ${broken.join(", ")}` : ""}`,
+  });
+}
+
+/** Runs one external try (see the module comment) and returns the exit code; the caller exits with it. */
+export async function externalTryMain(argv: readonly string[], io: ExternalTryIO = {}): Promise<number> {
+  const out = io.stdout ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = io.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const say = (error: unknown, named: boolean) => {
+    const info = errorInfo(error);
+    err(`error: ${named ? `${info.name}: ` : ""}${info.message}`);
+    if (info.hint) err(`hint: ${info.hint}`);
+  };
+  let input: Parameters<typeof runTry>[0];
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        "run-id": { type: "string" },
+        "logical-date": { type: "string" },
+        "data-interval-start": { type: "string" },
+        "data-interval-end": { type: "string" },
+        try: { type: "string" },
+        "max-tries": { type: "string" },
+        conf: { type: "string" },
+        xcom: { type: "string" },
+        file: { type: "string" },
+      },
+    });
+    const [dagId, taskId, ...rest] = positionals;
+    if (!dagId || !taskId || rest.length > 0 || !values["run-id"])
+      throw new ExternalTryUsageError(`usage: ${EXTERNAL_USAGE}`);
+    const logicalDate = date("logical-date", values["logical-date"]);
+    const dataInterval = {
+      start: values["data-interval-start"]
+        ? date("data-interval-start", values["data-interval-start"])
+        : logicalDate,
+      end: values["data-interval-end"] ? date("data-interval-end", values["data-interval-end"]) : logicalDate,
+    };
+    const config = io.config ?? loadConfig();
+    const dag = findDag(config, dagId, values.file);
+    const task = loadedTask(dag, taskId, config); // an unknown task: not run
+    const tryNumber = positiveInt("try", values.try, 1);
+    input = {
+      dagId,
+      taskId,
+      load: () => task,
+      runId: values["run-id"],
+      logicalDate,
+      dataInterval,
+      conf: jsonObject("conf", values.conf),
+      tryNumber,
+      maxTries: positiveInt("max-tries", values["max-tries"], taskOptions(dag.spec, taskId).retries + 1),
+      xcoms: jsonObject("xcom", values.xcom) as Record<string, Json>,
+      log: (line) => err(`[${taskId}] ${line}`),
+      settings: config.core,
+      ...(io.stop ? { stop: io.stop } : {}),
+    };
+  } catch (error) {
+    say(error, !(error instanceof WindflowError));
+    return EXTERNAL_EXIT_CODES.notRun;
+  }
+  const result = await runTry(input);
+  if (result.outcome === "success") out(JSON.stringify(result.value ?? null));
+  else if (result.outcome === "skipped") err(`skipped: ${errorInfo(result.error).message}`);
+  else say(result.error, true);
+  await result.cleanedUp();
+  return EXTERNAL_EXIT_CODES[result.outcome];
+}
+
+if (require.main === module) {
+  const stop = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const)
+    process.on(signal, () => stop.abort(`received ${signal}`));
+  externalTryMain(process.argv.slice(2), { stop: stop.signal }).then(
+    // Exit now: a stopped task may have left work behind (timers, sockets); the try is over.
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(
+        `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(EXTERNAL_EXIT_CODES.notRun);
+    },
+  );
+}
