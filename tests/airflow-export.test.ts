@@ -93,6 +93,12 @@ describe("the exported DAG file", () => {
   test("says how it was made and where windflow is", () => {
     assert.match(text, /^# Apache Airflow 3 DAG "sample", exported by windflow 9\.9\.9 from \(no file/);
     assert.match(text, /WINDFLOW_PROJECT = "\/srv\/windflow"/);
+    assert.match(text, /WINDFLOW_DAG_FILE = None/);
+    const located = airflowDagFile({ ...spec, fileloc: "/srv/windflow/dags/sample.ts" }, options);
+    assert.match(located, /WINDFLOW_DAG_FILE = "dags\/sample\.ts"/);
+    assert.match(located, /from dags\/sample\.ts:/);
+    const outside = airflowDagFile({ ...spec, fileloc: "/elsewhere/sample.ts" }, options);
+    assert.match(outside, /WINDFLOW_DAG_FILE = "\/elsewhere\/sample\.ts"/);
     assert.match(text, /from windflow_airflow import WindflowCronTimetable, WindflowOperator/);
   });
   test("carries the DAG's settings", () => {
@@ -122,7 +128,7 @@ describe("the exported DAG file", () => {
   test("one operator per task, with its own options, XCom sources and dependencies", () => {
     assert.match(
       text,
-      /extract_raw = WindflowOperator\(\n\s+task_id="extract-raw",\n\s+windflow_dag_id="sample",\n\s+windflow_project=WINDFLOW_PROJECT,\n\s+xcom_from=\[\],\n\s+doc_md="Reads the raw file\.",\n\s+\)/,
+      /extract_raw = WindflowOperator\(\n\s+task_id="extract-raw",\n\s+windflow_dag_id="sample",\n\s+windflow_project=WINDFLOW_PROJECT,\n\s+windflow_file=WINDFLOW_DAG_FILE,\n\s+xcom_from=\[\],\n\s+doc_md="Reads the raw file\.",\n\s+\)/,
     );
     assert.match(
       text,

@@ -6,11 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { synthesizeDataset } from "../src/data/synthetic.js";
 import { dag } from "../src/orchestration/dag.js";
 import { exportToAirflow } from "../src/orchestration/export/airflow.js";
 import { listDagFiles, loadDagFile } from "../src/orchestration/loader.js";
@@ -102,5 +111,117 @@ describe("exported DAGs in real Airflow", { timeout: 600_000 }, () => {
         assert.deepEqual(got.manual, [iso(manual.dataInterval.start), iso(manual.dataInterval.end)], spec.id);
       }
     }
+  });
+});
+
+/** `airflow dags test` of exported DAGs: Airflow runs each task through `windflow tasks external`. */
+describe("exported DAGs run by Airflow (airflow dags test)", { timeout: 1_800_000 }, () => {
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const work = (...p: string[]) => join(home, "work", ...p);
+  const windflowDags = join(ROOT, "tests", "fixtures", "airflow-dags");
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), "windflow-airflow-run-"));
+    const specs = [...listDagFiles(join(ROOT, "dags")), ...listDagFiles(windflowDags)].flatMap((f) =>
+      loadDagFile(f).map((d) => d.spec),
+    );
+    for (const f of exportToAirflow(specs, { projectRoot: ROOT, version: "test" })) {
+      mkdirSync(join(home, f.path, ".."), { recursive: true });
+      writeFileSync(join(home, f.path), f.text);
+    }
+    // Airflow's INFO lines hold the operator's: windflow's log lines, its error and hint, the skip's reason.
+    env = {
+      ...airflowEnv(home),
+      AIRFLOW__LOGGING__LOGGING_LEVEL: "INFO",
+      WINDFLOW__CORE__LOAD_EXAMPLES: "False",
+    };
+    await run(join(ROOT, ".venv-airflow", "bin", "airflow"), ["db", "migrate"], { env, maxBuffer: 64 << 20 });
+  });
+  after(() => rmSync(home, { recursive: true, force: true }));
+
+  async function dagsTest(dagId: string, date: string, conf?: object) {
+    const args = ["dags", "test", dagId, date, ...(conf ? ["--conf", JSON.stringify(conf)] : [])];
+    const result = await run(join(ROOT, ".venv-airflow", "bin", "airflow"), args, {
+      env,
+      maxBuffer: 64 << 20,
+    }).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        output: e.stdout + e.stderr,
+      }),
+    );
+    const reportFile = join(home, `${dagId}-report.json`);
+    await run(AIRFLOW_PYTHON, [join(ROOT, "tests", "airflow", "run_report.py"), dagId, reportFile], { env });
+    const report = JSON.parse(readFileSync(reportFile, "utf8")) as {
+      state: string;
+      tasks: Record<string, { state: string; try_number: number; xcom: unknown }>;
+    };
+    return { ...result, report };
+  }
+
+  test("XCom in and out, a skip, Airflow's retries, windflow's error and hint in Airflow's log", async () => {
+    const r = await dagsTest("airflow_demo", "2026-11-28T10:00:00+00:00");
+    assert.equal(r.report.state, "failed", r.output.slice(-3000));
+    const t = r.report.tasks;
+    assert.deepEqual(t.make, {
+      state: "success",
+      try_number: 1,
+      // A manual run is for its instant: the logical date given, data interval [date, date].
+      xcom: {
+        n: 2,
+        stamp: "20261128-100000",
+        start: "2026-11-28T10:00:00.000Z",
+        end: "2026-11-28T10:00:00.000Z",
+      },
+    });
+    assert.deepEqual(t.use, { state: "success", try_number: 1, xcom: 20 });
+    assert.deepEqual(t.maybe_skip, { state: "skipped", try_number: 1, xcom: null });
+    assert.deepEqual(t.flaky, { state: "success", try_number: 2, xcom: "ok on try 2 of 2" });
+    assert.deepEqual(t.broken, { state: "failed", try_number: 2, xcom: null });
+    assert.match(r.output, /bad modelPath on try 2/);
+    assert.match(r.output, /hint: set modelPath to a model folder/);
+    assert.match(r.output, /nothing to do today/);
+    // The failed first try of flaky: windflow's message and hint in Airflow's log, then Airflow's retry.
+    assert.match(r.output, /the source is down/);
+    assert.match(r.output, /hint: it comes back/);
+  });
+
+  test("the course's DAGs: train writes its model, get_data its records, predict its dated CSV", async () => {
+    mkdirSync(work("data"), { recursive: true });
+    await synthesizeDataset(work("data", "data.csv"), { seed: 5, days: 3 });
+    const train = await dagsTest("train", "2026-11-25T17:00:00+00:00", {
+      dataPath: work("data", "data.csv"),
+      featuresPath: work("data", "prepared_features_train.parquet"),
+      modelsDir: work("models"),
+      epochs: 2,
+    });
+    assert.equal(train.report.state, "success", train.output.slice(-3000));
+    assert.equal(train.report.tasks.train_model?.xcom, work("models", "20261125-170000"));
+    assert.ok(existsSync(work("models", "20261125-170000", "model.json")));
+    assert.ok(existsSync(work("models", "20261125-170000", "metadata.json")));
+
+    const generate = await dagsTest("get_data_from_engie_hub", "2026-11-25T17:30:00+00:00", {
+      dataPath: work("data", "data.csv"),
+      outputFolder: work("data", "generated_data"),
+    });
+    assert.equal(generate.report.state, "success", generate.output.slice(-3000));
+    assert.ok(existsSync(work("data", "generated_data", "20261125-173000.csv")));
+
+    const predict = await dagsTest("predict", "2026-11-25T17:30:05+00:00", {
+      inputPath: work("data", "generated_data", "latest.csv"),
+      featuresFolder: work("data"),
+      modelPath: work("models"),
+      predictionsFolder: work("data", "predictions"),
+    });
+    assert.equal(predict.report.state, "success", predict.output.slice(-3000));
+    const csv = work("data", "predictions", "20261125-173005.csv");
+    assert.equal(predict.report.tasks.predict?.xcom, csv);
+    const [header, ...rows] = readFileSync(csv, "utf8").trim().split("\n");
+    assert.equal(header, "predictions,predictions_time");
+    assert.ok(rows.length > 0);
+    for (const row of rows) assert.equal(row.split(",")[1], "20261125-173005");
+    assert.deepEqual(readdirSync(work("data", "predictions")).sort(), ["20261125-173005.csv", "latest.csv"]);
   });
 });

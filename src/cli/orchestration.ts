@@ -165,7 +165,7 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     .command("export")
     .description(
       "write the DAGs as Apache Airflow 3 DAG files (dags/<id>.py) and their plugin (plugins/windflow_airflow.py) " +
-        "into an Airflow home; each task runs `windflow tasks run-external` in this project",
+        "into an Airflow home; each task runs `windflow tasks external` in this project",
     )
     .argument("[dag_ids...]", "the DAGs to export (default with --all: every DAG)")
     .addOption(

@@ -8,7 +8,7 @@ export const WINDFLOW_AIRFLOW_PLUGIN = `"""windflow for Apache Airflow 3: the op
 
 Written by \`windflow dags export --to airflow\`; do not edit (export again).
 
-- WindflowOperator runs one try of a windflow task: \`node <project>/dist/cli/main.js tasks run-external\`
+- WindflowOperator runs one try of a windflow task: \`node <project>/dist/cli/main.js tasks external\`
   with what Airflow knows (run id, logical date, data interval, try number, conf, the return values of the
   task's upstream tasks). windflow never retries inside the try: Airflow's retries are the DAG's. The last
   line windflow prints is the return value (JSON): it becomes the task's XCom. Exit code {{SKIP_CODE}} is a skip.
@@ -43,14 +43,16 @@ def _iso(value: datetime.datetime) -> str:
 
 
 class WindflowOperator(BaseOperator):
-    """One windflow task: runs \`windflow tasks run-external\` in the windflow project and returns its value."""
+    """One windflow task: runs \`windflow tasks external\` in the windflow project and returns its value."""
 
     ui_color = "#dbeafe"
 
-    def __init__(self, *, windflow_dag_id: str, windflow_project: str, xcom_from=(), **kwargs):
+    def __init__(self, *, windflow_dag_id: str, windflow_project: str, windflow_file=None, xcom_from=(), **kwargs):
         super().__init__(**kwargs)
         self.windflow_dag_id = windflow_dag_id
         self.windflow_project = windflow_project
+        # The DAG file, relative to the project (or absolute): the try loads it, whatever the DAGs folder.
+        self.windflow_file = windflow_file
         self.xcom_from = list(xcom_from)
         self._process = None
 
@@ -71,21 +73,23 @@ class WindflowOperator(BaseOperator):
             os.environ.get("WINDFLOW_NODE", "node"),
             os.path.join(project, "dist", "cli", "main.js"),
             "tasks",
-            "run-external",
+            "external",
             self.windflow_dag_id,
             self.task_id,
             "--run-id", dag_run.run_id,
             "--logical-date", _iso(logical),
-            "--interval-start", _iso(start),
-            "--interval-end", _iso(end),
-            "--try-number", str(ti.try_number),
+            "--data-interval-start", _iso(start),
+            "--data-interval-end", _iso(end),
+            "--try", str(ti.try_number),
             # Airflow's max_tries counts the retries: the last try is max_tries + 1.
             "--max-tries", str(ti.max_tries + 1),
             "--conf", json.dumps(dag_run.conf or {}),
             "--xcom", json.dumps(xcoms),
         ]
-        if self.execution_timeout is not None:
-            cmd += ["--timeout", str(self.execution_timeout.total_seconds())]
+        if self.windflow_file:
+            cmd += ["--file", os.path.join(project, self.windflow_file)]
+        # No timeout argument: windflow ends the task at the execution timeout of its own DAG file, which the
+        # export copied into this task's execution_timeout (Airflow's own stop comes after, through on_kill).
         return cmd
 
     def execute(self, context):

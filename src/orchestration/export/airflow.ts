@@ -6,7 +6,7 @@
  * - `OUT/dags/<dag id>.py`, one per DAG: the DAG's id, description (`doc_md`), tags, schedule, start date,
  *   catch-up, max active runs, params, task defaults (retries, retry delay, execution timeout), and one
  *   `WindflowOperator` per task with its trigger rule, options and dependencies. Each task runs
- *   `windflow tasks run-external` (one try, no windflow store) in the windflow project, with the run's id,
+ *   `windflow tasks external` (one try, no windflow store) in the windflow project, with the run's id,
  *   logical date, data interval, try number, conf and its upstream tasks' return values; the value it prints
  *   becomes the task's XCom, its skip code a skip, its failure Airflow's failure (retried by Airflow).
  * - `OUT/plugins/windflow_airflow.py`: that operator and the two timetables that keep windflow's schedule
@@ -17,12 +17,12 @@
  *
  * Pure: specs in, file texts out (the CLI writes them atomically; `--check` compares).
  */
-import { relative } from "node:path";
+import { isAbsolute, relative } from "node:path";
 import { parseDuration } from "../duration.js";
 import type { DagSpec, Json, TaskSpec } from "../types.js";
 import { WINDFLOW_AIRFLOW_PLUGIN } from "./airflow-plugin.js";
 
-/** The exit code of `windflow tasks run-external` for a task that skipped itself (Airflow's BashOperator's). */
+/** The exit code of `windflow tasks external` for a task that skipped itself (Airflow's BashOperator's). */
 export const EXTERNAL_SKIP_EXIT_CODE = 99;
 
 /** The plugin module's file name (under `plugins/`), imported by every exported DAG file. */
@@ -151,7 +151,12 @@ export function shortDescription(line: string): string {
 
 /** One DAG's Airflow file. */
 export function airflowDagFile(spec: DagSpec, options: AirflowExportOptions): string {
-  const source = spec.fileloc ? relative(options.projectRoot, spec.fileloc) : "(no file: defined in code)";
+  const inProject = spec.fileloc ? relative(options.projectRoot, spec.fileloc) : "";
+  const source = !spec.fileloc
+    ? "(no file: defined in code)"
+    : inProject.startsWith("..") || isAbsolute(inProject)
+      ? spec.fileloc
+      : inProject;
   const names = new Set<string>();
   const pyNames = new Map(spec.tasks.map((t) => [t.id, pyName(t.id, names)]));
   const firstLine = spec.description.split("\n")[0] ?? "";
@@ -160,7 +165,7 @@ export function airflowDagFile(spec: DagSpec, options: AirflowExportOptions): st
     `# Apache Airflow 3 DAG "${spec.id}", exported by windflow ${options.version} from ${source}:`,
     `#   windflow dags export --to airflow ${spec.id} -o <AIRFLOW_HOME>`,
     "# Do not edit: change the windflow DAG file and export again (`--check` says whether this file is up to date).",
-    "# Each task runs one try of the windflow task in the windflow project (`windflow tasks run-external`):",
+    "# Each task runs one try of the windflow task in the windflow project (`windflow tasks external`):",
     "# Airflow's workers need that project on disk and `node` on their PATH; the plugin windflow_airflow.py",
     "# (in Airflow's plugins folder) holds the operator and the timetables that keep windflow's schedule.",
     "from __future__ import annotations",
@@ -170,8 +175,9 @@ export function airflowDagFile(spec: DagSpec, options: AirflowExportOptions): st
     "from airflow.sdk import DAG",
     `from windflow_airflow import ${pyTimetableClass(spec)}, WindflowOperator`,
     "",
-    `# Where the windflow project is on the workers (WINDFLOW_PROJECT overrides it at run time).`,
+    `# Where the windflow project is on the workers (WINDFLOW_PROJECT overrides it at run time), and the DAG's file.`,
     `WINDFLOW_PROJECT = ${JSON.stringify(options.projectRoot)}`,
+    `WINDFLOW_DAG_FILE = ${spec.fileloc ? JSON.stringify(source) : "None"}`,
     "",
     "with DAG(",
     `    dag_id=${JSON.stringify(spec.id)},`,
@@ -203,6 +209,7 @@ function taskLines(spec: DagSpec, task: TaskSpec, name: string): string[] {
     `task_id=${JSON.stringify(task.id)}`,
     `windflow_dag_id=${JSON.stringify(spec.id)}`,
     `windflow_project=WINDFLOW_PROJECT`,
+    `windflow_file=WINDFLOW_DAG_FILE`,
     `xcom_from=${pyLiteral(ancestors(spec, task.id))}`,
   ];
   if (task.triggerRule !== "all_success") args.push(`trigger_rule=${JSON.stringify(task.triggerRule)}`);
