@@ -8,6 +8,8 @@ NODE      ?= node
 PYTHON    ?= python3
 VENV      := .venv
 ORACLEVENV := .venv-oracle
+# Apache Airflow 3 (pinned), for the tests of `dags export --to airflow` against the real thing. Test-only.
+AIRFLOWVENV := .venv-airflow
 WINDFLOW  := $(NODE) dist/cli/main.js
 TSC       := $(NODE) node_modules/typescript/bin/tsc
 BIOME     := node_modules/.bin/biome
@@ -63,6 +65,11 @@ $(ORACLEVENV)/.installed: requirements/oracle.txt
 	$(ORACLEVENV)/bin/pip install $(PIP_FLAGS) -r requirements/oracle.txt
 	@touch $@
 
+$(AIRFLOWVENV)/.installed: requirements/airflow.txt
+	@test -x $(AIRFLOWVENV)/bin/python || $(PYTHON) -m venv $(AIRFLOWVENV)
+	$(AIRFLOWVENV)/bin/pip install $(PIP_FLAGS) -r requirements/airflow.txt
+	@touch $@
+
 .venv-course/.installed: requirements/course.txt
 	@test -x .venv-course/bin/python || $(PYTHON) -m venv .venv-course
 	.venv-course/bin/pip install $(PIP_FLAGS) -r requirements/course.txt
@@ -98,13 +105,13 @@ lint: node_modules/.installed dist/.built ## Lint, format check and type check (
 format: node_modules/.installed ## Format the code in place
 	$(BIOME) check --write .
 
-test: install $(ORACLEVENV)/.installed lint ## Run every test (lint included)
+test: install $(ORACLEVENV)/.installed $(AIRFLOWVENV)/.installed lint ## Run every test (lint included)
 	$(NODE) --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 $(TESTS)
 
 test-fast: node_modules/.installed dist/.built ## The pure tests only (no process, server or browser), for the edit-test loop; no lint
 	$(NODE) --import tsx --import ./tests/helpers/pure-guard.ts --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout $(FAST_TESTS)
 
-test-stress: install $(ORACLEVENV)/.installed lint ## The whole suite RUNS=10 times with both cores kept busy (LOAD=2); summary in artifacts/stress/
+test-stress: install $(ORACLEVENV)/.installed $(AIRFLOWVENV)/.installed lint ## The whole suite RUNS=10 times with both cores kept busy (LOAD=2); summary in artifacts/stress/
 	RUNS=$(or $(RUNS),10) LOAD=$(or $(LOAD),2) TESTS='$(TESTS)' bash scripts/test-stress.sh
 
 student: node_modules/.installed dist/.built ## The trainee's version in build/student/ (solutions replaced by TODO stubs), ready to hand out
@@ -135,4 +142,4 @@ clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)
 	rm -rf dist artifacts .windflow build .e2e
 
 distclean: clean ## Also remove node_modules, the venvs and the Jupyter dir
-	rm -rf node_modules $(VENV) $(ORACLEVENV) .venv-course .jupyter
+	rm -rf node_modules $(VENV) $(ORACLEVENV) $(AIRFLOWVENV) .venv-course .jupyter

@@ -86,6 +86,15 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     });
   }
 
+  /** Every DAG of the DAGs folder; a file that does not load is named and stops the command. */
+  async function allDags(): Promise<Dag[]> {
+    const c = await config();
+    const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+    const all: Dag[] = [];
+    for (const file of listConfiguredDagFiles(c)) all.push(...loadDagFile(file));
+    return all;
+  }
+
   async function conf(text: string | undefined): Promise<JsonObject | undefined> {
     if (text === undefined) return undefined;
     const { parseConf } = await import("../orchestration/scheduler/trigger.js");
@@ -152,6 +161,65 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         out(renderDag(d.spec));
       }
     });
+  dags
+    .command("export")
+    .description(
+      "write the DAGs as Apache Airflow 3 DAG files (dags/<id>.py) and their plugin (plugins/windflow_airflow.py) " +
+        "into an Airflow home; each task runs `windflow tasks external` in this project",
+    )
+    .argument("[dag_ids...]", "the DAGs to export (default with --all: every DAG)")
+    .addOption(
+      new Option("--to <engine>", "the engine to export to").choices(["airflow"]).makeOptionMandatory(),
+    )
+    .option("--all", "every DAG of the DAGs folder")
+    .requiredOption(
+      "-o, --output <dir>",
+      "the Airflow home to write into (dags/ and plugins/ are made there)",
+    )
+    .option("--project <dir>", "where the windflow project is on Airflow's workers (default: this project)")
+    .option("--check", "write nothing: exit 1 when an exported file is missing or not up to date")
+    .action(
+      async (ids: string[], opts: { all?: boolean; output: string; project?: string; check?: boolean }) => {
+        const { resolve, join } = await import("node:path");
+        const { readFileSync, mkdirSync } = await import("node:fs");
+        const { exportToAirflow, staleFiles } = await import("../orchestration/export/airflow.js");
+        const { VERSION } = await import("../index.js");
+        if (opts.all === ids.length > 0)
+          throw new WindflowError("dags export: name the DAGs to export, or give --all (not both)", {
+            hint: "e.g. windflow dags export --to airflow train predict -o airflow-home",
+          });
+        const specs = opts.all ? (await allDags()).map((d) => d.spec) : [];
+        for (const id of ids) specs.push((await findDag(id)).spec);
+        const files = exportToAirflow(specs, {
+          projectRoot: resolve(opts.project ?? root),
+          version: VERSION,
+        });
+        const home = resolve(opts.output);
+        if (opts.check) {
+          const stale = staleFiles(files, (path) => {
+            try {
+              return readFileSync(join(home, path), "utf8");
+            } catch {
+              return undefined;
+            }
+          });
+          for (const s of stale) out(`${s.reason}: ${join(relative(root, home) || ".", s.path)}`);
+          if (stale.length > 0) {
+            say(`${stale.length} exported file(s) out of date: export again without --check`);
+            process.exitCode = 1;
+          } else say(`${files.length} exported file(s) up to date in ${home}`);
+          return;
+        }
+        const { writeFileAtomicSync } = await import("../util/atomic.js");
+        for (const f of files) {
+          const dest = join(home, f.path);
+          mkdirSync(join(dest, ".."), { recursive: true });
+          writeFileAtomicSync(dest, f.text);
+          const shown = relative(root, dest);
+          out(`wrote ${shown.startsWith("..") ? dest : shown}`);
+        }
+      },
+    );
   dags
     .command("test")
     .description("run a whole DAG in this process, no database: each task's state and duration")

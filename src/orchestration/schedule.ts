@@ -225,3 +225,21 @@ export function manualRun(now: Date = new Date(), logicalDate?: Date | string): 
     dataInterval: { start: date, end: date },
   };
 }
+
+/**
+ * The next `count` scheduled runs of a DAG that has none yet, seen at `now`, each created on time: the run
+ * due now (with catch-up, the oldest due), or the first to come due, then the intervals that follow. What
+ * `dags export --to airflow` must reproduce (tests/airflow-real.test.ts compares it with Airflow's).
+ */
+export function upcomingRuns(spec: ScheduledDag, now: Date, count: number): DataInterval[] {
+  if (spec.schedule === null || count <= 0) return [];
+  const first = runsDue(spec, now, null, { limit: 1 })[0] ?? nextRun(spec, null);
+  if (!first) return [];
+  const out: DataInterval[] = [first];
+  while (out.length < count) {
+    const next = nextRun(spec, (out[out.length - 1] as DataInterval).start);
+    if (!next) break;
+    out.push(next);
+  }
+  return out;
+}
