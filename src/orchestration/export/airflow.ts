@@ -10,7 +10,7 @@
  *   logical date, data interval, try number, conf and its upstream tasks' return values; the value it prints
  *   becomes the task's XCom, its skip code a skip, its failure Airflow's failure (retried by Airflow).
  * - `OUT/plugins/windflow_airflow.py`: that operator and the two timetables that keep windflow's schedule
- *   semantics (docs/adr/0007-airflow-export.md): data intervals (logical date = interval start, as windflow
+ *   semantics (docs/adr/0011-airflow-export.md): data intervals (logical date = interval start, as windflow
  *   and Airflow 2), a fixed interval anchored at the start date also with catch-up off (Airflow's own
  *   `DeltaDataIntervalTimetable` then rounds to the Unix epoch), and a manual run for the instant it was
  *   triggered (`[date, date]`).
