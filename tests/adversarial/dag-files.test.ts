@@ -25,8 +25,10 @@ const BAD: readonly { name: string; text: string; error: RegExp }[] = [
   },
   { name: "exit3.ts", text: "process.exit(3);\n", error: /exited with code 3 before reporting/ },
   {
-    name: "loop.ts",
-    text: "for (;;) {}\n",
+    // Never returns from its import: an endless wait (the CPU-bound loop is in the scheduler's test below; a
+    // sleeping one keeps this test's two cores for the others).
+    name: "hangs.ts",
+    text: "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n",
     error: /parsing took longer than \[scheduler\] dag_file_processor_timeout/,
   },
   { name: "sigkill.ts", text: 'process.kill(process.pid, "SIGKILL");\n', error: /was killed by SIGKILL/ },
@@ -72,30 +74,39 @@ const BAD: readonly { name: string; text: string; error: RegExp }[] = [
 const IGNORED = ["_helper.ts", ".hidden.ts", "notes.test.ts", "types.d.ts", "readme.md"];
 
 let home: SchedulerEnv;
+/** A small home for the commands that look for one DAG: a good file beside one that exits and one that hangs. */
+let small: SchedulerEnv;
 before(() => {
-  // Long enough for a good file to parse on a busy machine; the looping file is stopped at it.
-  home = schedulerEnv({ WINDFLOW__SCHEDULER__DAG_FILE_PROCESSOR_TIMEOUT: "20s" });
+  // Long enough for a good file to parse on a busy machine; the hanging file is stopped at it.
+  home = schedulerEnv({ WINDFLOW__SCHEDULER__DAG_FILE_PROCESSOR_TIMEOUT: "15s" });
   home.write("good.ts", good("good_dag"));
   home.write("élan dag.ts", good("unicode_name"));
   for (const b of BAD) home.write(b.name, b.text);
   for (const name of IGNORED) home.write(name, "process.exit(9);\n");
   mkdirSync(join(home.dags, "folder.ts")); // a folder named like a DAG file
+  small = schedulerEnv({ WINDFLOW__SCHEDULER__DAG_FILE_PROCESSOR_TIMEOUT: "15s" });
+  for (const name of ["exit0.ts", "hangs.ts"])
+    small.write(name, (BAD.find((b) => b.name === name) as { text: string }).text);
+  small.write("good.ts", good("good_dag"));
+  small.write("élan dag.ts", good("unicode_name"));
 });
-after(() => home.cleanup());
+after(() => {
+  home.cleanup();
+  small.cleanup();
+});
 
 describe("adversarial: bad DAG files, through the CLI (no database yet)", () => {
   test("dags list names every bad file and why; dags show / tasks list answer for the good DAGs; an unknown id names the bad files", async () => {
-    // Run side by side: each parses the folder in child processes, bounded by the timeout.
-    // Two by two (a 2-core machine): the commands that read every file, then those that stop at their DAG.
-    const [r, unknown] = await Promise.all([
+    // Side by side, each parsing its folder in child processes bounded by the timeout: `dags list` of the home
+    // of every bad file, and the commands that look for one DAG in the small home (`nope` waits for the
+    // hanging file's timeout; the others stop at their DAG).
+    const [r, unknown, show, tasks, json] = await Promise.all([
       cli(["dags", "list", "--json"], home.env, { timeoutMs: 120_000 }),
-      cli(["dags", "show", "nope"], home.env, { timeoutMs: 120_000 }),
+      cli(["dags", "show", "nope"], small.env, { timeoutMs: 120_000 }),
+      cli(["dags", "show", "good_dag"], small.env, { timeoutMs: 120_000 }),
+      cli(["tasks", "list", "good_dag", "--json"], small.env, { timeoutMs: 120_000 }),
+      cli(["dags", "show", "unicode_name", "--json"], small.env, { timeoutMs: 120_000 }),
     ]);
-    const [show, tasks] = await Promise.all([
-      cli(["dags", "show", "good_dag"], home.env, { timeoutMs: 120_000 }),
-      cli(["tasks", "list", "good_dag", "--json"], home.env, { timeoutMs: 120_000 }),
-    ]);
-    const json = await cli(["dags", "show", "unicode_name", "--json"], home.env, { timeoutMs: 120_000 });
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /a/);
     assert.equal(tasks.code, 0, tasks.stderr);
@@ -108,7 +119,7 @@ describe("adversarial: bad DAG files, through the CLI (no database yet)", () => 
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no DAG "nope"/);
     assert.match(unknown.stderr, /known DAGs: .*good_dag/);
-    assert.match(unknown.stderr, /files that did not load.*exit0\.ts/);
+    assert.match(unknown.stderr, /files that did not load.*exit0\.ts.*hangs\.ts/);
     assert.equal(r.signal, null, "not hung");
     assert.equal(r.code, 1, r.stderr);
     const listing = JSON.parse(r.stdout) as {
@@ -133,7 +144,7 @@ describe("adversarial: bad DAG files, in the scheduler", () => {
     const e = schedulerEnv({ WINDFLOW__SCHEDULER__DAG_FILE_PROCESSOR_TIMEOUT: "600s" });
     try {
       e.write("a-loop.ts", "for (;;) {}\n");
-      e.write("b-loop.ts", "for (;;) {}\n");
+      e.write("b-loop.ts", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n");
       e.write("c-exit.ts", `${good("exits")}process.exit(0);\n`);
       e.write("z-good.ts", good("quick"));
       const s = e.scheduler({ parsingProcesses: 1 });
