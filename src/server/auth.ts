@@ -16,7 +16,8 @@
  *   account from many addresses). Past the free failures of a key, in 15 minutes, the next attempt must wait
  *   1, 2, 4 ... up to 60 s after the last failure (answered 429 with `Retry-After`). An attempt still being
  *   checked counts as a failure until it ends, so a burst of parallel guesses is throttled as a sequence is
- *   (only the free ones reach scrypt). A success clears the username's counts.
+ *   (only the free ones reach scrypt); identical attempts in flight (a script's first parallel requests) share
+ *   one check and count once. A success clears the username's counts.
  * - Scripts and notebooks may use HTTP Basic authentication on `/api/` instead of a session (no cookie, so no
  *   CSRF risk), throttled the same way. Credentials verified once are remembered for 5 minutes, keyed by an
  *   HMAC of username and password under a per-process key (never the password itself), so a script's requests
@@ -263,6 +264,8 @@ export type SignInResult =
 export class SignInGate {
   private readonly verified = new Map<string, { username: string; version: number; until: number }>();
   private readonly cacheKey = randomBytes(32);
+  /** Checks in flight, by credentials and address. */
+  private readonly inflight = new Map<string, Promise<SignInResult>>();
   /** How many passwords this gate has checked with scrypt (the cost the memory saves). */
   scryptChecks = 0;
 
@@ -283,10 +286,15 @@ export class SignInGate {
     const keys = signInKeys(username, address);
     const wait = this.throttle.waitMs(keys);
     if (wait > 0) return { outcome: "throttled", waitMs: wait };
-    const id = remember
-      ? createHmac("sha256", this.cacheKey).update(username).update("\0").update(password).digest("base64")
-      : undefined;
-    if (id !== undefined) {
+    // The same credentials from the same address: one key for the memory and for the check in flight.
+    const id = createHmac("sha256", this.cacheKey)
+      .update(username)
+      .update("\0")
+      .update(password)
+      .update("\0")
+      .update(address)
+      .digest("base64");
+    if (remember) {
       const hit = this.verified.get(id);
       if (hit) {
         const user = this.store.getUser(username);
@@ -300,6 +308,25 @@ export class SignInGate {
         this.verified.delete(id);
       }
     }
+    // Identical attempts in parallel (a script's first requests) share one check and count as one attempt;
+    // different guesses each count.
+    const pending = this.inflight.get(id);
+    if (pending) return pending;
+    const checking = this.verify(username, password, keys, remember ? id : undefined);
+    this.inflight.set(id, checking);
+    try {
+      return await checking;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  private async verify(
+    username: string,
+    password: string,
+    keys: readonly string[],
+    rememberAs: string | undefined,
+  ): Promise<SignInResult> {
     const end = this.throttle.begin(keys);
     let user: UserRecord | undefined;
     try {
@@ -311,9 +338,9 @@ export class SignInGate {
     if (!user) return { outcome: "wrong" };
     this.throttle.succeed(keys[0] as string);
     this.throttle.succeed(keys[2] as string);
-    if (id !== undefined) {
-      this.verified.delete(id);
-      this.verified.set(id, {
+    if (rememberAs !== undefined) {
+      this.verified.delete(rememberAs);
+      this.verified.set(rememberAs, {
         username,
         version: passwordVersion(user),
         until: this.now() + (this.options.rememberMs ?? 5 * 60_000),

@@ -48,6 +48,23 @@ describe("adversarial: guessing (throttle and gate)", () => {
     assert.equal(gate.scryptChecks, 3);
   });
 
+  test("a script's 20 parallel first requests with the right password share one check: all let in", async () => {
+    const users = new Map([["bot", await account("bot", "script-password")]]);
+    const now = 0;
+    const gate = new SignInGate(usersStore(users), new LoginThrottle({}, () => now), {}, () => now);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => gate.check("bot", "script-password", CLASSROOM, true)),
+    );
+    assert.deepEqual(new Set(results.map((r) => r.outcome)), new Set(["ok"]));
+    assert.equal(gate.scryptChecks, 1);
+    // The same wrong password 20 times at once: one check, one failure counted (the 2nd to 3rd are still free).
+    const wrong = await Promise.all(
+      Array.from({ length: 20 }, () => gate.check("bot", "nope", CLASSROOM, true)),
+    );
+    assert.deepEqual(new Set(wrong.map((r) => r.outcome)), new Set(["wrong"]));
+    assert.equal((await gate.check("bot", "script-password", "10.0.0.7", true)).outcome, "ok");
+  });
+
   test("a burst whose first guesses are still in flight: the later ones are refused before any ends", () => {
     let now = 0;
     const t = new LoginThrottle({}, () => now);
