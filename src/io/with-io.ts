@@ -5,9 +5,10 @@
  * file and says which task makes it; writes are atomic (temporary file, then rename).
  */
 import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import pl from "nodejs-polars";
 import { WindflowError } from "../errors.js";
-import { writeAtomically } from "../util/atomic.js";
+import { checkWritable, writeAtomically } from "../util/atomic.js";
 import { writeDated } from "./dated.js";
 
 export interface Reader<T> {
@@ -48,6 +49,8 @@ export function withIO<Ins extends unknown[], O, Opt>(
   io: { readers: Readers<Ins>; writer: Writer<O> },
 ): (inputPaths: Paths<Ins>, target: string, options: Opt) => Promise<string[]> {
   return async (inputPaths, target, options) => {
+    // An output that cannot be written is said before the work (reading, training), not after it.
+    checkWritable(existsSync(target) && statSync(target).isDirectory() ? target : dirname(target));
     const readers = io.readers as Reader<unknown>[];
     const paths = inputPaths as string[];
     const inputs: unknown[] = [];
