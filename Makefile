@@ -17,7 +17,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input -q
 # auto: download the course file, synthesize it when the network is unreachable; or download, or synthetic.
 DATASET   ?= auto
 SEED      ?= 42
-TESTS     ?= tests/*.test.ts
+TESTS     ?= tests/*.test.ts tests/adversarial/*.test.ts
 # LANG=fr on make's command line (make lab LANG=fr, make lab-student LANG=fr, make notebooks LANG=fr): the notebooks'
 # language, passed as --lang (en, the default, or fr; another value is refused by windflow naming them). LANG is also
 # the locale variable, so only a command-line LANG counts (a French desktop's LANG=fr_FR.UTF-8 does not switch the
@@ -32,9 +32,9 @@ NATIVE_TF ?= 1
 NATIVE_TF_STAMP := $(if $(filter 0,$(NATIVE_TF)),,node_modules/.native-tf)
 
 # The fast lane: tests that start no process and open no server (tests/helpers/pure-guard.ts enforces it).
-FAST_TESTS := $(patsubst %,tests/%.test.ts,atomic backend config danfo features i18n io load log-follow model model-backends notebooks-fr pipeline safe-next synthetic \
+FAST_TESTS := $(patsubst %,tests/%.test.ts,adversarial/guessing-pure adversarial/inputs-pure adversarial/logs-pure atomic backend config danfo features i18n io load log-follow model model-backends notebooks-fr pipeline safe-next synthetic \
   orchestration-dag orchestration-loader orchestration-readiness orchestration-schedule orchestration-state \
-  orchestration-test-run scheduler-decide store-contract store-sqlite light-start check-layers)
+  orchestration-test-run scheduler-decide store-contract store-sqlite light-start check-layers airflow-export)
 
 SOURCES := $(shell find src -name '*.ts' -o -name '*.css' 2>/dev/null) tsconfig.json tsconfig.build.json scripts/build-ui.mjs
 

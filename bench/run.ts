@@ -279,6 +279,11 @@ function load(file: string, python: string, results: Record<string, unknown>): v
   results.load = { ours, pandas, course, danfo, repeat };
   console.log(`load, median of ${repeat} (time, peak RSS):`);
   console.log(`  windflow (nodejs-polars)  ${fmt(ours)}`);
+  const lineCheck = Number((ours as { lineCheckSeconds?: number }).lineCheckSeconds);
+  if (Number.isFinite(lineCheck))
+    console.log(
+      `    of which the short-line check ${lineCheck.toFixed(2)} s: ${(lineCheck / (ours.seconds - lineCheck)).toFixed(2)}x the rest of the load`,
+    );
   console.log(`  pandas ${String(pandas.pandas).padEnd(8)} read_csv  ${fmt(pandas)}   anchor`);
   console.log(`  pandas ${String(course.pandas).padEnd(8)} read_csv  ${fmt(course)}   the course's pandas`);
   if (danfo) console.log(`  danfojs-node readCSV      ${fmt(danfo)}   (1 run)`);

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-10}"
 LOAD="${LOAD:-2}"
-TESTS="${TESTS:-tests/*.test.ts}"
+TESTS="${TESTS:-tests/*.test.ts tests/adversarial/*.test.ts}"
 NODE="${NODE:-node}"
 OUT="artifacts/stress"
 mkdir -p "$OUT"

@@ -315,6 +315,12 @@ export const CONFIG_OPTIONS = {
       "{WINDFLOW_HOME}/logs",
       "Task logs: <base_log_folder>/dag_id=<d>/run_id=<r>/task_id=<t>/attempt=<n>.log",
     ),
+    max_bytes_per_try: opt(
+      intType(0),
+      String(10 * 1024 * 1024),
+      "Largest log of one try, in bytes: past it a truncation mark is written and the task's further output " +
+        "is dropped (windflow's own lines still go in). 0: no limit.",
+    ),
     logging_level: opt(
       enumType(["DEBUG", "INFO", "WARNING", "ERROR"] as const),
       "INFO",

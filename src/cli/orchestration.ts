@@ -9,8 +9,9 @@ import { type Command, Option } from "commander";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
 import type { Dag } from "../orchestration/dag.js";
+import type { ProcessorResult } from "../orchestration/scheduler/dag-processor.js";
 import type { SqliteStore } from "../orchestration/store/sqlite.js";
-import type { Json, JsonObject } from "../orchestration/types.js";
+import type { DagSpec, Json, JsonObject } from "../orchestration/types.js";
 
 export interface CliContext {
   /** The project root. */
@@ -64,35 +65,65 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     return activeDag(store, dagId);
   }
 
-  /** Finds the DAG `id` among the DAG files; a clear error listing the known ids otherwise. */
-  async function findDag(id: string): Promise<Dag> {
+  /**
+   * Finds the DAG `id` among the DAG files, parsed as the scheduler parses them (`parseDagFolder`: each file in
+   * a child process, bounded by `[scheduler] dag_file_processor_timeout`), so a DAG file that exits, crashes or
+   * loops at import cannot silence or hang the command; it stops as soon as a file defines `id`. A clear error
+   * listing the known ids and the files that failed otherwise.
+   */
+  async function findDagSpec(id: string): Promise<{ spec: DagSpec; file: string }> {
     const c = await config();
-    const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+    const { parseDagFolder } = await import("../orchestration/scheduler/dag-processor.js");
+    const defines = (r: ProcessorResult) => r.kind === "parsed" && r.specs.some((s) => s.id === id);
+    const results = await parseDagFolder(c, { stopWhen: defines });
     const known: string[] = [];
-    for (const file of listConfiguredDagFiles(c)) {
-      let dags: Dag[];
-      try {
-        dags = loadDagFile(file);
-      } catch {
-        continue; // a broken file does not hide the others; `dags list` reports it
-      }
-      for (const d of dags) {
-        if (d.id === id) return d;
-        known.push(d.id);
-      }
+    const failed: string[] = [];
+    for (const r of results) {
+      if (r.kind === "failed") failed.push(relative(root, r.file));
+      if (r.kind !== "parsed") continue;
+      const spec = r.specs.find((s) => s.id === id);
+      if (spec) return { spec, file: r.file };
+      known.push(...r.specs.map((s) => s.id));
     }
     throw new WindflowError(`no DAG ${JSON.stringify(id)} in ${c.core.dags_folder}`, {
-      hint: known.length > 0 ? `known DAGs: ${known.join(", ")}` : "the DAGs folder defines no DAG",
+      hint:
+        (known.length > 0 ? `known DAGs: ${known.join(", ")}` : "the DAGs folder defines no DAG") +
+        (failed.length > 0
+          ? `; files that did not load (\`windflow dags list\` says why): ${failed.join(", ")}`
+          : ""),
     });
   }
 
-  /** Every DAG of the DAGs folder; a file that does not load is named and stops the command. */
-  async function allDags(): Promise<Dag[]> {
+  /**
+   * Every DAG spec of the DAGs folder, parsed as the scheduler does (each file in a child process); a file that
+   * does not load stops the command, named (an export must not silently miss a DAG).
+   */
+  async function allDagSpecs(): Promise<DagSpec[]> {
     const c = await config();
-    const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
-    const all: Dag[] = [];
-    for (const file of listConfiguredDagFiles(c)) all.push(...loadDagFile(file));
-    return all;
+    const { parseDagFolder } = await import("../orchestration/scheduler/dag-processor.js");
+    const specs: DagSpec[] = [];
+    const failed: string[] = [];
+    for (const r of await parseDagFolder(c)) {
+      if (r.kind === "parsed") specs.push(...r.specs);
+      else if (r.kind === "failed") failed.push(relative(root, r.file));
+    }
+    if (failed.length > 0)
+      throw new WindflowError(`DAG files that do not load: ${failed.join(", ")}`, {
+        hint: "`windflow dags list` says why; fix them or name the DAGs to export",
+      });
+    return specs;
+  }
+
+  /**
+   * The DAG `id` with its tasks' code, for the commands that run it in this process (`dags test`, `tasks test`):
+   * found by `findDagSpec`, then only its own file is imported here.
+   */
+  async function findDag(id: string): Promise<Dag> {
+    const { file } = await findDagSpec(id);
+    const { loadDagFile } = await import("../orchestration/loader.js");
+    const dag = loadDagFile(file).find((d) => d.id === id);
+    if (!dag) throw new WindflowError(`no DAG ${JSON.stringify(id)} in ${relative(root, file)} any more`);
+    return dag;
   }
 
   async function conf(text: string | undefined): Promise<JsonObject | undefined> {
@@ -128,18 +159,14 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
         if (listing.dags.length === 0 && listing.importErrors.length === 0) listing = undefined;
       }
       if (!listing) {
-        const { listConfiguredDagFiles, loadDagFile } = await import("../orchestration/loader.js");
+        // Parsed as the scheduler does (child processes, with the timeout): a file that exits or loops at
+        // import is an import error, not the end of this command.
+        const { parseDagFolder } = await import("../orchestration/scheduler/dag-processor.js");
         listing = { dags: [], importErrors: [] };
-        for (const file of listConfiguredDagFiles(c)) {
-          try {
-            for (const d of loadDagFile(file)) listing.dags.push(dagRow(d.spec, root));
-          } catch (error) {
-            listing.importErrors.push({
-              file: relative(root, file),
-              error: (error as Error).message,
-              at: "",
-            });
-          }
+        for (const r of await parseDagFolder(c)) {
+          if (r.kind === "parsed") for (const spec of r.specs) listing.dags.push(dagRow(spec, root));
+          if (r.kind === "failed")
+            listing.importErrors.push({ file: relative(root, r.file), error: r.message, at: "" });
         }
       }
       if (opts.json) json(listing);
@@ -152,13 +179,13 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     .argument("<dag_id>")
     .option("--json", "print the serialised DAG")
     .action(async (id: string, opts: { json?: boolean }) => {
-      const d = await findDag(id);
+      const { spec } = await findDagSpec(id);
       if (opts.json) {
         const { toJSON } = await import("../orchestration/validate.js");
-        out(toJSON(d.spec));
+        out(toJSON(spec));
       } else {
         const { renderDag } = await import("../orchestration/graph.js");
-        out(renderDag(d.spec));
+        out(renderDag(spec));
       }
     });
   dags
@@ -188,8 +215,8 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
           throw new WindflowError("dags export: name the DAGs to export, or give --all (not both)", {
             hint: "e.g. windflow dags export --to airflow train predict -o airflow-home",
           });
-        const specs = opts.all ? (await allDags()).map((d) => d.spec) : [];
-        for (const id of ids) specs.push((await findDag(id)).spec);
+        const specs = opts.all ? await allDagSpecs() : [];
+        for (const id of ids) specs.push((await findDagSpec(id)).spec);
         const files = exportToAirflow(specs, {
           projectRoot: resolve(opts.project ?? root),
           version: VERSION,
@@ -436,7 +463,7 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     .option("--json", "print JSON")
     .action(async (id: string, opts: { json?: boolean }) => {
       const { taskRows } = await import("../orchestration/scheduler/views.js");
-      const rows = taskRows((await findDag(id)).spec);
+      const rows = taskRows((await findDagSpec(id)).spec);
       if (opts.json) return json(rows);
       for (const t of rows)
         out(

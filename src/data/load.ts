@@ -44,7 +44,12 @@ export function checkHeader(file: string): string[] {
       hint: "run `make dataset` to download or synthesize the La Haute Borne data file",
     });
   }
-  if (statSync(file).size === 0) throw new SchemaError(file, "the file is empty", { line: 1 });
+  const stats = statSync(file);
+  if (stats.isDirectory())
+    throw new WindflowError(`${file} is a folder, not a CSV file`, {
+      hint: "give the path of the data file itself, e.g. data/la-haute-borne-data-2017-2020.csv",
+    });
+  if (stats.size === 0) throw new SchemaError(file, "the file is empty", { line: 1 });
   const fd = openSync(file, "r");
   let head: string;
   try {
@@ -112,10 +117,17 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
   }
   // polars fills the missing fields of a short line with nulls, silently (a line with too many fields is an
   // error). A file cut in the middle of its last line (an interrupted download or copy) is the usual short
-  // line: its last line is checked here, cheaply (the file's last bytes); `diagnose` names the line.
+  // line: its last line is checked first, cheaply (the file's last bytes); then every line's separators are
+  // counted (`shortLine`, one pass over the bytes); `diagnose` names the line.
   const lastFields = lastLineFields(file);
   if (lastFields !== undefined && lastFields !== header.length)
     throw (await diagnose(file, header)) ?? new SchemaError(file, "its last line is cut");
+  const short = shortLine(file, header.length);
+  if (short !== undefined)
+    throw (
+      (await diagnose(file, header)) ??
+      new SchemaError(file, `expected ${header.length} fields separated by ";"`, { line: short })
+    );
   let df: pl.DataFrame;
   try {
     df = pl.readCSV(file, {
@@ -165,6 +177,88 @@ export async function loadDataset(file: string, options: LoadOptions = {}): Prom
   return options.columns ? df.select(...wanted) : df;
 }
 
+/** How many bytes equal to `byte` (repeated in the 4 bytes of `pattern`) `a[from..to)` holds (see `shortLine`). */
+function countByte(
+  a: Uint8Array,
+  words: Uint32Array,
+  from: number,
+  to: number,
+  byte: number,
+  pattern: number,
+): number {
+  let c = 0;
+  let j = from;
+  const first = (from + 3) >>> 2;
+  const last = to >>> 2;
+  if (first < last) {
+    for (; j < first * 4; j++) if (a[j] === byte) c++;
+    // Four bytes at a time: the zero bytes of x = word ^ pattern are the matches (bit tricks, no branch per byte).
+    for (let k = first; k < last; k++) {
+      const x = (words[k] as number) ^ pattern;
+      let t = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+      if (t !== 0) {
+        t >>>= 7;
+        t = (t & 0x00ff00ff) + ((t >>> 8) & 0x00ff00ff);
+        c += (t & 0xffff) + (t >>> 16);
+      }
+    }
+    j = last * 4;
+  }
+  for (; j < to; j++) if (a[j] === byte) c++;
+  return c;
+}
+
+/**
+ * The first line (1-based) whose number of fields is neither `fields` nor 0 (an empty line), undefined if none:
+ * one pass over the file's bytes in 4 MB reads, line ends by memchr and the separators of each line counted four
+ * bytes at a time (the data has no quoted fields, as `diagnose` assumes). What it costs against the rest of the
+ * load: `make bench` prints it.
+ */
+export function shortLine(file: string, fields: number): number | undefined {
+  const SEP = SEPARATOR.charCodeAt(0);
+  const pattern = SEP * 0x01010101;
+  const expected = fields - 1;
+  // Only an empty line (or a lone \r) is blank: polars skips it; a line of spaces is a one-field line to it.
+  const whitespace = (bytes: Uint8Array) => bytes.every((b) => b === 13);
+  const memory = new ArrayBuffer(4 * 1024 * 1024);
+  const bytes = new Uint8Array(memory);
+  const words = new Uint32Array(memory);
+  const fd = openSync(file, "r");
+  try {
+    let line = 1;
+    let count = 0;
+    /** The current line began in an earlier read and had non-blank bytes there. */
+    let carried = false;
+    let position = 0;
+    for (;;) {
+      const n = readSync(fd, bytes, 0, bytes.length, position);
+      if (n === 0) break;
+      position += n;
+      const buf = Buffer.from(memory, 0, n);
+      let i = 0;
+      for (;;) {
+        const newline = buf.indexOf(10, i);
+        const end = newline === -1 ? n : newline;
+        count += countByte(bytes, words, i, end, SEP, pattern);
+        if (newline === -1) {
+          carried ||= !whitespace(bytes.subarray(i, end));
+          break;
+        }
+        if (count !== expected && !(count === 0 && !carried && whitespace(bytes.subarray(i, end))))
+          return line;
+        line++;
+        count = 0;
+        carried = false;
+        i = newline + 1;
+      }
+    }
+    if (count !== expected && !(count === 0 && !carried)) return line;
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** How many fields the last non-blank line of `file` has; undefined when its last bytes hold no whole line. */
 function lastLineFields(file: string): number | undefined {
   const size = statSync(file).size;
@@ -196,8 +290,19 @@ export async function diagnose(file: string, header?: readonly string[]): Promis
     lineNo++;
     if (lineNo === 1) continue;
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line.trim() === "") continue;
+    // Only an empty line is blank (polars skips it); spaces make a one-field line for polars, so an error here.
+    if (line === "") continue;
     const fields = line.split(SEPARATOR);
+    // Bytes that are not UTF-8 were decoded as U+FFFD: name where (the data files are UTF-8 or ASCII).
+    if (line.includes("\ufffd")) {
+      const at = fields.findIndex((f) => f.includes("\ufffd"));
+      return new SchemaError(
+        file,
+        `bytes that are not UTF-8 (character ${line.indexOf("\ufffd") + 1} of the line)`,
+        { line: lineNo, ...(at >= 0 && at < names.length ? { column: names[at] as string } : {}) },
+        'save the file as UTF-8 (a spreadsheet\'s "CSV UTF-8"), or remove the stray bytes',
+      );
+    }
     if (fields.length !== names.length) {
       return new SchemaError(
         file,

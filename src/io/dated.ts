@@ -11,7 +11,7 @@
  */
 import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { tempPathFor } from "../util/atomic.js";
+import { checkWritable, explainWriteError, tempPathFor } from "../util/atomic.js";
 import { parseTimestamp, timestamp } from "../util/timestamp.js";
 
 // The stamp itself lives in util/ (the engine names run ids with it too); re-exported for the ML side.
@@ -26,42 +26,60 @@ export interface DatedWrite {
   stamp: string;
 }
 
+/** The file operations of `writeDated` (tests inject faults: a disk full at each step). */
+export interface DatedFs {
+  copyFileSync: typeof copyFileSync;
+  linkSync: typeof linkSync;
+  renameSync: typeof renameSync;
+}
+const REAL_FS: DatedFs = { copyFileSync, linkSync, renameSync };
+
 /**
- * Writes `{folder}/{stamp}{ext}` (or `{stamp}_n{ext}` when taken) and `{folder}/latest{ext}`, both atomically.
- * `write(tmp, stamp)` writes the content to the temporary path it is given.
+ * Writes `{folder}/{stamp}{ext}` (or `{stamp}_n{ext}` when taken) and `{folder}/latest{ext}`, both atomically,
+ * and so that `latest` always has the content of the newest dated file: every byte is written first (the
+ * content, then latest's copy of it), when a full disk can still stop the write with nothing published; then the
+ * dated name is claimed (a hard link: no new data) and latest renamed over (no new data either). Should that
+ * rename fail, the dated name is taken back. `write(tmp, stamp)` writes the content to the temporary path.
  */
 export async function writeDated(
   folder: string,
   ext: string,
   write: (tmp: string, stamp: string) => Promise<void> | void,
   date: Date = new Date(),
+  fs: DatedFs = REAL_FS,
 ): Promise<DatedWrite> {
+  checkWritable(folder);
   mkdirSync(folder, { recursive: true });
   const stamp = timestamp(date);
   const tmp = tempPathFor(join(folder, `${stamp}${ext}`));
+  // latest is a copy, not a second link: editing one in place must not change the other.
+  const latest = join(folder, `latest${ext}`);
+  const latestTmp = tempPathFor(latest);
+  let path = "";
   try {
     await write(tmp, stamp);
-    let path = "";
+    fs.copyFileSync(tmp, latestTmp);
     for (let n = 1; ; n++) {
       path = join(folder, n === 1 ? `${stamp}${ext}` : `${stamp}_${n}${ext}`);
       try {
-        linkSync(tmp, path); // atomic claim of a free name, with the complete content
+        fs.linkSync(tmp, path); // atomic claim of a free name, with the complete content
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }
     }
-    // latest is a copy, not a second link: editing one in place must not change the other.
-    const latest = join(folder, `latest${ext}`);
-    const latestTmp = tempPathFor(latest);
     try {
-      copyFileSync(tmp, latestTmp);
-      renameSync(latestTmp, latest);
-    } finally {
-      rmSync(latestTmp, { force: true });
+      fs.renameSync(latestTmp, latest);
+    } catch (error) {
+      rmSync(path, { force: true });
+      path = "";
+      throw error;
     }
     return { path, latest, stamp };
+  } catch (error) {
+    throw explainWriteError(error, path || join(folder, `${stamp}${ext}`));
   } finally {
     rmSync(tmp, { force: true });
+    rmSync(latestTmp, { force: true });
   }
 }

@@ -4,10 +4,11 @@
  * only small values (paths) pass from one task to the next. Reads fail with an error that names the missing
  * file and says which task makes it; writes are atomic (temporary file, then rename).
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import pl from "nodejs-polars";
 import { WindflowError } from "../errors.js";
-import { writeAtomically } from "../util/atomic.js";
+import { checkWritable, writeAtomically } from "../util/atomic.js";
 import { writeDated } from "./dated.js";
 
 export interface Reader<T> {
@@ -48,6 +49,8 @@ export function withIO<Ins extends unknown[], O, Opt>(
   io: { readers: Readers<Ins>; writer: Writer<O> },
 ): (inputPaths: Paths<Ins>, target: string, options: Opt) => Promise<string[]> {
   return async (inputPaths, target, options) => {
+    // An output that cannot be written is said before the work (reading, training), not after it.
+    checkWritable(existsSync(target) && statSync(target).isDirectory() ? target : dirname(target));
     const readers = io.readers as Reader<unknown>[];
     const paths = inputPaths as string[];
     const inputs: unknown[] = [];
@@ -56,11 +59,48 @@ export function withIO<Ins extends unknown[], O, Opt>(
       const path = paths[i] as string;
       const present = reader.exists ? reader.exists(path) : existsSync(path);
       if (!present) throw new MissingInputError(reader.what, path, reader.hint);
-      inputs.push(await reader.read(path));
+      inputs.push(await readInput(reader, path));
     }
     const output = await step(inputs as Ins, options);
     return io.writer.write(output, target);
   };
+}
+
+/** An input that exists but cannot be read: a folder where a file is expected, a corrupt or foreign file. */
+export class InputReadError extends WindflowError {
+  constructor(
+    readonly what: string,
+    readonly path: string,
+    detail: string,
+    hint: string,
+    cause?: unknown,
+  ) {
+    super(`cannot read the ${what} ${path}: ${detail}`, { hint, cause });
+  }
+}
+
+/** `reader.read(path)`, its failures named by the file (polars' own messages do not name it). */
+async function readInput<T>(reader: Reader<T>, path: string): Promise<T> {
+  if (!reader.exists && existsSync(path) && statSync(path).isDirectory())
+    throw new InputReadError(
+      reader.what,
+      path,
+      "it is a folder",
+      `give the path of the ${reader.what} itself`,
+    );
+  try {
+    return await reader.read(path);
+  } catch (error) {
+    if (error instanceof WindflowError) throw error;
+    const text = String((error as Error)?.message ?? error).split("\n")[0] as string;
+    throw new InputReadError(
+      reader.what,
+      path,
+      text.slice(0, 300),
+      `the file is damaged or not a ${reader.what}: ${reader.hint}`,
+      error,
+    );
+  }
 }
 
 /** A polars frame to a Parquet file (snappy), atomically. */

@@ -43,7 +43,7 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { WindflowError } from "../errors.js";
-import { sweepDeadTemps, writeFileAtomicSync } from "../util/atomic.js";
+import { checkWritable, sweepDeadTemps, writeFileAtomicSync } from "../util/atomic.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { type ModelMetadata, parseMetadata } from "./metadata.js";
 
@@ -132,6 +132,8 @@ export async function saveToRegistry(
   options: RegistryOptions = {},
 ): Promise<{ name: string; dir: string }> {
   const root = resolve(modelsDir);
+  // A read-only registry is named here, not as TensorFlow.js's `ENOENT ... mkdir` (issue 13 §9).
+  checkWritable(root);
   const stamp = registryStamp(options.now ?? new Date());
   const tmp = await stageModel(root, model, metadata);
   try {

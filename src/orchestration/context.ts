@@ -38,16 +38,24 @@ export function mergeParams(spec: Pick<DagSpec, "id" | "params">, conf: JsonObje
 }
 
 /** Where a non-JSON value sits, e.g. `$.model.created` is a Date; undefined if the value is plain JSON. */
-function notJson(value: unknown, at: string, seen: Set<unknown>): string | undefined {
+/**
+ * How deep plain JSON may nest (conf, params, return values): deeper is refused with a message, where it would
+ * otherwise end in a stack overflow somewhere (a 500 from the API for a conf nested 10,000 levels).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+function notJson(value: unknown, at: string, seen: Set<unknown>, depth = 0): string | undefined {
   if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : `${at} is ${value}`;
   if (typeof value !== "object") return `${at} is a ${typeof value}`;
+  if (depth >= MAX_JSON_DEPTH)
+    return `${at.length > 60 ? `${at.slice(0, 57)}...` : at} is nested more than ${MAX_JSON_DEPTH} levels deep`;
   if (seen.has(value)) return `${at} is a circular reference`;
   seen.add(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const bad = notJson(value[i], `${at}[${i}]`, seen);
+        const bad = notJson(value[i], `${at}[${i}]`, seen, depth + 1);
         if (bad) return bad;
       }
       return undefined;
@@ -56,7 +64,7 @@ function notJson(value: unknown, at: string, seen: Set<unknown>): string | undef
     if (proto !== Object.prototype && proto !== null)
       return `${at} is a ${(value as object).constructor?.name ?? "non-plain object"}`;
     for (const [k, v] of Object.entries(value)) {
-      const bad = notJson(v, `${at}.${k}`, seen);
+      const bad = notJson(v, `${at}.${k}`, seen, depth + 1);
       if (bad) return bad;
     }
     return undefined;

@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WindflowConfig } from "../config.js";
 import { WindflowError } from "../errors.js";
+import { LOG_CHUNK_BYTES, readLogChunk, readLogTail } from "../orchestration/executor/log-reader.js";
+import { taskLogPath } from "../orchestration/executor/task-log.js";
 import { TASK_ACTIONS, type TaskAction, taskAction } from "../orchestration/scheduler/actions.js";
 import {
   runsOnUnpause,
@@ -28,7 +30,7 @@ import {
   hashPassword,
   type SessionStore,
 } from "./auth.js";
-import { listModelsJson, listPredictions, NotFoundError, readLogChunk, readPredictions } from "./files.js";
+import { listModelsJson, listPredictions, NotFoundError, readPredictions } from "./files.js";
 import {
   dagJson,
   gridJson,
@@ -409,19 +411,27 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
 
   app.get<{
     Params: { dagId: string; runId: string; taskId: string; tryNumber: number };
-    Querystring: { offset?: number };
+    Querystring: { offset?: number; tail?: number; end?: number };
   }>(
     "/api/v1/dags/:dagId/runs/:runId/taskInstances/:taskId/logs/:tryNumber",
     {
       schema: {
         tags: ["runs"],
-        summary: "A try's log from byte `offset` on (ask again from nextOffset while not finished)",
+        summary:
+          "A try's log from byte `offset` on (ask again from nextOffset while not finished); with `tail`, its last `tail` bytes before `end` (default: its size), from a line start (`start`)",
         params: {
           type: "object",
           required: ["dagId", "runId", "taskId", "tryNumber"],
           properties: { ...taskParams.properties, tryNumber: { type: "integer", minimum: 1, maximum: 1000 } },
         },
-        querystring: { type: "object", properties: { offset: { type: "integer", minimum: 0, default: 0 } } },
+        querystring: {
+          type: "object",
+          properties: {
+            offset: { type: "integer", minimum: 0, default: 0 },
+            tail: { type: "integer", minimum: 1, maximum: LOG_CHUNK_BYTES },
+            end: { type: "integer", minimum: 0 },
+          },
+        },
       },
     },
     async (request) => {
@@ -432,12 +442,19 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
       if (tryNumber > Math.max(ti.tryNumber, 1))
         throw new NotFoundError(`task ${ti.taskId} has had ${ti.tryNumber} tries, not ${tryNumber}`);
       const offset = request.query.offset ?? 0;
-      const chunk = readLogChunk(config.logging.base_log_folder, key, tryNumber, offset);
+      const path = taskLogPath(config.logging.base_log_folder, key, tryNumber);
+      const { tail, end } = request.query;
+      const chunk =
+        tail === undefined
+          ? readLogChunk(path, offset, end === undefined ? {} : { end })
+          : readLogTail(path, tail, end === undefined ? {} : { end });
       return {
         tryNumber,
         content: chunk.content,
-        offset,
+        offset: chunk.start,
+        start: chunk.start,
         nextOffset: chunk.nextOffset,
+        size: chunk.size,
         finished: tryFinished(ti, tryNumber),
         exists: chunk.exists,
       };

@@ -31,13 +31,13 @@ import { openStore } from "../orchestration/store/index.js";
 import type { MetadataStore, UserRole } from "../orchestration/store/store.js";
 import { ForbiddenError, registerApi } from "./api.js";
 import {
-  authenticate,
   DEFAULT_USER,
   defaultPasswordInUse,
   LoginThrottle,
   passwordVersion,
   type Session,
   SessionStore,
+  SignInGate,
   sameSecret,
 } from "./auth.js";
 import { NotFoundError } from "./files.js";
@@ -155,7 +155,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const now = options.now ?? (() => new Date());
   const clock = () => now().getTime();
   const sessions = new SessionStore(undefined, clock);
-  const throttle = new LoginThrottle({ freeAttempts: options.freeLoginAttempts ?? 3 }, clock);
+  const gate = new SignInGate(
+    store,
+    new LoginThrottle({ freeAttempts: options.freeLoginAttempts ?? 3 }, clock),
+    {},
+    clock,
+  );
   const files = staticFiles(config);
   /** The path the UI lives under (`[webserver] base_url`): "" at the root, "/windflow" behind JupyterLab. */
   const base = config.webserver.base_url;
@@ -255,18 +260,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const colon = decoded.indexOf(":");
       const username = colon < 0 ? decoded : decoded.slice(0, colon);
       const password = colon < 0 ? "" : decoded.slice(colon + 1);
-      const keys = [`user:${username}`, `ip:${request.ip}`];
-      const wait = throttle.waitMs(keys);
-      if (wait > 0) return tooMany(reply, wait, true);
-      const user = await authenticate(store, username, password);
-      if (!user) {
-        throttle.fail(keys);
+      const checked = await gate.check(username, password, request.ip, true);
+      if (checked.outcome === "throttled") return tooMany(reply, checked.waitMs, true);
+      if (checked.outcome === "wrong")
         return reply.code(401).header("WWW-Authenticate", 'Basic realm="windflow API"').send({
           error: "wrong username or password",
           hint: "check the credentials (`windflow users create` makes an account)",
         });
-      }
-      throttle.succeed(keys[0] as string);
+      const user = checked.user;
       request.user = { username: user.username, role: user.role };
       return;
     }
@@ -445,17 +446,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           return loginForm(request, reply, { error: (tr) => tr.t("login.expired"), next }, 403);
         const username = String(body.username ?? "").slice(0, 256);
         const password = String(body.password ?? "").slice(0, 1024);
-        const keys = [`user:${username}`, `ip:${request.ip}`];
-        const wait = throttle.waitMs(keys);
-        if (wait > 0) return tooMany(reply, wait, false);
-        const user = await authenticate(store, username, password);
-        if (!user) {
-          throttle.fail(keys);
+        const checked = await gate.check(username, password, request.ip);
+        if (checked.outcome === "throttled") return tooMany(reply, checked.waitMs, false);
+        if (checked.outcome === "wrong") {
           request.log.warn(`failed sign-in for ${JSON.stringify(username)} from ${request.ip}`);
           return loginForm(request, reply, { error: (tr) => tr.t("login.wrong"), next }, 401);
         }
-        throttle.succeed(keys[0] as string);
-        const { id } = sessions.create(user);
+        const { id } = sessions.create(checked.user);
         reply.clearCookie(LOGIN_COOKIE, { path: `${base}/login` });
         reply.setCookie(SESSION_COOKIE, id, { path: cookiePath, httpOnly: true, sameSite: "lax" });
         return reply.redirect(next, 303);

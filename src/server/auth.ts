@@ -10,13 +10,22 @@
  * - **CSRF**: every state change carries the session's token (header `X-CSRF-Token` from the pages' scripts,
  *   or a `_csrf` form field), compared in constant time; the sign-in form uses a double-submit token (a cookie
  *   and the same value in the form) so nobody can sign a victim in as someone else.
- * - **Throttling**: failed sign-ins are counted per username and per client address; past 3 failures for a
- *   username (20 for an address: a classroom shares one), in 15 minutes, the next attempt must wait 1, 2, 4 ...
- *   up to 60 s after the last failure (answered 429 with `Retry-After`). A success clears the username's count.
+ * - **Throttling** (`SignInGate`): failed sign-ins are counted per username *and* address (3 free: one
+ *   trainee's typos lock out only that trainee's account from that address), per address (150 free: a classroom
+ *   shares one address, thirty people may mistype) and per username from anywhere (30 free: guessing one
+ *   account from many addresses). Past the free failures of a key, in 15 minutes, the next attempt must wait
+ *   1, 2, 4 ... up to 60 s after the last failure (answered 429 with `Retry-After`). An attempt still being
+ *   checked counts as a failure until it ends, so a burst of parallel guesses is throttled as a sequence is
+ *   (only the free ones reach scrypt); identical attempts in flight (a script's first parallel requests) share
+ *   one check and count once. A success clears the username's counts.
  * - Scripts and notebooks may use HTTP Basic authentication on `/api/` instead of a session (no cookie, so no
- *   CSRF risk), throttled the same way.
+ *   CSRF risk), throttled the same way. Credentials verified once are remembered for 5 minutes, keyed by an
+ *   HMAC of username and password under a per-process key (never the password itself), so a script's requests
+ *   do not each pay scrypt's 60 ms and 32 MB; the entry holds the password version and dies with a password
+ *   change or the account's deletion. The throttle is checked first: a remembered password does not let a
+ *   throttled client test guesses at full speed.
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { WindflowError } from "../errors.js";
 import type { MetadataStore, UserRecord, UserRole } from "../orchestration/store/store.js";
 
@@ -147,26 +156,34 @@ export class SessionStore {
 }
 
 /**
- * Failed sign-ins, per key: `user:<name>` or `ip:<address>` (see the module comment). `freeAttempts` failures
- * of a username are free, `freeAttemptsPerAddress` of an address.
+ * Failed sign-ins, per key (see the module comment): `user:<name>@<address>`, `ip:<address>`, `account:<name>`.
+ * `freeAttempts` failures of a username from one address are free, `freeAttemptsPerAddress` of an address,
+ * `freeAttemptsPerAccount` of a username from all addresses. Attempts in flight (`begin`) count as failures
+ * until they end.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; last: number }>();
+  private readonly failures = new Map<string, { count: number; pending: number; last: number }>();
 
   constructor(
     private readonly options: {
+      /** @default 3 */
       freeAttempts?: number;
+      /** @default 150 */
       freeAttemptsPerAddress?: number;
+      /** @default 30 */
+      freeAttemptsPerAccount?: number;
+      /** @default 15 minutes */
       windowMs?: number;
+      /** @default 60 s */
       maxDelayMs?: number;
     } = {},
     private readonly now: () => number = Date.now,
   ) {}
 
   private free(key: string): number {
-    return key.startsWith("ip:")
-      ? (this.options.freeAttemptsPerAddress ?? 20)
-      : (this.options.freeAttempts ?? 3);
+    if (key.startsWith("ip:")) return this.options.freeAttemptsPerAddress ?? 150;
+    if (key.startsWith("account:")) return this.options.freeAttemptsPerAccount ?? 30;
+    return this.options.freeAttempts ?? 3;
   }
 
   /** Milliseconds to wait before `keys` may try again (0: now). */
@@ -176,28 +193,175 @@ export class LoginThrottle {
     for (const key of keys) {
       const f = this.failures.get(key);
       if (!f) continue;
-      if (at - f.last > (this.options.windowMs ?? 15 * 60_000)) {
+      if (f.pending === 0 && at - f.last > (this.options.windowMs ?? 15 * 60_000)) {
         this.failures.delete(key);
         continue;
       }
       const free = this.free(key);
-      if (f.count < free) continue;
-      const delay = Math.min(1000 * 2 ** (f.count - free), this.options.maxDelayMs ?? 60_000);
+      const count = f.count + f.pending;
+      if (count < free) continue;
+      const delay = Math.min(1000 * 2 ** (count - free), this.options.maxDelayMs ?? 60_000);
       wait = Math.max(wait, f.last + delay - at);
     }
     return Math.max(0, wait);
   }
 
-  fail(keys: readonly string[]): void {
+  /**
+   * An attempt starts: it counts as a failure of `keys` until `end` is called (true: it succeeded). Call only
+   * when `waitMs(keys)` is 0, in the same tick.
+   */
+  begin(keys: readonly string[]): (succeeded: boolean) => void {
     const at = this.now();
     for (const key of keys) {
-      const f = this.failures.get(key);
-      this.failures.set(key, { count: (f?.count ?? 0) + 1, last: at });
+      const f = this.failures.get(key) ?? { count: 0, pending: 0, last: at };
+      this.failures.set(key, { count: f.count, pending: f.pending + 1, last: at });
+    }
+    let ended = false;
+    return (succeeded) => {
+      if (ended) return;
+      ended = true;
+      const end = this.now();
+      for (const key of keys) {
+        const f = this.failures.get(key);
+        if (!f) continue;
+        const pending = Math.max(0, f.pending - 1);
+        if (succeeded) {
+          if (pending === 0 && f.count === 0) this.failures.delete(key);
+          else this.failures.set(key, { ...f, pending });
+        } else this.failures.set(key, { count: f.count + 1, pending, last: end });
+      }
+    };
+  }
+
+  fail(keys: readonly string[]): void {
+    this.begin(keys)(false);
+  }
+
+  /** A success: the key's failures are forgotten (attempts still in flight still count). */
+  succeed(key: string): void {
+    const f = this.failures.get(key);
+    if (!f) return;
+    if (f.pending === 0) this.failures.delete(key);
+    else this.failures.set(key, { count: 0, pending: f.pending, last: f.last });
+  }
+}
+
+/** The throttle's keys of a sign-in by `username` from `address` (see `LoginThrottle`). */
+export function signInKeys(username: string, address: string): string[] {
+  return [`user:${username}@${address}`, `ip:${address}`, `account:${username}`];
+}
+
+/** Answer of `SignInGate.check`. */
+export type SignInResult =
+  | { readonly outcome: "ok"; readonly user: UserRecord }
+  | { readonly outcome: "wrong" }
+  | { readonly outcome: "throttled"; readonly waitMs: number };
+
+/**
+ * The one way in, for the sign-in form and HTTP Basic: the throttle (attempts in flight count), scrypt, and for
+ * Basic a short-lived memory of verified credentials (see the module comment).
+ */
+export class SignInGate {
+  private readonly verified = new Map<string, { username: string; version: number; until: number }>();
+  private readonly cacheKey = randomBytes(32);
+  /** Checks in flight, by credentials and address. */
+  private readonly inflight = new Map<string, Promise<SignInResult>>();
+  /** How many passwords this gate has checked with scrypt (the cost the memory saves). */
+  scryptChecks = 0;
+
+  constructor(
+    private readonly store: MetadataStore,
+    readonly throttle: LoginThrottle,
+    private readonly options: {
+      /** How long verified Basic credentials are remembered. @default 5 minutes */
+      rememberMs?: number;
+      /** At most this many remembered credentials (the oldest go first). @default 1000 */
+      rememberMax?: number;
+    } = {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Checks `username`/`password` from `address`; `remember`: HTTP Basic (a script's repeated requests). */
+  async check(username: string, password: string, address: string, remember = false): Promise<SignInResult> {
+    const keys = signInKeys(username, address);
+    const wait = this.throttle.waitMs(keys);
+    if (wait > 0) return { outcome: "throttled", waitMs: wait };
+    // The same credentials from the same address: one key for the memory and for the check in flight.
+    const id = createHmac("sha256", this.cacheKey)
+      .update(username)
+      .update("\0")
+      .update(password)
+      .update("\0")
+      .update(address)
+      .digest("base64");
+    if (remember) {
+      const hit = this.verified.get(id);
+      if (hit) {
+        const user = this.store.getUser(username);
+        if (
+          user &&
+          hit.username === username &&
+          hit.version === passwordVersion(user) &&
+          this.now() < hit.until
+        )
+          return { outcome: "ok", user };
+        this.verified.delete(id);
+      }
+    }
+    // Identical attempts in parallel (a script's first requests) share one check and count as one attempt;
+    // different guesses each count.
+    const pending = this.inflight.get(id);
+    if (pending) return pending;
+    const checking = this.verify(username, password, keys, remember ? id : undefined);
+    this.inflight.set(id, checking);
+    try {
+      return await checking;
+    } finally {
+      this.inflight.delete(id);
     }
   }
 
-  succeed(key: string): void {
-    this.failures.delete(key);
+  private async verify(
+    username: string,
+    password: string,
+    keys: readonly string[],
+    rememberAs: string | undefined,
+  ): Promise<SignInResult> {
+    const end = this.throttle.begin(keys);
+    let user: UserRecord | undefined;
+    try {
+      this.scryptChecks++;
+      user = await authenticate(this.store, username, password);
+    } finally {
+      end(user !== undefined);
+    }
+    if (!user) return { outcome: "wrong" };
+    this.throttle.succeed(keys[0] as string);
+    this.throttle.succeed(keys[2] as string);
+    if (rememberAs !== undefined) {
+      this.verified.delete(rememberAs);
+      this.verified.set(rememberAs, {
+        username,
+        version: passwordVersion(user),
+        until: this.now() + (this.options.rememberMs ?? 5 * 60_000),
+      });
+      const max = this.options.rememberMax ?? 1000;
+      for (const oldest of this.verified.keys()) {
+        if (this.verified.size <= max) break;
+        this.verified.delete(oldest);
+      }
+    }
+    return { outcome: "ok", user };
+  }
+
+  /** Forgets every remembered credential of `username` (its password changed here, or it was deleted). */
+  forget(username: string): void {
+    for (const [id, v] of this.verified) if (v.username === username) this.verified.delete(id);
+  }
+
+  /** How many credentials are remembered now (for tests). */
+  get remembered(): number {
+    return this.verified.size;
   }
 }
 

@@ -3,13 +3,11 @@
  * comes from a request is checked against what the folder holds (a name pattern, then a listing), never
  * joined onto a path as given: `../` and absolute names reach nothing.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WindflowError } from "../errors.js";
 import { listModels, readMetadata } from "../model/io.js";
 import { type Histogram, type RegressionMetrics, scoredOn } from "../model/metadata.js";
-import { taskLogPath } from "../orchestration/executor/task-log.js";
-import type { TaskInstanceKey } from "../orchestration/store/store.js";
 
 /** A dated prediction file's name: `{YYYYmmdd-HHMMSS}.csv`, `_n` for a second run in the same second. */
 const PREDICTION_FILE = /^(\d{8})-(\d{6})(?:_(\d+))?\.csv$/;
@@ -172,44 +170,4 @@ export function listModelsJson(modelsDir: string): ModelJson[] {
         };
       }
     });
-}
-
-/** Most bytes of a log returned at once (a page asks again from `nextOffset`). */
-export const LOG_CHUNK_BYTES = 256 * 1024;
-
-/**
- * Reads a try's log from byte `offset` (at most LOG_CHUNK_BYTES). The path comes from the ids, which the
- * caller has checked against the store (so no id can carry `../`). Ends on a whole UTF-8 character.
- */
-export function readLogChunk(
-  baseLogFolder: string,
-  key: TaskInstanceKey,
-  tryNumber: number,
-  offset: number,
-): { content: string; nextOffset: number; exists: boolean } {
-  const path = taskLogPath(baseLogFolder, key, tryNumber);
-  if (!existsSync(path)) return { content: "", nextOffset: offset, exists: false };
-  const size = statSync(path).size;
-  if (offset >= size) return { content: "", nextOffset: size, exists: true };
-  const length = Math.min(size - offset, LOG_CHUNK_BYTES);
-  const buffer = Buffer.alloc(length);
-  const fd = openSync(path, "r");
-  let n: number;
-  try {
-    n = readSync(fd, buffer, 0, length, offset);
-  } finally {
-    closeSync(fd);
-  }
-  // Do not cut a multi-byte character: stop before an incomplete one at the end (it comes next time).
-  let end = n;
-  if (offset + n < size) {
-    let back = 0;
-    while (back < 4 && end - back - 1 >= 0 && ((buffer[end - back - 1] as number) & 0xc0) === 0x80) back++;
-    const lead = buffer[end - back - 1];
-    if (lead !== undefined && (lead & 0xc0) === 0xc0) {
-      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-      if (back + 1 < need) end -= back + 1;
-    }
-  }
-  return { content: buffer.subarray(0, end).toString("utf8"), nextOffset: offset + end, exists: true };
 }

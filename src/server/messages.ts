@@ -227,6 +227,7 @@ export const EN = {
   "log.noTry": "No try has started yet (the task is {state}).",
   "log.ended": "try {n}: ended",
   "log.following": "try {n}: following live…",
+  "log.earlier": "Show earlier lines ({kb} kB before)",
 
   // --- predictions ----------------------------------------------------------------------------------------
   "predictions.intro": "The dated CSVs written by the predict DAG (columns predictions, predictions_time).",
@@ -490,6 +491,7 @@ export const FR: Record<MessageKey, string> = {
   "log.noTry": "Aucun essai n'a encore démarré (la tâche est {state}).",
   "log.ended": "essai {n} : terminé",
   "log.following": "essai {n} : suivi en direct…",
+  "log.earlier": "Afficher les lignes précédentes ({kb} ko avant)",
 
   "predictions.intro": "Les CSV datés écrits par le DAG predict (colonnes predictions, predictions_time).",
   "predictions.latestTitle": "Dernières prédictions sur la distribution de la cible d'entraînement",

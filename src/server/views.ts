@@ -5,10 +5,10 @@
  */
 import { relative } from "node:path";
 import MarkdownIt from "markdown-it";
+import { tryLogState } from "../orchestration/executor/log-reader.js";
 import { topologicalOrder } from "../orchestration/graph.js";
 import { describeSchedule, manualRun } from "../orchestration/schedule.js";
 import { outputsFor, runsAhead } from "../orchestration/scheduler/trigger.js";
-import { TASK_TERMINAL } from "../orchestration/state.js";
 import type {
   DagRecord,
   DagRunRecord,
@@ -322,8 +322,7 @@ export interface LogChunk {
   finished: boolean;
 }
 
-/** Whether the try `tryNumber` of a task instance may still write to its log. */
+/** Whether try `tryNumber` has stopped writing its log (`tryLogState`, the one answer of the CLI, the API and the page). */
 export function tryFinished(ti: TaskInstanceRecord, tryNumber: number): boolean {
-  if (ti.tryNumber > tryNumber) return true;
-  return TASK_TERMINAL.has(ti.state) || ti.state === "up_for_retry";
+  return tryLogState(ti, tryNumber) !== "writing";
 }

@@ -1,6 +1,74 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { WindflowError } from "../errors.js";
+
+/** An output that cannot be written: a read-only folder, no permission, or the disk (quota) full. */
+export class OutputWriteError extends WindflowError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    cause?: unknown,
+  ) {
+    super(`cannot write ${path}: ${reason}`, {
+      hint: /full/.test(reason)
+        ? "free some space (old dated files, models/, logs) or write elsewhere; nothing was half-written"
+        : "choose a folder you may write to (an option such as --output, or the setting of that folder), or fix its permissions",
+      cause,
+    });
+  }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied (the folder is read-only for this user)",
+  EPERM: "permission denied (the folder is read-only for this user)",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is full",
+};
+
+/**
+ * Checks that files can be created in `dir` (or, when it does not exist yet, in its nearest existing parent,
+ * where it would be made): an `OutputWriteError` naming it otherwise, before any work is done. Without this a
+ * read-only folder surfaces as a Rust panic from polars or an `ENOENT ... mkdir` from TensorFlow.js.
+ */
+export function checkWritable(dir: string): void {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new OutputWriteError(dir, WRITE_ERRORS[code] ?? `not writable (${code})`, error);
+  }
+}
+
+/**
+ * The error of a failed write as the user should read it: an `OutputWriteError` for a read-only folder, missing
+ * permission or a full disk (by errno, or the text of polars' Rust errors), else `error` itself.
+ */
+export function explainWriteError(error: unknown, path: string): unknown {
+  if (error instanceof WindflowError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && WRITE_ERRORS[code]) return new OutputWriteError(path, WRITE_ERRORS[code] as string, error);
+  const text = String((error as Error)?.message ?? error);
+  if (/No space left on device|os error 28/i.test(text))
+    return new OutputWriteError(path, "the disk is full", error);
+  if (/Read-only file system|os error 30/i.test(text))
+    return new OutputWriteError(path, "the file system is read-only", error);
+  if (/Permission denied|os error 13/i.test(text))
+    return new OutputWriteError(path, "permission denied (the folder is read-only for this user)", error);
+  return error;
+}
 
 /**
  * A temporary path next to `dest` (same directory, so the final rename is atomic on one filesystem).
@@ -16,6 +84,7 @@ export function tempPathFor(dest: string): string {
  * `dest` is left as it was: readers see the old file or the new one, never half of one.
  */
 export async function writeAtomically<T>(dest: string, write: (tmp: string) => Promise<T> | T): Promise<T> {
+  checkWritable(dirname(dest));
   mkdirSync(dirname(dest), { recursive: true });
   const tmp = tempPathFor(dest);
   try {
@@ -24,12 +93,13 @@ export async function writeAtomically<T>(dest: string, write: (tmp: string) => P
     return result;
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw explainWriteError(error, dest);
   }
 }
 
 /** Synchronous atomic write of a whole string or buffer. */
 export function writeFileAtomicSync(dest: string, data: string | Uint8Array): void {
+  checkWritable(dirname(dest));
   mkdirSync(dirname(dest), { recursive: true });
   const tmp = tempPathFor(dest);
   try {
@@ -37,7 +107,7 @@ export function writeFileAtomicSync(dest: string, data: string | Uint8Array): vo
     renameSync(tmp, dest);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw explainWriteError(error, dest);
   }
 }
 

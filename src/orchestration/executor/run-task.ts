@@ -120,7 +120,7 @@ async function claimAndRun(
   const pid = options.pid ?? process.pid;
   const host = options.hostname ?? osHostname();
   // Opened before the claim: a log folder that cannot be written fails here, before the try has started.
-  const log = new TaskLog(logPath, now);
+  const log = new TaskLog(logPath, now, { maxBytes: config.logging.max_bytes_per_try });
   if (!store.setTaskState(key, "queued", "running", { pid, hostname: host, logPath }, now())) {
     log.close();
     const state = store.getTaskInstance(key)?.state ?? "removed";

@@ -8,6 +8,11 @@
  * The local executor points the task process's own stdout and stderr at the same file, so that output that
  * bypasses the capture (native code, a crash of Node itself, child processes) is not lost either; the
  * capture then does not echo to them, or every line would appear twice.
+ *
+ * A try's log has a size cap (`[logging] max_bytes_per_try`, `maxBytes`): the first line that would pass it is
+ * replaced by a truncation mark (`TRUNCATION_MARK`), and the task's later lines are dropped (counted, and the
+ * count written when the log closes); windflow's own lines (the result, the state) are always written. Output
+ * that bypasses the capture (native code writing to the file descriptors) is not counted.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -26,6 +31,15 @@ export function taskLogPath(baseLogFolder: string, key: TaskInstanceKey, tryNumb
 
 export type LogSource = "windflow" | "task" | "stdout" | "stderr";
 
+/** The text of the line that marks a truncated log (the log page and the CLI show it as any line). */
+export const TRUNCATION_MARK = "----- log truncated";
+
+/** Options of `TaskLog`. */
+export interface TaskLogOptions {
+  /** `[logging] max_bytes_per_try`; 0 or undefined: no limit. */
+  maxBytes?: number;
+}
+
 /** Whether file descriptor `fd` is the file at `path` (same device and inode). */
 function fdIsFile(fd: number, path: string): boolean {
   try {
@@ -41,21 +55,51 @@ function fdIsFile(fd: number, path: string): boolean {
 export class TaskLog {
   private fd: number | undefined;
   private restore: (() => void) | undefined;
+  /** Bytes in the file (what was there when opened, then what this object wrote). */
+  private size: number;
+  /** Bytes of the task's output dropped past the cap. */
+  private dropped = 0;
 
   constructor(
     readonly path: string,
     private readonly now: () => Date = () => new Date(),
+    private readonly options: TaskLogOptions = {},
   ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, "a");
+    this.size = fstatSync(this.fd).size;
   }
 
-  /** Appends `text` (each of its lines) with a time stamp and the source. */
+  /** Whether the cap was reached (a truncation mark is in the file). */
+  get truncated(): boolean {
+    return this.dropped > 0;
+  }
+
+  /** Appends `text` (each of its lines) with a time stamp and the source (see the module comment for the cap). */
   write(source: LogSource, text: string): void {
     if (this.fd === undefined) return;
     const stamp = this.now().toISOString();
     const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
-    writeSync(this.fd, `${lines.map((l) => `${stamp} [${source}] ${l}`).join("\n")}\n`);
+    const out = Buffer.from(`${lines.map((l) => `${stamp} [${source}] ${l}`).join("\n")}\n`);
+    const max = this.options.maxBytes ?? 0;
+    if (source !== "windflow" && max > 0 && (this.dropped > 0 || this.size + out.length > max)) {
+      if (this.dropped === 0)
+        this.append(
+          Buffer.from(
+            `${stamp} [windflow] ${TRUNCATION_MARK}: this try's log reached [logging] max_bytes_per_try ` +
+              `(${max} bytes); the task's further output is dropped -----\n`,
+          ),
+        );
+      this.dropped += out.length;
+      return;
+    }
+    this.append(out);
+  }
+
+  private append(bytes: Buffer): void {
+    if (this.fd === undefined) return;
+    writeSync(this.fd, bytes);
+    this.size += bytes.length;
   }
 
   /**
@@ -101,6 +145,8 @@ export class TaskLog {
   close(): void {
     this.restore?.();
     this.restore = undefined;
+    if (this.dropped > 0)
+      this.write("windflow", `${this.dropped} bytes of output were dropped from this log`);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

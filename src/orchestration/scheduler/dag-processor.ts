@@ -9,7 +9,10 @@
  *   when its own file changes, or at the next scheduler start).
  * - **How**: each file in its own child process (`parse-process.ts`), at most `concurrency` at once, killed
  *   past `[scheduler] dag_file_processor_timeout`. The child sends back the specs' JSON or the import error;
- *   the parent validates the JSON (`fromJSON`) before anything reaches the store.
+ *   the parent validates the JSON (`fromJSON`) before anything reaches the store. Each result is reported as
+ *   soon as its file is done, so a slow file does not hold the others back; and a file still parsing after
+ *   `slowMs` gives up its slot (up to `concurrency + SLOW_EXTRA` children), so a file that loops at import
+ *   delays nobody while it waits for its timeout.
  * - **What is recorded** (`applyProcessorResults`, called by the scheduler's loop): the DAGs of a file that
  *   loads are upserted (a new DAG starts paused: the store's rule) and its import error cleared; DAGs the file
  *   no longer defines, and DAGs of files that are gone, are deactivated (kept with their history); a file that
@@ -19,6 +22,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
 import { dagFolders, listDagFiles } from "../loader.js";
@@ -54,6 +58,11 @@ export interface DagProcessorOptions {
   listIntervalMs: number;
   /** Files parsed at once. @default 2 */
   concurrency?: number;
+  /**
+   * A file still parsing after this long gives up its slot to the next file (it keeps running until it ends or
+   * times out). @default min(timeoutMs / 4, 5000)
+   */
+  slowMs?: number;
   /** Watch the folder for changes. @default true */
   watch?: boolean;
   /** The child program before its FILE argument. @default `defaultParseCommand()` */
@@ -83,6 +92,8 @@ interface Tracked {
 }
 
 const STDERR_TAIL = 4000;
+/** Children past `slowMs` allowed beyond the concurrency (a bound, should many files hang at once). */
+const SLOW_EXTRA = 4;
 
 /** Parses DAG files in child processes and reports what changed (see the module comment). */
 export class DagProcessor {
@@ -92,6 +103,8 @@ export class DagProcessor {
   private readonly files = new Map<string, Tracked>();
   private readonly queue: string[] = [];
   private readonly children = new Map<string, ChildProcess>();
+  /** Children running past `slowMs`: they no longer hold a slot. */
+  private readonly slow = new Set<string>();
   private results: ProcessorResult[] = [];
   private idleWaiters: (() => void)[] = [];
   private watcher: FSWatcher | undefined;
@@ -142,6 +155,7 @@ export class DagProcessor {
       this.files.delete(file);
       const child = this.children.get(file);
       if (child) killGroup(child, "SIGKILL");
+      this.slow.delete(file);
       const queued = this.queue.indexOf(file);
       if (queued >= 0) this.queue.splice(queued, 1);
       this.log.info(`DAG file gone: ${file}`);
@@ -178,6 +192,7 @@ export class DagProcessor {
     clearTimeout(this.debounce);
     for (const child of this.children.values()) killGroup(child, "SIGKILL");
     this.children.clear();
+    this.slow.clear();
     this.queue.splice(0);
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
@@ -204,7 +219,12 @@ export class DagProcessor {
 
   private pump(): void {
     const max = Math.max(1, this.options.concurrency ?? 2);
-    while (!this.closed && this.children.size < max && this.queue.length > 0) {
+    while (
+      !this.closed &&
+      this.children.size - this.slow.size < max &&
+      this.children.size < max + SLOW_EXTRA &&
+      this.queue.length > 0
+    ) {
       const file = this.queue.shift() as string;
       const tracked = this.files.get(file);
       if (!tracked) continue;
@@ -247,11 +267,24 @@ export class DagProcessor {
         hint: "the top level of a DAG file must only declare the DAG: move slow work (reading data, the network) into tasks",
       });
     }, this.options.timeoutMs);
+    const slowTimer = setTimeout(
+      () => {
+        if (done || this.children.get(file) !== child) return;
+        this.slow.add(file);
+        this.log.debug(`DAG file ${file}: still parsing: its slot goes to the next file`);
+        this.pump();
+      },
+      this.options.slowMs ?? Math.min(this.options.timeoutMs / 4, 5000),
+    );
     const finish = (m: ParseMessage) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (this.children.get(file) === child) this.children.delete(file);
+      clearTimeout(slowTimer);
+      if (this.children.get(file) === child) {
+        this.children.delete(file);
+        this.slow.delete(file);
+      }
       this.finished(file, m, performance.now() - began);
     };
     child.once("error", (error) =>
@@ -395,31 +428,71 @@ export function applyProcessorResults(
   return summary;
 }
 
+/** Options of `parseDagFolder`. */
+export interface ParseFolderOptions {
+  log?: SchedulerLogger;
+  /** The child program (see `DagProcessorOptions.command`). */
+  command?: readonly string[];
+  /** Stop as soon as a result satisfies this (the children still parsing are killed). */
+  stopWhen?: (result: ProcessorResult) => boolean;
+  /** Files parsed at once. @default the machine's cores */
+  concurrency?: number;
+}
+
 /**
- * Parses every file of the DAGs folder once (child processes, with the timeout) and records the result: what
- * `windflow dags trigger` / `pause` do when the DAG is not in the store yet, and what tests use.
+ * Parses every configured DAG file once, each in a child process bounded by `[scheduler]
+ * dag_file_processor_timeout`, as the scheduler does: a file that exits the process, crashes or loops at import
+ * is a failed result naming it, never the caller's end. The results, listing first.
+ */
+export async function parseDagFolder(
+  config: Pick<WindflowConfig, "core" | "scheduler" | "env" | "home" | "root">,
+  options: ParseFolderOptions = {},
+): Promise<ProcessorResult[]> {
+  const results: ProcessorResult[] = [];
+  let stop: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const processor: DagProcessor = new DagProcessor({
+    folder: config.core.dags_folder,
+    extraFolders: dagFolders(config).slice(1),
+    timeoutMs: config.scheduler.dag_file_processor_timeout,
+    listIntervalMs: 0,
+    watch: false,
+    concurrency: options.concurrency ?? Math.max(2, availableParallelism()),
+    env: { ...config.env, WINDFLOW_HOME: config.home },
+    cwd: config.root,
+    onResult: () => {
+      for (const r of processor.take()) {
+        results.push(r);
+        if (options.stopWhen?.(r)) stop?.();
+      }
+    },
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.command ? { command: options.command } : {}),
+  });
+  try {
+    processor.scan();
+    await Promise.race([processor.whenIdle(), stopped]);
+    results.push(...processor.take());
+    return results;
+  } finally {
+    processor.close();
+  }
+}
+
+/**
+ * Parses every file of the DAGs folder once (`parseDagFolder`) and records the result: what `windflow dags
+ * trigger` / `pause` do when the DAG is not in the store yet, and what tests use.
  */
 export async function syncDagFolder(
   config: Pick<WindflowConfig, "core" | "scheduler" | "env" | "home" | "root">,
   store: MetadataStore,
   options: { log?: SchedulerLogger; now?: () => Date; command?: readonly string[] } = {},
 ): Promise<ApplySummary> {
-  const processor = new DagProcessor({
-    folder: config.core.dags_folder,
-    extraFolders: dagFolders(config).slice(1),
-    timeoutMs: config.scheduler.dag_file_processor_timeout,
-    listIntervalMs: 0,
-    watch: false,
-    env: { ...config.env, WINDFLOW_HOME: config.home },
-    cwd: config.root,
+  const results = await parseDagFolder(config, {
     ...(options.log ? { log: options.log } : {}),
     ...(options.command ? { command: options.command } : {}),
   });
-  try {
-    processor.scan();
-    await processor.whenIdle();
-    return applyProcessorResults(store, processor.take(), (options.now ?? (() => new Date()))(), options.log);
-  } finally {
-    processor.close();
-  }
+  return applyProcessorResults(store, results, (options.now ?? (() => new Date()))(), options.log);
 }

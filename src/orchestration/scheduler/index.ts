@@ -18,7 +18,9 @@ export {
   DagProcessor,
   type DagProcessorOptions,
   defaultParseCommand,
+  type ParseFolderOptions,
   type ProcessorResult,
+  parseDagFolder,
   syncDagFolder,
 } from "./dag-processor.js";
 export * from "./decide.js";

@@ -350,8 +350,10 @@ export class Scheduler {
     this.heartbeat(true);
     try {
       if (this.parseDagFiles) this.processor.start();
-      // The first pass sees every DAG file parsed (each bounded by dag_file_processor_timeout).
-      await this.until(() => !this.processor.busy, deadline);
+      // `once`: its single pass sees every DAG file parsed (each bounded by dag_file_processor_timeout). The other
+      // modes start at once and record each file as soon as it is parsed (the processor wakes the loop), so one
+      // file that loops at import does not hold the good ones back until its timeout (issue 13 §5).
+      if (mode === "once") await this.until(() => !this.processor.busy, deadline);
       for (;;) {
         if (this.stopRequested) break;
         const outcome = this.safePass({ schedule: true, dispatch: true });

@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WindflowError } from "../../errors.js";
-import { mergeParams } from "../context.js";
+import { jsonProblem, mergeParams } from "../context.js";
 import { manualRun, runsDue } from "../schedule.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { runTasksOf } from "../store/records.js";
@@ -54,6 +54,8 @@ export function parseConf(text: string): JsonObject {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new ConfSyntaxError(text, "not a JSON object");
+  const bad = jsonProblem(value);
+  if (bad) throw new ConfSyntaxError(text, bad);
   return value as JsonObject;
 }
 

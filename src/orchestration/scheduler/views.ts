@@ -2,14 +2,13 @@
  * What the CLI prints about DAGs, runs and task instances in the store: plain rows (the `--json` output) and
  * their text tables. Read-only: nothing here writes to the store.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { relative } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { timestamp } from "../../util/timestamp.js";
+import { followLog, LogFollower, tryLogState } from "../executor/log-reader.js";
 import { taskLogPath } from "../executor/task-log.js";
 import { topologicalOrder } from "../graph.js";
 import { describeSchedule } from "../schedule.js";
-import { TASK_TERMINAL } from "../state.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { runKeyText } from "../store/records.js";
 import type {
@@ -229,44 +228,17 @@ export function logPathOf(
 }
 
 /**
- * Writes the file at `path` from byte `from` to `write`, then, while `running()` says the try goes on,
- * what is appended to it (polling every `intervalMs`); returns once the try has ended and the file is read
- * to its end (`tasks logs --follow`).
+ * Writes a try's log, then what is appended while the try goes on (`tasks logs --follow`): the one log reader's
+ * `followLog` (executor/log-reader.ts).
  */
-export async function followFile(
-  path: string,
-  write: (text: string) => void,
-  running: () => boolean,
-  options: { intervalMs?: number; signal?: AbortSignal } = {},
-): Promise<void> {
-  let offset = 0;
-  // A UTF-8 character cut between two reads (the writer is mid-line) is kept for the next read, not "\ufffd".
-  const decoder = new StringDecoder("utf8");
-  const drain = () => {
-    const bytes = readAppended(path, offset);
-    if (!bytes) return;
-    offset += bytes.length;
-    const text = decoder.write(bytes);
-    if (text) write(text);
-  };
-  for (;;) {
-    const more = running();
-    drain();
-    if (!more || options.signal?.aborted) {
-      const rest = decoder.end();
-      if (rest) write(rest);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
-  }
-}
+export const followFile = followLog;
 
-/** Whether a task instance's try is still going (for `followFile`): not finished and not waiting. */
+/**
+ * Whether `tasks logs --follow` keeps following try `tryNumber`: while it writes its log, or waits to start
+ * (`tryLogState`, the answer the API and the log page use too).
+ */
 export function tryGoesOn(store: MetadataStore, key: TaskInstanceKey, tryNumber: number): boolean {
-  const ti = store.getTaskInstance(key);
-  if (!ti || TASK_TERMINAL.has(ti.state)) return false;
-  if (ti.tryNumber > tryNumber) return false;
-  return ti.state === "running" || ti.state === "queued" || ti.tryNumber < tryNumber;
+  return tryLogState(store.getTaskInstance(key), tryNumber) !== "ended";
 }
 
 /**
@@ -275,10 +247,8 @@ export function tryGoesOn(store: MetadataStore, key: TaskInstanceKey, tryNumber:
  * task id (a partial last line waits for its end, or for `flush()`).
  */
 export class RunLogTail {
-  private readonly offsets = new Map<string, number>();
+  private readonly followers = new Map<string, LogFollower>();
   private readonly partial = new Map<string, string>();
-  /** One decoder per log: a UTF-8 character cut between two reads is kept for the next. */
-  private readonly decoders = new Map<string, StringDecoder>();
 
   constructor(
     private readonly store: MetadataStore,
@@ -301,31 +271,16 @@ export class RunLogTail {
   }
 
   private drain(taskId: string, tryNumber: number): void {
-    const path = taskLogPath(this.baseLogFolder, { ...this.run, taskId }, tryNumber);
     const k = `${taskId}\u0000${tryNumber}`;
-    const offset = this.offsets.get(k) ?? 0;
-    const bytes = readAppended(path, offset);
-    if (!bytes) return;
-    this.offsets.set(k, offset + bytes.length);
-    const decoder = this.decoders.get(k) ?? new StringDecoder("utf8");
-    this.decoders.set(k, decoder);
-    const lines = ((this.partial.get(k) ?? "") + decoder.write(bytes)).split("\n");
+    let follower = this.followers.get(k);
+    if (!follower) {
+      follower = new LogFollower(taskLogPath(this.baseLogFolder, { ...this.run, taskId }, tryNumber));
+      this.followers.set(k, follower);
+    }
+    const text = follower.read();
+    if (!text) return;
+    const lines = ((this.partial.get(k) ?? "") + text).split("\n");
     this.partial.set(k, lines.pop() ?? "");
     for (const line of lines) this.write(taskId, line);
-  }
-}
-
-/** The bytes a file holds past `offset`, or undefined if it has none (or does not exist yet). */
-function readAppended(path: string, offset: number): Buffer | undefined {
-  if (!existsSync(path)) return undefined;
-  const size = statSync(path).size;
-  if (size <= offset) return undefined;
-  const fd = openSync(path, "r");
-  try {
-    const buffer = Buffer.alloc(size - offset);
-    const n = readSync(fd, buffer, 0, buffer.length, offset);
-    return buffer.subarray(0, n);
-  } finally {
-    closeSync(fd);
   }
 }

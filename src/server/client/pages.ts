@@ -701,6 +701,9 @@ export function dagPage(): void {
 
 // --- a try's log -----------------------------------------------------------------------------------------
 
+/** How much of a log the page loads at once: the tail first, then earlier windows on demand. */
+const LOG_WINDOW = 64 * 1024;
+
 export function logPage(): void {
   const [dagId, runId, taskId] = [pageData("dagId"), pageData("runId"), pageData("taskId")];
   const base = `/dags/${enc(dagId)}/runs/${enc(runId)}/taskInstances/${enc(taskId)}`;
@@ -708,6 +711,8 @@ export function logPage(): void {
   const status = h("p", { className: "meta", id: "log-status" });
   const tries = h("nav", { className: "tries" });
   const error = h("p", { className: "error", hidden: true });
+  // A long log opens on its tail; this button loads the part before, a window at a time.
+  const earlier = h("button", { type: "button", id: "log-earlier", hidden: true });
   place(
     app(),
     h(
@@ -719,11 +724,34 @@ export function logPage(): void {
     tries,
     status,
     error,
+    earlier,
     pre,
   );
   let tryNumber = Number(pageData("try")) || 0;
   let offset = 0;
+  let started = false;
+  /** Where the text shown begins (bytes): what is before it loads on demand. */
+  let start = 0;
   let finished = false;
+  const showEarlier = () => {
+    earlier.hidden = start === 0;
+    earlier.textContent = t("log.earlier", { kb: Math.ceil(start / 1024) });
+  };
+  earlier.addEventListener("click", async () => {
+    earlier.disabled = true;
+    try {
+      const chunk = await api<{ content: string; start: number }>(
+        `${base}/logs/${tryNumber}?tail=${LOG_WINDOW}&end=${start}`,
+      );
+      const height = pre.scrollHeight;
+      pre.prepend(document.createTextNode(chunk.content));
+      pre.scrollTop += pre.scrollHeight - height;
+      start = chunk.start;
+      showEarlier();
+    } finally {
+      earlier.disabled = false;
+    }
+  });
   const refresh = async () => {
     const info = await api<{ taskInstance: TaskInstanceJson; tries: TryJson[] }>(`${base}/tries`);
     const ti = info.taskInstance;
@@ -747,11 +775,20 @@ export function logPage(): void {
       return;
     }
     if (finished) return;
-    const chunk = await api<{ content: string; nextOffset: number; finished: boolean; exists: boolean }>(
-      `${base}/logs/${tryNumber}?offset=${offset}`,
-    );
+    const chunk = await api<{
+      content: string;
+      start: number;
+      nextOffset: number;
+      finished: boolean;
+      exists: boolean;
+    }>(`${base}/logs/${tryNumber}?${started ? `offset=${offset}` : `tail=${LOG_WINDOW}`}`);
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 8;
     if (chunk.content) pre.append(document.createTextNode(chunk.content));
+    if (!started && chunk.exists) {
+      started = true;
+      start = chunk.start;
+      showEarlier();
+    }
     offset = chunk.nextOffset;
     finished = chunk.finished && chunk.content === "";
     if (atBottom) pre.scrollTop = pre.scrollHeight;
