@@ -47,6 +47,7 @@ import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { Rng } from "../data/random.js";
 import { WindflowError } from "../errors.js";
+import { collectGarbageSoon } from "../util/gc.js";
 import { type Progress, progress } from "../util/progress.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { numericColumns } from "./frame.js";
@@ -492,6 +493,9 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   const split = splitRows(rows, { validationFraction, testFraction });
   const testStart = split.train + split.validation;
 
+  // Frames the caller dropped before training (a notebook's intermediate steps) still hold native memory until a
+  // collection runs: free them before the model's inputs are built (util/gc.ts).
+  await collectGarbageSoon();
   const backend = await ensureBackend({
     ...(options.backend ? { prefer: options.backend } : {}),
     ...(options.log ? { log: options.log } : {}),
