@@ -38,6 +38,7 @@ import { QuantileTransformer, rank } from "../src/model/quantile.js";
 import { StandardScaler } from "../src/model/scaler.js";
 import { FlatTrainer } from "../src/model/trainer.js";
 import { speedUpWasmMatMul } from "../src/model/wasm-matmul.js";
+import { collectGarbage } from "../src/util/gc.js";
 import { tempDir } from "./helpers/csv.js";
 
 const tmp = tempDir("windflow-model-");
@@ -975,6 +976,18 @@ describe("wasm transposed products (speedUpWasmMatMul)", () => {
         assert.ok(Math.abs(v - (expected[i]?.[j] as number)) < 1e-5, `product ${i}[${j}]: ${v}`);
       });
     });
+  });
+});
+
+describe("collectGarbage (util/gc.ts, used before training)", () => {
+  test("an object nothing refers to any more is gone after it, without --expose-gc", async () => {
+    let dropped: { payload: Float64Array } | null = { payload: new Float64Array(1000) };
+    const ref = new WeakRef(dropped);
+    dropped = null;
+    // A WeakRef keeps its target alive until the current job ends.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    collectGarbage();
+    assert.equal(ref.deref(), undefined);
   });
 });
 
