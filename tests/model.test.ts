@@ -36,7 +36,9 @@ import {
 } from "../src/model/model.js";
 import { QuantileTransformer, rank } from "../src/model/quantile.js";
 import { StandardScaler } from "../src/model/scaler.js";
+import { FlatTrainer } from "../src/model/trainer.js";
 import { speedUpWasmMatMul } from "../src/model/wasm-matmul.js";
+import { collectGarbage } from "../src/util/gc.js";
 import { tempDir } from "./helpers/csv.js";
 
 const tmp = tempDir("windflow-model-");
@@ -239,6 +241,32 @@ describe("QuantileTransformer", () => {
     windflowError(() => new QuantileTransformer().transform(frame), /not fitted/);
     windflowError(() => new QuantileTransformer({ quantiles: 0 }), /positive integer/);
     windflowError(() => q.transform(frame.drop("x2")), /no column x2/);
+  });
+});
+
+describe("writing into a wider matrix (modelInputs)", () => {
+  test("scaler and ranks land in their columns of one row-major matrix; a target too small is refused", () => {
+    const a = [1, 2, 3, 4];
+    const b = [10, 10, 20, 40];
+    const scaler = new StandardScaler().fitColumns(["a", "b"], [a, b]);
+    const ranks = new QuantileTransformer({ quantiles: 4 }).fitColumns(["a", "b"], [a, b]);
+    const out = new Float32Array(4 * 5).fill(Number.NaN);
+    scaler.transformColumns([a, b], { out, stride: 5, offset: 0 });
+    ranks.transformColumns([a, b], { out, stride: 5, offset: 2 });
+    const z = scaler.transformColumns([a, b]);
+    const q = ranks.transformColumns([a, b]);
+    for (let r = 0; r < 4; r++) {
+      assert.deepEqual(
+        [...out.subarray(r * 5, r * 5 + 4)],
+        [...z.subarray(r * 2, r * 2 + 2), ...q.subarray(r * 2, r * 2 + 2)],
+      );
+      assert.ok(Number.isNaN(out[r * 5 + 4] as number), "the column after them is untouched");
+    }
+    windflowError(() => scaler.transformColumns([a, b], { out, stride: 5, offset: 4 }), /cannot write 4 x 2/);
+    windflowError(
+      () => ranks.transformColumns([a, b], { out: new Float32Array(8), stride: 5, offset: 0 }),
+      /cannot write/,
+    );
   });
 });
 
@@ -580,6 +608,106 @@ describe("trainModel", () => {
   });
 });
 
+describe("FlatTrainer (the hand-written training step)", () => {
+  /** Deterministic inputs: `n` rows of `width` values and a target, from mulberry32. */
+  function batchData(n: number, width: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+    const r = uniform(seed);
+    return {
+      x: tf.tensor2d(
+        Float32Array.from({ length: n * width }, () => r() * 2 - 1),
+        [n, width],
+      ),
+      y: tf.tensor2d(
+        Float32Array.from({ length: n }, () => r() * 2 - 1),
+        [n, 1],
+      ),
+    };
+  }
+
+  for (const members of [1, 3]) {
+    test(`gives model.fit's weights (Adam, MSE, L2) step for step: ${members} member(s)`, async () => {
+      const d = 4;
+      const options = { members, hiddenUnits: [6, 5], l2: 1e-2, learningRate: 0.01, seed: 7 };
+      const reference = createModel(d, options);
+      const ours = createModel(d, options);
+      const { x, y } = batchData(48, 2 * d, 11);
+      const inputs = tf.split(x, [d, d], 1);
+      // What fit minimises for an ensemble: each member's own error (trainModel's contract).
+      const side =
+        members === 1
+          ? reference
+          : tf.model({
+              inputs: reference.inputs,
+              outputs: tf.layers
+                .concatenate()
+                .apply(
+                  Array.from(
+                    { length: members },
+                    (_, m) => reference.getLayer(`member_${m + 1}_pitch`).output as tf.SymbolicTensor,
+                  ),
+                ) as tf.SymbolicTensor,
+            });
+      if (members > 1) side.compile({ optimizer: reference.optimizer, loss: "meanSquaredError" });
+      const target = members === 1 ? y : tf.tile(y, [1, members]);
+      await side.fit(inputs, target, { batchSize: 16, epochs: 2, shuffle: false, verbose: 0 });
+
+      const tensorsBefore = tf.memory().numTensors;
+      const trainer = new FlatTrainer(ours, { members, depth: 2, l2: 1e-2 / members });
+      for (let epoch = 0; epoch < 2; epoch++)
+        for (let start = 0; start < 48; start += 16) {
+          const xb = x.slice([start, 0], [16, 2 * d]);
+          const yb = y.slice([start, 0], [16, 1]);
+          trainer.step(xb, yb, 0.01);
+          tf.dispose([xb, yb]);
+        }
+      // The mean squared error of the 6 batches, each measured before its step: positive and finite.
+      const loss = trainer.takeLoss();
+      assert.ok(loss > 0 && Number.isFinite(loss), `loss ${loss}`);
+      const predicted = trainer.predict(x);
+      trainer.writeTo();
+      trainer.dispose();
+      const expected = reference.getWeights();
+      const got = ours.getWeights();
+      assert.equal(got.length, expected.length);
+      got.forEach((w, i) => {
+        const gap = tf.tidy(
+          () => tf.max(tf.abs(tf.sub(w, expected[i] as tf.Tensor))).dataSync()[0] as number,
+        );
+        assert.ok(gap < 1e-5, `weight ${i} (${w.shape}) differs by ${gap}`);
+      });
+      // The trainer's forward pass is the model's.
+      const viaModel = ours.predict(inputs) as tf.Tensor;
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(viaModel, predicted))).dataSync()[0] as number);
+      assert.ok(gap < 1e-5, `predictions differ by ${gap}`);
+      tf.dispose([viaModel, predicted]);
+      assert.equal(tf.memory().numTensors, tensorsBefore, "no tensor left behind");
+      tf.dispose([x, y, ...inputs, ...(members === 1 ? [] : [target])]);
+      reference.dispose();
+      ours.dispose();
+    });
+  }
+
+  test("takeLoss is the batches' mean squared error; snapshot / restore bring the weights back", () => {
+    const model = createModel(3, { hiddenUnits: [4], seed: 3 });
+    const trainer = new FlatTrainer(model, { members: 1, depth: 1, l2: 0 });
+    const { x, y } = batchData(10, 6, 5);
+    const before = trainer.predict(x);
+    const expected = tf.tidy(() => tf.mean(tf.square(tf.sub(before, y))).dataSync()[0] as number);
+    const snapshot = trainer.snapshot();
+    trainer.step(x, y, 0.05);
+    assert.ok(Math.abs(trainer.takeLoss() - expected) < 1e-6 * Math.max(1, expected));
+    assert.equal(trainer.takeLoss(), 0, "the sum starts again after a read");
+    const moved = trainer.predict(x);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(moved, before))).dataSync()[0] as number) > 1e-4);
+    trainer.restore(snapshot);
+    const back = trainer.predict(x);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(back, before))).dataSync()[0] as number) === 0);
+    tf.dispose([x, y, before, moved, back, snapshot]);
+    trainer.dispose();
+    model.dispose();
+  });
+});
+
 describe("predict", () => {
   before(() => trainShared());
 
@@ -848,6 +976,18 @@ describe("wasm transposed products (speedUpWasmMatMul)", () => {
         assert.ok(Math.abs(v - (expected[i]?.[j] as number)) < 1e-5, `product ${i}[${j}]: ${v}`);
       });
     });
+  });
+});
+
+describe("collectGarbage (util/gc.ts, used before training)", () => {
+  test("an object nothing refers to any more is gone after it, without --expose-gc", async () => {
+    let dropped: { payload: Float64Array } | null = { payload: new Float64Array(1000) };
+    const ref = new WeakRef(dropped);
+    dropped = null;
+    // A WeakRef keeps its target alive until the current job ends.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    collectGarbage();
+    assert.equal(ref.deref(), undefined);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import pl from "nodejs-polars";
 import { DATE_COLUMN, TARGET } from "../data/schema.js";
+import { collectGarbage } from "../util/gc.js";
 import { FILL_RULES, preparedColumns, prepareFeatures, ROLLING_WINDOW } from "./prepare.js";
 
 export interface PrepareStep {
@@ -62,7 +63,10 @@ function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[])
  * `loadDataset` gives it (dates parsed) or as read from a CSV (dates as text).
  */
 export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode: boolean }): PrepareStep[] {
-  return stepsWithFrames(data, options).map(({ frame, ...step }) => step);
+  const steps = stepsWithFrames(data, options).map(({ frame, ...step }) => step);
+  // The whole frame of each step is garbage now, in native memory V8 does not see (util/gc.ts).
+  collectGarbage();
+  return steps;
 }
 
 /** The steps, each with its whole frame (for sameAsPrepareFeatures). */

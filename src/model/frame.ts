@@ -53,3 +53,22 @@ export function assertFinite(name: string, values: ArrayLike<number>, what = "fe
     }
   }
 }
+
+/** Where a transformer writes: columns `offset ..` of the row-major matrix `out`, `stride` columns wide. */
+export interface MatrixTarget {
+  out: Float32Array;
+  stride: number;
+  offset: number;
+}
+
+/** `into`, checked against `rows` x `width` values to write; or a new `rows` x `width` matrix. */
+export function target(into: MatrixTarget | undefined, rows: number, width: number): MatrixTarget {
+  if (!into) return { out: new Float32Array(rows * width), stride: width, offset: 0 };
+  const { out, stride, offset } = into;
+  if (offset < 0 || offset + width > stride || out.length !== rows * stride) {
+    throw new WindflowError(
+      `cannot write ${rows} x ${width} values at column ${offset} of a ${out.length / stride} x ${stride} matrix`,
+    );
+  }
+  return into;
+}

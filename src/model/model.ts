@@ -12,7 +12,9 @@
  *    and an MLP would extrapolate them linearly), and the features' ranks among the training values
  *    (QuantileTransformer: see there why); the target standardised the same way;
  * 3. Adam on mean squared error with a cosine learning-rate decay, mini-batches reshuffled every epoch with a
- *    seeded generator;
+ *    seeded generator, stepped by FlatTrainer (trainer.ts: the same mathematics as layers' `model.fit` in a fifth
+ *    of the TensorFlow.js operations, which is what a step costs at these batch sizes), the data one row-major
+ *    matrix in JS from which each batch is copied (modelInputs: the only copy of the data while training);
  * 4. early stopping on the validation loss, restoring the weights of the best epoch (Keras'
  *    `restore_best_weights`, which `tf.callbacks.earlyStopping` lacks);
  * 5. metrics in degrees (RMSE, MAE, R^2, and the RMSE of always predicting the training mean) on the test rows:
@@ -37,11 +39,15 @@
  * steps in 40 epochs. A longer schedule with a decaying rate, a little L2 and clamping the predictions into the
  * target's training range helped before; adding width or depth did not. Averaging MLPs (`members`) lowers the
  * error further (3 seeds averaged: 0.424) for `members` times the training time.
+ * Fewer steps cost accuracy (issue 10, FlatTrainer, seed 1 unless said; the tree: 0.549): batch 512 for 40 epochs
+ * 0.444; 20 epochs 0.513 (seed 2: 0.593, above the tree); batch 1024, learning rate 0.006, 30 epochs 0.655, 15
+ * epochs 0.984. The defaults keep 40 epochs of batch 512: the time saved is per step, not in steps.
  */
 import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { Rng } from "../data/random.js";
 import { WindflowError } from "../errors.js";
+import { collectGarbageSoon } from "../util/gc.js";
 import { type Progress, progress } from "../util/progress.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { numericColumns } from "./frame.js";
@@ -54,8 +60,9 @@ import {
   type RegressionMetrics,
   windflowVersion,
 } from "./metadata.js";
-import { QuantileTransformer } from "./quantile.js";
-import { StandardScaler } from "./scaler.js";
+import { type QuantileParams, QuantileTransformer } from "./quantile.js";
+import { type ScalerParams, StandardScaler } from "./scaler.js";
+import { FlatTrainer } from "./trainer.js";
 import { speedUpWasmMatMul } from "./wasm-matmul.js";
 
 /** The course's target: the average pitch angle of the blades over the 10 minutes, in degrees. */
@@ -365,8 +372,15 @@ export class EarlyStopping {
     readonly startFromEpoch = 1,
   ) {}
 
-  /** Records one epoch (1-based); `stop` says whether training should end now. */
-  update(model: tf.LayersModel, epoch: number, valLoss: number): { improved: boolean; stop: boolean } {
+  /**
+   * Records one epoch (1-based); `stop` says whether training should end now. The weights are those of a layers
+   * model or of the FlatTrainer that trains it.
+   */
+  update(
+    model: tf.LayersModel | FlatTrainer,
+    epoch: number,
+    valLoss: number,
+  ): { improved: boolean; stop: boolean } {
     if (Number.isNaN(valLoss)) return { improved: false, stop: true };
     if (valLoss < this.bestLoss - this.minDelta) {
       this.bestLoss = valLoss;
@@ -375,7 +389,8 @@ export class EarlyStopping {
       for (const t of this.best ?? []) t.dispose();
       // getWeights() returns the variables' current values; the optimiser later assigns new tensors to the
       // variables, so clones keep this epoch's numbers.
-      this.best = model.getWeights().map((w) => w.clone());
+      this.best =
+        model instanceof FlatTrainer ? [model.snapshot()] : model.getWeights().map((w) => w.clone());
       return { improved: true, stop: false };
     }
     if (epoch >= this.startFromEpoch) this.wait++;
@@ -383,8 +398,11 @@ export class EarlyStopping {
   }
 
   /** Puts the best weights back into `model` (no-op before any improvement) and frees the copy. */
-  restore(model: tf.LayersModel): void {
-    if (this.best) model.setWeights(this.best);
+  restore(model: tf.LayersModel | FlatTrainer): void {
+    if (this.best) {
+      if (model instanceof FlatTrainer) model.restore(this.best[0] as tf.Tensor);
+      else model.setWeights(this.best);
+    }
     this.dispose();
   }
 
@@ -475,31 +493,30 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   const split = splitRows(rows, { validationFraction, testFraction });
   const testStart = split.train + split.validation;
 
+  // Frames the caller dropped before training (a notebook's intermediate steps) still hold native memory until a
+  // collection runs: free them before the model's inputs are built (util/gc.ts).
+  await collectGarbageSoon();
   const backend = await ensureBackend({
     ...(options.backend ? { prefer: options.backend } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   if (backend.backend === "wasm") speedUpWasmMatMul();
 
-  // polars -> one Float64Array per column -> standardised row-major Float32Array, and the ranks (scalers fitted
-  // on the training rows only; subarray() views, no copies). The float64 feature columns (230 MB on the course
-  // file) are dropped as soon as the matrices exist.
+  // polars -> the model's inputs as ONE row-major Float32Array, rows x inputs (the standardised features, then
+  // with rankInputs their ranks: the layers model's `features` and `ranks` side by side), built a column at a
+  // time: each float64 column is read from polars, fitted on its training rows, written into its places in the
+  // matrix and dropped (issue 11: all 135 float64 columns at once were 230 MB on the course file, the two
+  // matrices and their shuffled copies another 700 MB). This matrix is the only copy of the data while training.
   const yColumn = numericColumns(features, [target], "target")[0] as Float64Array;
-  const scaler = new StandardScaler({ clip });
-  const ranker = rankInputs
-    ? new QuantileTransformer({ quantiles: options.quantiles ?? TRAIN_DEFAULTS.quantiles })
-    : undefined;
-  const x = ((xColumns: Float64Array[]) => {
-    const training = xColumns.map((c) => c.subarray(0, split.train));
-    scaler.fitColumns(featureNames, training);
-    ranker?.fitColumns(featureNames, training);
-    // The model's inputs, in its order: standardised features, then (rankInputs) their ranks.
-    return [scaler.transformColumns(xColumns), ...(ranker ? [ranker.transformColumns(xColumns)] : [])];
-  })(numericColumns(features, featureNames));
+  const d = featureNames.length;
+  const { x, scaler, ranker } = modelInputs(features, featureNames, split.train, {
+    clip,
+    quantiles: rankInputs ? (options.quantiles ?? TRAIN_DEFAULTS.quantiles) : null,
+  });
+  const width = rankInputs ? 2 * d : d;
   const targetScaler = new StandardScaler({ clip }).fitColumns([target], [yColumn.subarray(0, split.train)]);
   const targetHistogram = histogram(yColumn.subarray(0, split.train));
   const y = targetScaler.transformColumns([yColumn]);
-  const d = featureNames.length;
   const targetParams = targetScaler.toJSON();
   const trainMean = targetParams.mean[0] as number;
   const yScale = targetParams.scale[0] as number;
@@ -514,20 +531,26 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
 
   const l2 = options.l2 ?? MODEL_DEFAULTS.l2;
   const model = createModel(d, { hiddenUnits, learningRate, seed, l2, members, rankInputs });
-  // What the optimiser fits: the model itself, or for an ensemble each member on its own error.
-  const trainer = members === 1 ? model : ensembleView(model, members);
-  const xTrain = x.map((m) => m.subarray(0, split.train * d));
-  const yTrain = y.subarray(0, split.train);
+  // The hand-written training step (trainer.ts): the model's layers give it their initial weights and take the
+  // trained ones back. An ensemble's members are each fitted on their own error (FlatTrainer, see there).
+  const trainer = new FlatTrainer(model, {
+    members,
+    depth: hiddenUnits.length,
+    l2: members === 1 ? l2 : l2 / members,
+  });
   // The early-stopping rows, then the test rows: the test rows are only read once training is over.
-  const xVal = x.map((m) => m.subarray(split.train * d, testStart * d));
+  const xVal = x.subarray(split.train * width, testStart * width);
   const yVal = y.subarray(split.train, testStart);
-  const xTest = x.map((m) => m.subarray(testStart * d));
+  const xTest = x.subarray(testStart * width);
   const stopper = new EarlyStopping(patience, minDelta, startFromEpoch);
   const rng = new Rng(seed, "windflow", "shuffle");
   const order = new Int32Array(split.train);
-  const xShuffled = xTrain.map((m) => new Float32Array(m.length));
-  const yShuffled = new Float32Array(yTrain.length);
   const batches = Math.ceil(split.train / batchSize);
+  // One buffer for every batch (12 % faster steps than a new one each time: less for the collector). Safe to
+  // overwrite once the step is done: the step consumes the batch's tensors synchronously and they are disposed
+  // (tfjs-node and wasm copy the values into the backend; the cpu backend reads them during the step only).
+  const xBatch = new Float32Array(batchSize * width);
+  const yBatch = new Float32Array(batchSize);
   const showProgress = options.progress ?? process.stderr.isTTY === true;
   const bar: Progress | undefined = showProgress
     ? progress("training", epochs, { unit: "epochs" })
@@ -537,9 +560,9 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const rate = cosine(learningRate, finalLearningRate, epoch, epochs);
-      setLearningRate(model, rate);
-      // Reshuffle the training rows with the seeded generator (tfjs' own shuffle uses Math.random), in JS:
-      // copying rows of a Float32Array is 5x faster than tf.gather on wasm.
+      // Reshuffle the training rows with the seeded generator (tfjs' own shuffle uses Math.random): an order
+      // of row indices, each batch's rows copied out of the matrix in JS into a fresh batch (no shuffled copy
+      // of the data; copying rows of a Float32Array is 5x faster than tf.gather on wasm).
       for (let i = 0; i < order.length; i++) order[i] = i;
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(i + 1);
@@ -547,36 +570,32 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
         order[i] = order[j] as number;
         order[j] = a;
       }
-      xTrain.forEach((from, k) => {
-        const to = xShuffled[k] as Float32Array;
-        for (let i = 0; i < order.length; i++) {
-          const r = order[i] as number;
-          to.set(from.subarray(r * d, r * d + d), i * d);
+      for (let b = 0; b < batches; b++) {
+        const from = b * batchSize;
+        const n = Math.min(batchSize, split.train - from);
+        const xb = n === batchSize ? xBatch : xBatch.subarray(0, n * width);
+        const yb = n === batchSize ? yBatch : yBatch.subarray(0, n);
+        for (let i = 0; i < n; i++) {
+          const r = order[from + i] as number;
+          xb.set(x.subarray(r * width, r * width + width), i * width);
+          yb[i] = y[r] as number;
         }
-      });
-      for (let i = 0; i < order.length; i++) yShuffled[i] = yTrain[order[i] as number] as number;
-      const xs = xShuffled.map((m) => tf.tensor2d(m, [split.train, d]));
-      const ys = tf.tidy(() => {
-        const column = tf.tensor2d(yShuffled, [split.train, 1]);
-        return members === 1 ? column : tf.tile(column, [1, members]);
-      });
-      let fitted: tf.History;
-      try {
-        fitted = await trainer.fit(xs, ys, {
-          batchSize,
-          epochs: 1,
-          shuffle: false, // shuffled above, with the seed
-          verbose: 0,
-          callbacks: bar
-            ? { onBatchEnd: async (batch) => bar.update(epoch - 1 + (batch + 1) / batches) }
-            : undefined,
-        });
-      } finally {
-        tf.dispose([...xs, ys]);
+        const xs = tf.tensor2d(xb, [n, width]);
+        const ys = tf.tensor2d(yb, [n, 1]);
+        try {
+          trainer.step(xs, ys, rate);
+        } finally {
+          tf.dispose([xs, ys]);
+        }
+        if (bar && (b & 15) === 15) bar.update(epoch - 1 + (b + 1) / batches);
       }
-      const loss = fitted.history.loss?.[0] as number;
-      const valLoss = meanSquaredError(predictRows(model, xVal, d), yVal, zRange);
-      const { improved, stop } = stopper.update(model, epoch, valLoss);
+      const loss = trainer.takeLoss();
+      const valLoss = meanSquaredError(
+        predictMatrix((t) => trainer.predict(t), xVal, width),
+        yVal,
+        zRange,
+      );
+      const { improved, stop } = stopper.update(trainer, epoch, valLoss);
       const report: EpochReport = {
         epoch,
         epochs,
@@ -597,20 +616,25 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
         hint: "lower the learning rate, or check the features for huge values",
       });
     }
-    stopper.restore(model);
+    stopper.restore(trainer);
+    trainer.writeTo();
     bar?.update(history.length, history.length);
   } catch (error) {
     stopper.dispose();
     model.dispose();
     throw error;
   } finally {
+    trainer.dispose();
     bar?.stop();
   }
 
-  const score = (from: number, to: number, xs: Float32Array[]) =>
+  // Scored through the layers model, as it will predict once saved: its inputs are the matrix's two halves.
+  const throughModel = (t: tf.Tensor2D) =>
+    model.predict(rankInputs ? tf.split(t, [d, d], 1) : t, { batchSize: PREDICT_BATCH_SIZE }) as tf.Tensor;
+  const score = (from: number, to: number, xs: Float32Array) =>
     regressionMetrics(
       yColumn.subarray(from, to),
-      targetScaler.inverseTransform(predictRows(model, xs, d)),
+      targetScaler.inverseTransform(predictMatrix(throughModel, xs, width)),
       trainMean,
     );
   const validationMetrics = score(split.train, testStart, xVal);
@@ -621,9 +645,9 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
     formatVersion: METADATA_FORMAT_VERSION,
     target,
     features: featureNames,
-    scaler: scaler.toJSON(),
+    scaler,
     targetScaler: targetScaler.toJSON(),
-    ...(ranker ? { ranks: ranker.toJSON() } : {}),
+    ...(ranker ? { ranks: ranker } : {}),
     metrics,
     validationMetrics,
     training: {
@@ -634,7 +658,7 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
       testFraction,
       hiddenUnits,
       members,
-      ...(ranker ? { quantiles: ranker.quantiles } : {}),
+      ...(ranker ? { quantiles: options.quantiles ?? TRAIN_DEFAULTS.quantiles } : {}),
       learningRate,
       finalLearningRate,
       batchSize,
@@ -654,25 +678,6 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
     windflowVersion: windflowVersion(),
   };
   return { model, metadata };
-}
-
-/**
- * The model an ensemble is trained through: the same layers (and weights, and optimiser), with the members'
- * outputs side by side instead of averaged. Fitted on the target repeated once per member, its mean squared
- * error is the mean of the members' own errors, so each member learns to predict the target by itself (the
- * classic deep ensemble) instead of correcting the others' average. Not disposed on its own: its layers are
- * the model's.
- */
-function ensembleView(model: tf.LayersModel, members: number): tf.LayersModel {
-  const outputs = Array.from(
-    { length: members },
-    (_, m) => model.getLayer(`member_${m + 1}_pitch`).output as tf.SymbolicTensor,
-  );
-  const side = tf.layers.concatenate({ name: "members" }).apply(outputs) as tf.SymbolicTensor;
-  const view = tf.model({ name: "windflow_pitch_members", inputs: model.inputs, outputs: side });
-  // The model's optimiser, passed as an object: the view does not own it (model.dispose() frees it).
-  view.compile({ optimizer: model.optimizer, loss: "meanSquaredError" });
-  return view;
 }
 
 /** Cosine annealing from `start` (epoch 1) to `end` (epoch `epochs`). */
@@ -696,6 +701,76 @@ function meanSquaredError(predicted: Float32Array, actual: Float32Array, [lo, hi
     sum += e * e;
   }
   return sum / actual.length;
+}
+
+/** Feature columns read from polars and written into the model's inputs together (see modelInputs). */
+const GROUP = 16;
+
+/**
+ * The model's inputs for every row of `frame` as one row-major Float32Array of `rows x width`: the standardised
+ * `names` (StandardScaler fitted on the first `trainRows` rows), then, unless `quantiles` is null, their ranks
+ * (QuantileTransformer, same rows). Built a few columns at a time so that only those exist as float64 at once;
+ * the scalers fit each column on its own anyway (same parameters as one fit on all the columns).
+ */
+export function modelInputs(
+  frame: pl.DataFrame,
+  names: readonly string[],
+  trainRows: number,
+  options: { clip: "range" | null; quantiles: number | null },
+): { x: Float32Array; width: number; scaler: ScalerParams; ranker: QuantileParams | null } {
+  const rows = frame.height;
+  const d = names.length;
+  const width = options.quantiles === null ? d : 2 * d;
+  const x = new Float32Array(rows * width);
+  const scaler: ScalerParams = {
+    type: "StandardScaler",
+    columns: [...names],
+    mean: [],
+    scale: [],
+    min: [],
+    max: [],
+    clip: options.clip,
+  };
+  const ranker: QuantileParams | null =
+    options.quantiles === null ? null : { type: "QuantileTransformer", columns: [...names], references: [] };
+  // Columns GROUP at a time: a row's GROUP values land side by side (one cache line), where a column at a time
+  // would touch a cache line per value of the matrix.
+  for (let j0 = 0; j0 < d; j0 += GROUP) {
+    const group = names.slice(j0, j0 + GROUP);
+    const columns = numericColumns(frame, group);
+    const training = columns.map((c) => c.subarray(0, trainRows));
+    const fitted = new StandardScaler({ clip: options.clip }).fitColumns(group, training);
+    fitted.transformColumns(columns, { out: x, stride: width, offset: j0 });
+    const p = fitted.toJSON();
+    scaler.mean.push(...p.mean);
+    scaler.scale.push(...p.scale);
+    scaler.min.push(...p.min);
+    scaler.max.push(...p.max);
+    if (ranker && options.quantiles !== null) {
+      const q = new QuantileTransformer({ quantiles: options.quantiles }).fitColumns(group, training);
+      q.transformColumns(columns, { out: x, stride: width, offset: d + j0 });
+      ranker.references.push(...q.toJSON().references);
+    }
+  }
+  return { x, width, scaler, ranker };
+}
+
+/** `forward` applied to the rows of a row-major matrix `width` wide, PREDICT_BATCH_SIZE rows at a time. */
+function predictMatrix(forward: (x: tf.Tensor2D) => tf.Tensor, x: Float32Array, width: number): Float32Array {
+  const rows = x.length / width;
+  const out = new Float32Array(rows);
+  for (let start = 0; start < rows; start += PREDICT_BATCH_SIZE) {
+    const n = Math.min(PREDICT_BATCH_SIZE, rows - start);
+    const batch = tf.tidy(() =>
+      forward(tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width])),
+    );
+    try {
+      out.set(batch.dataSync() as Float32Array, start);
+    } finally {
+      batch.dispose();
+    }
+  }
+  return out;
 }
 
 /**

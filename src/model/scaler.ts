@@ -17,7 +17,7 @@
  */
 import type pl from "nodejs-polars";
 import { WindflowError } from "../errors.js";
-import { assertFinite, numericColumns } from "./frame.js";
+import { assertFinite, type MatrixTarget, numericColumns, target } from "./frame.js";
 
 /** The serialised form of a fitted scaler. */
 export interface ScalerParams {
@@ -122,13 +122,16 @@ export class StandardScaler {
     return this.transformColumns(numericColumns(frame, p.columns));
   }
 
-  /** Scales column arrays given in the fitted order into a row-major Float32Array. */
-  transformColumns(columns: readonly ArrayLike<number>[]): Float32Array {
+  /**
+   * Scales column arrays given in the fitted order into a row-major Float32Array; or, with `into`, into columns
+   * `offset ..` of a wider row-major matrix `stride` columns wide (returned).
+   */
+  transformColumns(columns: readonly ArrayLike<number>[], into?: MatrixTarget): Float32Array {
     const p = this.fittedParams();
     const d = p.columns.length;
     if (columns.length !== d) throw new WindflowError(`scaler: expected ${d} columns, got ${columns.length}`);
     const rows = columns[0]?.length ?? 0;
-    const out = new Float32Array(rows * d);
+    const { out, stride, offset } = target(into, rows, d);
     const clamp = p.clip === "range";
     for (let j = 0; j < d; j++) {
       const col = columns[j] as ArrayLike<number>;
@@ -147,7 +150,7 @@ export class StandardScaler {
         const hi = clamp ? (p.max[j] as number) : Number.POSITIVE_INFINITY;
         for (let r = r0; r < r1; r++) {
           const v = col[r] as number;
-          out[r * d + j] = (Math.min(hi, Math.max(lo, v)) - m) / s;
+          out[r * stride + offset + j] = (Math.min(hi, Math.max(lo, v)) - m) / s;
         }
       }
     }
