@@ -33,7 +33,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts a redis-server of its own (see the module comment). */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(
+  settings: { appendonly?: "yes" | "no"; maxmemoryPolicy?: string } = {},
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "windflow-redis-"));
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -46,9 +48,9 @@ export async function startRedis(): Promise<RedisServer> {
       "--save",
       "",
       "--appendonly",
-      "yes",
+      settings.appendonly ?? "yes",
       "--maxmemory-policy",
-      "noeviction",
+      settings.maxmemoryPolicy ?? "noeviction",
       "--dir",
       dir,
     ],
@@ -83,7 +85,10 @@ export async function startRedis(): Promise<RedisServer> {
     url,
     async stop() {
       if (!exited) child.kill("SIGTERM");
+      // A server that refuses to shut down (an AOF rewrite that fails...) is killed after a grace period.
+      const grace = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exit;
+      clearTimeout(grace);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -146,6 +146,8 @@ export class BullmqExecutor implements TaskExecutor {
   private checking = false;
   private checked: (() => void)[] = [];
   private recheck = false;
+  /** The scheduler's shared paths, written for workers to compare (`checkSharedPaths`). */
+  private readonly published: Promise<unknown>;
   private closed = false;
   private closing: Promise<void> | null = null;
   private readonly pending = new Set<Promise<unknown>>();
@@ -165,11 +167,10 @@ export class BullmqExecutor implements TaskExecutor {
     this.queueEvents.on("error", (e) => this.onError(e));
     this.queueEvents.on("completed", ({ jobId, returnvalue }) => this.jobEnded(jobId, returnvalue, null));
     this.queueEvents.on("failed", ({ jobId, failedReason }) => this.jobEnded(jobId, undefined, failedReason));
-    this.track(
-      this.connection
-        .set(setupKey(queue), JSON.stringify(sharedPaths(options.config)))
-        .catch((e) => this.onError(e)),
-    );
+    this.published = this.connection
+      .set(setupKey(queue), JSON.stringify(sharedPaths(options.config)))
+      .catch((e) => this.onError(e));
+    this.track(this.published);
     this.timer = setInterval(() => void this.check(), options.checkIntervalMs ?? 2000);
     this.timer.unref();
     void this.check();
@@ -313,6 +314,7 @@ export class BullmqExecutor implements TaskExecutor {
     this.checking = true;
     const waiting = this.checked.splice(0);
     try {
+      await this.published;
       for (const w of [...this.byJob.values()]) {
         const state = await this.queue.getJobState(w.jobId);
         if (state === "completed" || state === "failed") {
@@ -376,5 +378,69 @@ export class BullmqExecutor implements TaskExecutor {
     };
     this.events.push(event);
     this.listeners.call();
+  }
+}
+
+/** One finding of `redisDoctor` (the shape of `windflow doctor`'s checks). */
+export interface RedisFinding {
+  name: string;
+  status: "ok" | "warn" | "fail";
+  detail: string;
+  fix?: string;
+}
+
+/**
+ * `windflow doctor` with `[core] executor = bullmq`: Redis answers, and is set up as BullMQ's production guide
+ * asks (AOF on, so that queued tries survive a restart; `maxmemory-policy noeviction`, so that Redis never
+ * drops a job's keys). Never throws.
+ */
+export async function redisDoctor(url: string, timeoutMs = 5000): Promise<RedisFinding[]> {
+  const client = new Redis({
+    ...connectionOptions(url),
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
+  let lastError: Error | undefined;
+  client.on("error", (e: Error) => {
+    lastError = e;
+  });
+  const where = redactUrl(url);
+  try {
+    await client.connect();
+    const setting = async (name: string) => ((await client.config("GET", name)) as string[])[1] ?? "";
+    const aof = await setting("appendonly");
+    const policy = await setting("maxmemory-policy");
+    return [
+      { name: "Redis", status: "ok", detail: `${where} answers` },
+      aof === "yes"
+        ? { name: "Redis appendonly", status: "ok", detail: "yes" }
+        : {
+            name: "Redis appendonly",
+            status: "warn",
+            detail: `${aof || "unknown"}: queued tries are lost if Redis restarts`,
+            fix: "set `appendonly yes` in redis.conf (or `redis-cli CONFIG SET appendonly yes` and `CONFIG REWRITE`)",
+          },
+      policy === "noeviction"
+        ? { name: "Redis maxmemory-policy", status: "ok", detail: "noeviction" }
+        : {
+            name: "Redis maxmemory-policy",
+            status: "warn",
+            detail: `${policy || "unknown"}: Redis may evict the queue's keys when memory is full`,
+            fix: "set `maxmemory-policy noeviction` in redis.conf (BullMQ's production guide)",
+          },
+    ];
+  } catch (error) {
+    return [
+      {
+        name: "Redis",
+        status: "fail",
+        detail: `${where}: ${(lastError ?? (error as Error)).message}`,
+        fix: "start Redis there, or set [bullmq] redis_url; `windflow worker` and the scheduler need it",
+      },
+    ];
+  } finally {
+    client.disconnect();
   }
 }
