@@ -179,4 +179,60 @@ describe("the BullMQ executor with windflow workers", () => {
     assert.equal(nobody[0]?.status, "fail");
     assert.match(nobody[0]?.fix ?? "", /redis_url/);
   });
+
+  test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {
+    const e = bullmqHome("again");
+    e.install("bullmq-chain.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "bullmq_chain");
+    const key = { ...run, taskId: "prepare" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const events = async () => {
+      const deadline = Date.now() + HANG_GUARD_MS;
+      for (;;) {
+        const got = x.poll();
+        if (got.length > 0) return got;
+        assert.ok(Date.now() < deadline, "no event");
+        await new Promise<void>((resolve) => {
+          const stop = x.subscribe(() => {
+            stop();
+            resolve();
+          });
+          setTimeout(() => {
+            stop();
+            resolve();
+          }, 200);
+        });
+      }
+    };
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      x.start(ti); // no worker yet: the job waits
+      assert.equal(x.kill(ti), true);
+      worker = await startWorker({ config: e.config, log: () => {} });
+      const [cancelled] = await events();
+      assert.equal(cancelled?.killedBy, "kill");
+      assert.equal(cancelled?.pid, null, "no process was started");
+      assert.equal(e.store.getTaskInstance(key)?.state, "queued", "nothing ran");
+      // The same try started again: its finished job is replaced, its cancel flag cleared.
+      x.start(ti);
+      const [ran] = await events();
+      assert.equal(ran?.exitCode, 0);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "success");
+      assert.equal(after?.tryNumber, 1);
+      assert.deepEqual(
+        e.marks(run.runId).map((l) => l.replace(/ \d+$/, "")),
+        ["prepare 1 end"],
+      );
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker?.stop();
+    }
+  });
 });

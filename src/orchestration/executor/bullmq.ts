@@ -124,6 +124,8 @@ interface Watched {
   readonly started: number;
   readonly adopted: boolean;
   killedBy: "kill" | null;
+  /** The job's add (a kill's cancel flag is set after it: the add may clear an old flag of the same id). */
+  enqueued?: Promise<unknown>;
 }
 
 const keyOf = (k: TaskInstanceKey) => `${k.dagId}\0${k.runId}\0${k.taskId}`;
@@ -199,19 +201,32 @@ export class BullmqExecutor implements TaskExecutor {
     const w: Watched = { key, jobId, started: performance.now(), adopted: false, killedBy: null };
     this.watch(w);
     const data: TryJobData = { ...key, tryNumber };
-    this.track(
-      this.queue
-        .add("try", data, {
-          jobId,
-          attempts: 1,
-          removeOnComplete: KEEP_COMPLETED,
-          removeOnFail: KEEP_FAILED,
-        })
-        .catch((error: Error) =>
-          this.ended(w, { spawnError: `could not queue the try's job: ${error.message}` }),
-        ),
+    w.enqueued = this.enqueue(jobId, data).catch((error: Error) =>
+      this.ended(w, { spawnError: `could not queue the try's job: ${error.message}` }),
     );
+    this.track(w.enqueued);
     return { ...key, pid: null, logPath: taskLogPath(this.config.logging.base_log_folder, key, tryNumber) };
+  }
+
+  /**
+   * Adds the try's job. A live job of that id is kept (a start repeated after a crash adds nothing); a
+   * finished one (the same try started again: its first job was cancelled, or ran nothing because the claim
+   * failed) is replaced, and the try's cancel flag cleared, so that the new start runs.
+   */
+  private async enqueue(jobId: string, data: TryJobData): Promise<void> {
+    const existing = await this.queue.getJob(jobId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== "completed" && state !== "failed") return;
+      await existing.remove();
+      await this.connection.del(cancelKey(this.queueName, jobId));
+    }
+    await this.queue.add("try", data, {
+      jobId,
+      attempts: 1,
+      removeOnComplete: KEEP_COMPLETED,
+      removeOnFail: KEEP_FAILED,
+    });
   }
 
   /** A running try of a dead scheduler: adopted if a live job of it is in the queue (see the module comment). */
@@ -239,7 +254,7 @@ export class BullmqExecutor implements TaskExecutor {
     const w = this.watched.get(keyOf(key));
     if (!w) return false;
     w.killedBy = "kill";
-    this.track(this.cancel(w.jobId));
+    this.track((w.enqueued ?? Promise.resolve()).then(() => this.cancel(w.jobId)));
     return true;
   }
 
@@ -248,7 +263,11 @@ export class BullmqExecutor implements TaskExecutor {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    const cancels = options.kill ? [...this.watched.values()].map((w) => this.cancel(w.jobId)) : [];
+    const cancels = options.kill
+      ? [...this.watched.values()].map((w) =>
+          (w.enqueued ?? Promise.resolve()).then(() => this.cancel(w.jobId)),
+        )
+      : [];
     this.watched.clear();
     this.byJob.clear();
     this.events.length = 0;
