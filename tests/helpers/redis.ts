@@ -16,6 +16,8 @@ export interface RedisServer {
   readonly url: string;
   /** Stops the server (SIGTERM, then waits for its exit) and removes its folder. */
   stop(): Promise<void>;
+  /** Stops the server (its AOF kept), then starts it again on the same port and folder. */
+  restart(pauseMs?: number): Promise<void>;
 }
 
 /** A free TCP port on 127.0.0.1 (the OS picks it). */
@@ -38,6 +40,29 @@ export async function startRedis(
 ): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "windflow-redis-"));
   const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let server = await serve(port, dir, settings);
+  return {
+    port,
+    url,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart(pauseMs = 0) {
+      await server.stop();
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      server = await serve(port, dir, settings);
+    },
+  };
+}
+
+/** One redis-server process on `port` with its files in `dir`, answering PING. */
+async function serve(
+  port: number,
+  dir: string,
+  settings: { appendonly?: "yes" | "no"; maxmemoryPolicy?: string },
+): Promise<{ stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(
     "redis-server",
     [
@@ -61,8 +86,11 @@ export async function startRedis(
   void exit.then(() => {
     exited = true;
   });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(`redis://127.0.0.1:${port}`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on("error", () => {}); // refused until the server listens: the loop retries
   const deadline = Date.now() + HANG_GUARD_MS;
   try {
@@ -81,15 +109,12 @@ export async function startRedis(
     probe.disconnect();
   }
   return {
-    port,
-    url,
     async stop() {
       if (!exited) child.kill("SIGTERM");
       // A server that refuses to shut down (an AOF rewrite that fails...) is killed after a grace period.
       const grace = setTimeout(() => child.kill("SIGKILL"), 10_000);
       await exit;
       clearTimeout(grace);
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
