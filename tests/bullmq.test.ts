@@ -276,4 +276,38 @@ describe("the BullMQ executor with windflow workers", () => {
       await own.stop();
     }
   });
+
+  test("parity: the same runs on the local and the BullMQ executors end with the same states, tries and return values", async () => {
+    const now = new Date("2026-03-01T12:00:00Z");
+    const outcome = async (e: SchedulerEnv, withWorker: boolean) => {
+      e.install("scheduler-chain.ts");
+      e.install("scheduler-failing.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      const runs = ["sched_chain", "sched_failing"].map((dagId) => {
+        setDagPaused(e.store, dagId, false);
+        return triggerDag(e.store, dagId, { conf: dagId === "sched_chain" ? { label: "sum" } : {}, now }).run;
+      });
+      const worker = withWorker ? await startWorker({ config: e.config, log: () => {} }) : undefined;
+      try {
+        const report = await e.runScheduler({ mode: "until-idle", warmWorkers: 0 });
+        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+      } finally {
+        await worker?.stop();
+      }
+      return runs.map((run) => ({
+        run: e.store.getRun(run)?.state,
+        tasks: e.store
+          .listTaskInstances({ dagId: run.dagId, runId: run.runId })
+          .map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, value: t.returnValue ?? null })),
+        marks: e.marks(run.runId),
+      }));
+    };
+    const localHome = schedulerEnv();
+    homes.push(localHome);
+    const local = await outcome(localHome, false);
+    const distributed = await outcome(bullmqHome("parity"), true);
+    assert.deepEqual(distributed, local);
+    assert.equal(local[0]?.run, "success");
+    assert.equal(local[1]?.run, "failed", "the failing DAG fails the same way on both");
+  });
 });
