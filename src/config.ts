@@ -260,6 +260,12 @@ export const CONFIG_OPTIONS = {
       "5s",
       "After a task is told to stop (timeout, SIGTERM), how long it may clean up before it is killed.",
     ),
+    executor: opt(
+      enumType(["local", "bullmq"] as const),
+      "local",
+      "What runs the tries: local (processes of the scheduler's machine) or bullmq (`windflow worker` " +
+        "processes fed through a BullMQ queue on Redis: see [bullmq]).",
+    ),
   },
   scheduler: {
     dag_dir_list_interval: opt(
@@ -299,6 +305,35 @@ export const CONFIG_OPTIONS = {
       durationType(false),
       "10m",
       "A task instance queued this long without starting is queued again (its process never started).",
+    ),
+  },
+  bullmq: {
+    redis_url: opt(
+      stringType(/^rediss?:\/\/\S+$/, "a redis:// or rediss:// URL"),
+      "redis://127.0.0.1:6379",
+      "The Redis server of the BullMQ queue ([core] executor = bullmq), e.g. redis://:password@host:6379/0.",
+    ),
+    queue: opt(
+      stringType(/^[A-Za-z0-9_-]{1,64}$/, "a queue name of letters, digits, _ and - (at most 64)"),
+      "windflow",
+      "The BullMQ queue the scheduler puts tries in and `windflow worker` takes them from.",
+    ),
+    concurrency: opt(
+      intType(1, 256),
+      "2",
+      "Tries one `windflow worker` runs at once (each in its own process).",
+    ),
+    data_root: opt(
+      pathType,
+      "{PROJECT_ROOT}",
+      "The project folder every worker shares with the scheduler (DAG files, data, models, and the home " +
+        "with the store and logs): the same files at the same path on every host. Checked at the worker's start.",
+    ),
+    lock_duration: opt(
+      durationType(false),
+      "30s",
+      "A worker that stops renewing a try's lock this long (killed, cut off) has its try handed to another " +
+        "worker (BullMQ's stalled-job check); the handed-over try runs only if it is still queued.",
     ),
   },
   database: {

@@ -7,8 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { hostname as osHostname } from "node:os";
-import { after, afterEach, beforeEach, describe, test } from "node:test";
+import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import type { WindflowConfig } from "../src/config.js";
+import { BullmqExecutor } from "../src/orchestration/executor/bullmq.js";
+import { startWorker } from "../src/orchestration/executor/bullmq-worker.js";
 import type {
   AdoptVerdict,
   ExecutorEvent,
@@ -23,15 +25,103 @@ import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger
 import { WarmExecutor } from "../src/orchestration/scheduler/warm-executor.js";
 import { runTasksOf } from "../src/orchestration/store/index.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
+import { startRedis } from "./helpers/redis.js";
 import { type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const DAG = "fixture_executor";
 const RUN = "manual__20260301-000000";
 const LOGICAL = new Date("2026-03-01T00:00:00Z");
 
-const IMPLEMENTATIONS: { name: string; make: (config: WindflowConfig) => TaskExecutor }[] = [
-  { name: "LocalExecutor", make: (config) => new LocalExecutor({ config }) },
-  { name: "WarmExecutor (1 warm process)", make: (config) => new WarmExecutor({ config, size: 1 }) },
+/** An executor under test, and what differs in how its runners are seen (processes here, jobs on a queue). */
+interface Implementation {
+  name: string;
+  make: (config: WindflowConfig) => TaskExecutor;
+  /** Once for the suite (a Redis server): returns the settings of each test's home, and the teardown. */
+  suite?: () => Promise<{ settings: () => Record<string, string>; stop: () => Promise<void> }>;
+  /** For each test, once its home is seeded (a worker): returns the teardown, run after the executors closed. */
+  perTest?: (config: WindflowConfig) => Promise<(made: TaskExecutor[]) => Promise<void>>;
+  /** The run's conf (`nap` lasts `napMs`). */
+  conf?: Record<string, number>;
+  /** The adopt scenario's first verdicts, for a fresh executor `x` offered the running try `running`; returns the offer it adopts. */
+  adoptChecks: (x: TaskExecutor, running: TryToAdopt) => Promise<TryToAdopt>;
+  /** Waits until the runner of `started` is gone after `close({ kill: true })`. */
+  runnerGone: (e: SchedulerEnv, started: StartedTask) => Promise<unknown>;
+}
+
+/** Local runners: adopted by pid on this machine, another machine's left alone. */
+async function localAdoptChecks(x: TaskExecutor, running: TryToAdopt): Promise<TryToAdopt> {
+  const offer = (over: Partial<TryToAdopt>): TryToAdopt => ({ ...running, ...over });
+  assert.equal(x.adopt(offer({ hostname: "another-machine" })), "elsewhere");
+  assert.equal(x.has(running), false);
+  assert.equal(x.adopt(offer({ pid: null })), "lost");
+  return offer({ hostname: osHostname() });
+}
+
+/** A local runner is gone when its process is. */
+function processGone(_e: SchedulerEnv, started: StartedTask) {
+  const pid = started.pid;
+  assert.ok(pid !== null);
+  return until("the killed runner gone", () => {
+    try {
+      process.kill(pid, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+}
+
+let queues = 0;
+const IMPLEMENTATIONS: Implementation[] = [
+  {
+    name: "LocalExecutor",
+    make: (config) => new LocalExecutor({ config }),
+    adoptChecks: localAdoptChecks,
+    runnerGone: processGone,
+  },
+  {
+    name: "WarmExecutor (1 warm process)",
+    make: (config) => new WarmExecutor({ config, size: 1 }),
+    adoptChecks: localAdoptChecks,
+    runnerGone: processGone,
+  },
+  {
+    name: "BullmqExecutor (a real redis-server, one windflow worker)",
+    make: (config) => new BullmqExecutor({ config, checkIntervalMs: 500 }),
+    suite: async () => {
+      const redis = await startRedis();
+      return {
+        // A queue of its own for each test: nothing of one test reaches the next.
+        settings: () => ({
+          WINDFLOW__BULLMQ__REDIS_URL: redis.url,
+          WINDFLOW__BULLMQ__QUEUE: `contract${++queues}`,
+        }),
+        stop: () => redis.stop(),
+      };
+    },
+    perTest: async (config) => {
+      const worker = await startWorker({ config, concurrency: 2, log: () => {} });
+      return async (made) => {
+        for (const x of made) await (x as BullmqExecutor).whenClosed();
+        await worker.stop();
+      };
+    },
+    // Adoption reads the queue (a round trip): the adopted try outlasts it on a loaded machine.
+    conf: { napMs: 8000 },
+    adoptChecks: async (x, running) => {
+      const b = x as BullmqExecutor;
+      assert.equal(x.adopt({ ...running, taskId: "produce" }), "elsewhere", "before the queue was read");
+      await b.nextCheck();
+      assert.equal(x.adopt({ ...running, taskId: "produce" }), "lost", "no live job of it");
+      assert.equal(x.has({ ...running, taskId: "produce" }), false);
+      return running;
+    },
+    // The worker stops the try (SIGTERM): it records its end.
+    runnerGone: (e, started) =>
+      until("the cancelled try ended", () =>
+        e.store.getTaskInstance(started)?.state === "up_for_retry" ? true : undefined,
+      ),
+  },
 ];
 
 const homes: SchedulerEnv[] = [];
@@ -40,8 +130,11 @@ after(() => {
 });
 
 /** A home with the executor fixture DAG and one manual run of it. */
-async function seeded(): Promise<SchedulerEnv> {
-  const e = schedulerEnv({ WINDFLOW__CORE__KILLED_TASK_CLEANUP_TIME: "500ms" });
+async function seeded(
+  settings: Record<string, string> = {},
+  conf: Record<string, number> = {},
+): Promise<SchedulerEnv> {
+  const e = schedulerEnv({ WINDFLOW__CORE__KILLED_TASK_CLEANUP_TIME: "500ms", ...settings });
   homes.push(e);
   e.install("executor.ts");
   const summary = await syncDagFolder(e.config, e.store);
@@ -54,7 +147,7 @@ async function seeded(): Promise<SchedulerEnv> {
     runType: "manual",
     logicalDate: LOGICAL,
     dataInterval: { start: LOGICAL, end: LOGICAL },
-    conf: {},
+    conf,
     tasks: runTasksOf(dag.spec),
   });
   return e;
@@ -103,11 +196,23 @@ for (const impl of IMPLEMENTATIONS) {
       made.push(x);
       return x;
     };
-    beforeEach(async () => {
-      e = await seeded();
+    let suite: { settings: () => Record<string, string>; stop: () => Promise<void> } | undefined;
+    let teardown: ((made: TaskExecutor[]) => Promise<void>) | undefined;
+    before(async () => {
+      suite = await impl.suite?.();
     });
-    afterEach(() => {
-      for (const x of made.splice(0)) x.close({ kill: true });
+    after(async () => {
+      await suite?.stop();
+    });
+    beforeEach(async () => {
+      e = await seeded(suite?.settings() ?? {}, impl.conf ?? {});
+      teardown = await impl.perTest?.(e.config);
+    });
+    afterEach(async () => {
+      const closed = made.splice(0);
+      for (const x of closed) x.close({ kill: true });
+      await teardown?.(closed);
+      teardown = undefined;
     });
 
     test("one runner per start; its end is one event, from one poll; has() until then; listeners told", async () => {
@@ -165,15 +270,13 @@ for (const impl of IMPLEMENTATIONS) {
         const r = e.store.getTaskInstance(key("nap"));
         return r?.state === "running" ? r : undefined;
       });
-      assert.equal(running.pid, started.pid);
+      if (started.pid !== null) assert.equal(running.pid, started.pid);
       first.close();
 
       const x = make();
-      const offer = (over: Partial<TryToAdopt>): TryToAdopt => ({ ...running, ...over });
-      assert.equal(x.adopt(offer({ hostname: "another-machine" })), "elsewhere");
+      const adoptable = await impl.adoptChecks(x, running);
       assert.equal(x.has(ti), false);
-      assert.equal(x.adopt(offer({ pid: null })), "lost");
-      assert.equal(x.adopt(offer({ hostname: osHostname() })), "adopted");
+      assert.equal(x.adopt(adoptable), "adopted");
       assert.equal(x.has(ti), true);
       const [event] = await nextEvents(x, 1);
       assert.equal(event?.adopted, true);
@@ -193,16 +296,7 @@ for (const impl of IMPLEMENTATIONS) {
       assert.equal(x.running, 0);
       assert.equal(x.has(ti), false);
       assert.deepEqual(x.poll(), []);
-      const pid = started.pid;
-      assert.ok(pid !== null);
-      await until("the killed runner gone", () => {
-        try {
-          process.kill(pid, 0);
-          return undefined;
-        } catch {
-          return true;
-        }
-      });
+      await impl.runnerGone(e, started);
     });
   });
 }

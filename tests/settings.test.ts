@@ -161,6 +161,11 @@ const ROWS: readonly Row[] = [
     coveredBy: "tests/executor.test.ts",
   },
   {
+    setting: "core.executor",
+    value: "bullmq",
+    coveredBy: "tests/bullmq.test.ts: a chain on two workers",
+  },
+  {
     setting: "scheduler.dag_dir_list_interval",
     value: "1h",
     coveredBy: "tests/scheduler.test.ts",
@@ -273,6 +278,31 @@ const ROWS: readonly Row[] = [
       assert.equal(ti?.state, "failed", lines.join("\n"));
       assert.match(lines.join("\n"), /queued for 1000 ms without starting: killing its process/);
     },
+  },
+  {
+    setting: "bullmq.redis_url",
+    value: "redis://127.0.0.1:6379",
+    coveredBy: "tests/bullmq.test.ts: a chain on two workers",
+  },
+  {
+    setting: "bullmq.queue",
+    value: "chain",
+    coveredBy: "tests/bullmq.test.ts: a chain on two workers",
+  },
+  {
+    setting: "bullmq.concurrency",
+    value: "1",
+    coveredBy: "tests/bullmq.test.ts: a chain on two workers",
+  },
+  {
+    setting: "bullmq.data_root",
+    value: "/elsewhere",
+    coveredBy: "tests/bullmq.test.ts: a worker whose paths differ from the scheduler's refuses to start",
+  },
+  {
+    setting: "bullmq.lock_duration",
+    value: "3s",
+    coveredBy: "tests/bullmq.test.ts: a chain on two workers",
   },
   {
     setting: "database.path",

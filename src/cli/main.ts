@@ -112,6 +112,19 @@ program
     const { probeKernel } = await import("../notebook/run.js");
     const { formatDoctor, runDoctor } = await import("../doctor.js");
     const results = await runDoctor({ root, startKernel: opts.kernel, kernelProbe: probeKernel });
+    // The distributed executor's Redis, when the engine is set to use it.
+    const { loadConfig } = await import("../config.js");
+    const config = (() => {
+      try {
+        return loadConfig({ root });
+      } catch {
+        return undefined; // a broken config is reported by the orchestration commands
+      }
+    })();
+    if (config?.core.executor === "bullmq") {
+      const { redisDoctor } = await import("../orchestration/executor/bullmq.js");
+      results.push(...(await redisDoctor(config.bullmq.redis_url)));
+    }
     process.stdout.write(`${opts.json ? JSON.stringify(results, null, 2) : formatDoctor(results)}\n`);
     if (results.some((r) => r.status === "fail")) process.exitCode = 1;
   });

@@ -640,6 +640,29 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       });
     });
 
+  // --- worker -------------------------------------------------------------------------------------------
+
+  program
+    .command("worker")
+    .description(
+      "run tries from the BullMQ queue ([core] executor = bullmq; [bullmq] redis_url, queue, concurrency, " +
+        "data_root): each in its own process, as the scheduler's local executor does. SIGTERM/SIGINT: take no " +
+        "new try, finish the running ones, exit",
+    )
+    .option("--concurrency <n>", "tries at once (default [bullmq] concurrency)", (v) =>
+      Number.parseInt(v, 10),
+    )
+    .action(async (opts: { concurrency?: number }) => {
+      if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 1))
+        throw new WindflowError("--concurrency: expected a whole number of 1 or more", {
+          hint: "e.g. --concurrency 2",
+        });
+      const { workerMain } = await import("../orchestration/executor/bullmq-worker.js");
+      process.exitCode = await workerMain(await config(), {
+        ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      });
+    });
+
   // --- db ------------------------------------------------------------------------------------------------
 
   const db = program.command("db").description("the metadata database: init, reset");

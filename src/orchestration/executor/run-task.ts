@@ -66,6 +66,11 @@ export interface RunTaskInstanceOptions extends TaskInstanceKey {
   pid?: number;
   /** The clock. @default () => new Date() */
   now?: () => Date;
+  /**
+   * Run only this try number (a queue's job names the try it was added for): a job delivered again after
+   * the task instance moved on to a later try runs nothing (`TaskNotQueuedError`).
+   */
+  expectTry?: number;
 }
 
 /** What became of the try. */
@@ -116,6 +121,13 @@ async function claimAndRun(
   if (ti.state !== "queued") throw new TaskNotQueuedError(dagId, runId, taskId, ti.state);
 
   const tryNumber = ti.tryNumber + 1;
+  if (options.expectTry !== undefined && options.expectTry !== tryNumber)
+    throw new TaskNotQueuedError(
+      dagId,
+      runId,
+      taskId,
+      `queued for try ${tryNumber}, not try ${options.expectTry}`,
+    );
   const logPath = taskLogPath(config.logging.base_log_folder, key, tryNumber);
   const pid = options.pid ?? process.pid;
   const host = options.hostname ?? osHostname();
@@ -288,7 +300,7 @@ export const TASKS_RUN_USAGE = "windflow tasks run DAG_ID TASK_ID RUN_ID";
  */
 export async function tasksRunMain(
   argv: readonly string[],
-  options: { config?: WindflowConfig; stderr?: (line: string) => void } = {},
+  options: { config?: WindflowConfig; stderr?: (line: string) => void; expectTry?: number } = {},
 ): Promise<number> {
   const say = options.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
   const [dagId, taskId, runId, ...rest] = argv;
@@ -308,6 +320,7 @@ export async function tasksRunMain(
       ...(options.config ? { config: options.config } : {}),
       captureStdio: true,
       stop: stop.signal,
+      ...(options.expectTry === undefined ? {} : { expectTry: options.expectTry }),
     });
     return outcome.exitCode;
   } catch (error) {

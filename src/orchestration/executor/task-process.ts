@@ -7,7 +7,15 @@
 import { tasksRunMain } from "./run-task.js";
 
 if (require.main === module) {
-  tasksRunMain(process.argv.slice(2)).then(
+  // Set by `windflow worker` (bullmq-worker.ts): the try its job was added for, and a pipe on stdin whose end
+  // means the worker died (killed -9): stop the try as a SIGTERM would, so that it is retried elsewhere.
+  const expect = process.env.WINDFLOW_EXPECT_TRY;
+  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1") {
+    process.stdin.on("close", () => process.kill(process.pid, "SIGTERM"));
+    process.stdin.on("error", () => {});
+    process.stdin.resume();
+  }
+  tasksRunMain(process.argv.slice(2), expect ? { expectTry: Number(expect) } : {}).then(
     // Exit now, even if a stopped task left work behind (timers, sockets): the try is over and recorded.
     (code) => process.exit(code),
     (error: unknown) => {

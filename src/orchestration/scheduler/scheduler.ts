@@ -86,6 +86,12 @@ import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
 import { WAKEUP_FILE } from "./trigger.js";
 import { WarmExecutor } from "./warm-executor.js";
 
+/** `[core] executor = bullmq`: loaded only then (BullMQ and ioredis are not needed otherwise). */
+function bullmqExecutor(config: WindflowConfig, onError: (error: Error) => void): TaskExecutor {
+  const { BullmqExecutor } = require("../executor/bullmq.js") as typeof import("../executor/bullmq.js");
+  return new BullmqExecutor({ config, onError });
+}
+
 /** How long the scheduler runs (see the module comment). */
 export type SchedulerMode = "forever" | "once" | "until-idle";
 
@@ -278,19 +284,21 @@ export class Scheduler {
     this.ownsExecutor = options.executor === undefined;
     this.executor =
       options.executor ??
-      (this.warmWorkers > 0
-        ? new WarmExecutor({
-            config: options.config,
-            size: this.warmWorkers,
-            ...(options.taskCommand ? { coldCommand: options.taskCommand } : {}),
-            log: this.log,
-            hostname: this.hostname,
-          })
-        : new LocalExecutor({
-            config: options.config,
-            ...(options.taskCommand ? { command: options.taskCommand } : {}),
-            hostname: this.hostname,
-          }));
+      (options.config.core.executor === "bullmq"
+        ? bullmqExecutor(options.config, (error) => this.log.warn(`bullmq: ${error.message}`))
+        : this.warmWorkers > 0
+          ? new WarmExecutor({
+              config: options.config,
+              size: this.warmWorkers,
+              ...(options.taskCommand ? { coldCommand: options.taskCommand } : {}),
+              log: this.log,
+              hostname: this.hostname,
+            })
+          : new LocalExecutor({
+              config: options.config,
+              ...(options.taskCommand ? { command: options.taskCommand } : {}),
+              hostname: this.hostname,
+            }));
     this.processor = new DagProcessor({
       folder: options.config.core.dags_folder,
       extraFolders: dagFolders(options.config).slice(1),

@@ -1,0 +1,313 @@
+/**
+ * The distributed executor end to end (docs/adr/0013-bullmq-executor.md), on a real `redis-server` started by
+ * the test (127.0.0.1, a free port, AOF on, noeviction): the scheduler with `[core] executor = bullmq` and two
+ * `windflow worker` processes run a three-task chain; the worker running the middle task is killed -9 mid-try,
+ * and the try is retried on the other worker, never run twice at once; the surviving worker stops gracefully
+ * on SIGTERM. And a worker whose paths differ from the scheduler's refuses to start. (The executor contract
+ * suite runs against `BullmqExecutor` in tests/executor-contract.test.ts.)
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../src/config.js";
+import { BullmqExecutor, redisDoctor } from "../src/orchestration/executor/bullmq.js";
+import { startWorker, WorkerSetupError } from "../src/orchestration/executor/bullmq-worker.js";
+import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
+import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
+import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
+import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+
+let redis: RedisServer;
+const homes: SchedulerEnv[] = [];
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  for (const h of homes) h.cleanup();
+  await redis?.stop();
+});
+
+/** A home whose scheduler hands tries to the BullMQ queue `queue` of the test's Redis. */
+function bullmqHome(queue: string, settings: Record<string, string> = {}): SchedulerEnv {
+  const e = schedulerEnv({
+    WINDFLOW__CORE__EXECUTOR: "bullmq",
+    WINDFLOW__BULLMQ__REDIS_URL: redis.url,
+    WINDFLOW__BULLMQ__QUEUE: queue,
+    ...settings,
+  });
+  homes.push(e);
+  return e;
+}
+
+/** `windflow worker` in a process of its own; resolves once it said it is ready. */
+async function spawnWorker(
+  e: SchedulerEnv,
+  name: string,
+): Promise<{ child: ChildProcess; output: () => string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "worker"], {
+    cwd: ROOT,
+    env: e.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  e.track(child);
+  let text = "";
+  child.stdout?.on("data", (b: Buffer) => {
+    text += b.toString();
+  });
+  child.stderr?.on("data", (b: Buffer) => {
+    text += b.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+  });
+  await until(`worker ${name} ready`, () => {
+    assert.ok(!exited, `worker ${name} exited at start:\n${text}`);
+    return text.includes("windflow worker on") ? true : undefined;
+  });
+  return { child, output: () => text, exit };
+}
+
+describe("the BullMQ executor with windflow workers", () => {
+  test("a chain on two workers; the worker of the middle task killed -9: the try is retried on the other, never twice at once", async () => {
+    const e = bullmqHome("chain", {
+      WINDFLOW__BULLMQ__CONCURRENCY: "1",
+      // A killed worker's job is handed over after this (BullMQ's stalled-job check, by the other worker).
+      WINDFLOW__BULLMQ__LOCK_DURATION: "3s",
+    });
+    e.install("bullmq-chain.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "bullmq_chain", false);
+    const { run } = triggerDag(e.store, "bullmq_chain");
+    const workers = [await spawnWorker(e, "a"), await spawnWorker(e, "b")];
+    const scheduler = e.scheduler();
+    const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+    try {
+      // fit's first try runs on one of the workers: kill that worker -9.
+      const fitKey = { ...run, taskId: "fit" };
+      const running = await until("fit running", () => {
+        const ti = e.store.getTaskInstance(fitKey);
+        return ti?.state === "running" ? ti : undefined;
+      });
+      assert.equal(running.tryNumber, 1);
+      const victim = await until("the worker running fit", () =>
+        workers.find((w) => w.output().includes(`process ${running.pid}`)),
+      );
+      const survivor = workers.find((w) => w !== victim);
+      assert.ok(survivor);
+      victim.child.kill("SIGKILL");
+      await victim.exit;
+
+      const report = await done;
+      assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+      assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+      const fit = e.store.getTaskInstance(fitKey);
+      assert.equal(fit?.state, "success");
+      assert.equal(fit?.tryNumber, 2, "fit's first try was stopped with its worker, the second succeeded");
+      assert.equal(e.store.getTaskInstance({ ...run, taskId: "report" })?.returnValue, "fitted 6");
+      // Try 2 started after try 1 stopped (never twice at once), in another process; each task ran once more.
+      const marks = e.marks(run.runId).map((l) => l.replace(/ \d+$/, ""));
+      assert.deepEqual(
+        marks,
+        ["prepare 1 end", "fit 1 start", "fit 1 stopped", "fit 2 start", "fit 2 end", "report 1 end"],
+        e.lines.join("\n"),
+      );
+      const fit2pid = e
+        .marks(run.runId)
+        .find((l) => l.startsWith("fit 2 start"))
+        ?.split(" ")[3];
+      assert.ok(survivor.output().includes(`process ${fit2pid}`), "try 2 ran on the surviving worker");
+
+      // SIGTERM: the surviving worker stops gracefully.
+      survivor.child.kill("SIGTERM");
+      assert.equal(await survivor.exit, 0, survivor.output());
+      assert.match(survivor.output(), /stopping: waiting for 0 running tries/);
+    } finally {
+      scheduler.stop("test end");
+      await done.catch(() => {});
+    }
+  });
+
+  test("a worker whose paths differ from the scheduler's refuses to start, naming them", async () => {
+    const e = bullmqHome("paths");
+    e.store; // the store exists
+    const x = new BullmqExecutor({ config: e.config });
+    const elsewhere = mkdtempSync(join(tmpdir(), "windflow-elsewhere-"));
+    try {
+      await x.nextCheck(); // the scheduler's paths are published
+      const config = loadConfig({ env: { ...e.env, WINDFLOW__BULLMQ__DATA_ROOT: elsewhere }, root: ROOT });
+      await assert.rejects(
+        startWorker({ config, log: () => {} }),
+        (error: unknown) =>
+          error instanceof WorkerSetupError &&
+          error.message.includes(`[bullmq] data_root is ${elsewhere} here, ${ROOT} on the scheduler`),
+      );
+    } finally {
+      x.close();
+      await x.whenClosed();
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  test("doctor: Redis's durability settings, and what to change", async () => {
+    const statuses = (findings: { name: string; status: string }[]) =>
+      Object.fromEntries(findings.map((f) => [f.name, f.status]));
+    assert.deepEqual(statuses(await redisDoctor(redis.url)), {
+      Redis: "ok",
+      "Redis appendonly": "ok",
+      "Redis maxmemory-policy": "ok",
+    });
+    // A server set up against the guide: both flagged, with what to change.
+    const careless = await startRedis({ appendonly: "no", maxmemoryPolicy: "allkeys-lru" });
+    try {
+      const findings = await redisDoctor(careless.url);
+      assert.deepEqual(statuses(findings), {
+        Redis: "ok",
+        "Redis appendonly": "warn",
+        "Redis maxmemory-policy": "warn",
+      });
+      assert.match(findings[1]?.fix ?? "", /appendonly yes/);
+      assert.match(findings[2]?.fix ?? "", /maxmemory-policy noeviction/);
+    } finally {
+      await careless.stop();
+    }
+    const nobody = await redisDoctor(`redis://127.0.0.1:${await freePort()}`);
+    assert.equal(nobody[0]?.status, "fail");
+    assert.match(nobody[0]?.fix ?? "", /redis_url/);
+  });
+
+  test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {
+    const e = bullmqHome("again");
+    e.install("bullmq-chain.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "bullmq_chain");
+    const key = { ...run, taskId: "prepare" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const events = async () => {
+      const deadline = Date.now() + HANG_GUARD_MS;
+      for (;;) {
+        const got = x.poll();
+        if (got.length > 0) return got;
+        assert.ok(Date.now() < deadline, "no event");
+        await new Promise<void>((resolve) => {
+          const stop = x.subscribe(() => {
+            stop();
+            resolve();
+          });
+          setTimeout(() => {
+            stop();
+            resolve();
+          }, 200);
+        });
+      }
+    };
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      x.start(ti); // no worker yet: the job waits
+      assert.equal(x.kill(ti), true);
+      worker = await startWorker({ config: e.config, log: () => {} });
+      const [cancelled] = await events();
+      assert.equal(cancelled?.killedBy, "kill");
+      assert.equal(cancelled?.pid, null, "no process was started");
+      assert.equal(e.store.getTaskInstance(key)?.state, "queued", "nothing ran");
+      // The same try started again: its finished job is replaced, its cancel flag cleared.
+      x.start(ti);
+      const [ran] = await events();
+      assert.equal(ran?.exitCode, 0);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "success");
+      assert.equal(after?.tryNumber, 1);
+      assert.deepEqual(
+        e.marks(run.runId).map((l) => l.replace(/ \d+$/, "")),
+        ["prepare 1 end"],
+      );
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker?.stop();
+    }
+  });
+
+  test("Redis stopped for a few seconds mid-run: scheduler and worker reconnect; each task runs once", async () => {
+    const own = await startRedis(); // its own server: the others' tests keep theirs
+    try {
+      const e = schedulerEnv({
+        WINDFLOW__CORE__EXECUTOR: "bullmq",
+        WINDFLOW__BULLMQ__REDIS_URL: own.url,
+        WINDFLOW__BULLMQ__QUEUE: "outage",
+      });
+      homes.push(e);
+      e.install("scheduler-chain.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      setDagPaused(e.store, "sched_chain", false);
+      const { run } = triggerDag(e.store, "sched_chain", { conf: { label: "sum" } });
+      const worker = await spawnWorker(e, "w");
+      const scheduler = e.scheduler();
+      const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+      try {
+        await until("extract done", () =>
+          e.store.getTaskInstance({ ...run, taskId: "extract" })?.state === "success" ? true : undefined,
+        );
+        await own.restart(3000); // down for 3 s (plus the restart), its AOF kept
+        const report = await done;
+        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+        assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+        assert.deepEqual(e.marks(run.runId), ["extract 1", "transform 1", "load 1"], "each task ran once");
+        // The outage was seen (the connections were refused), and lived through.
+        assert.ok(
+          e.lines.some((l) => /bullmq: .*ECONNREFUSED/.test(l)),
+          `the scheduler saw Redis go:\n${e.lines.join("\n")}`,
+        );
+        worker.child.kill("SIGTERM");
+        assert.equal(await worker.exit, 0, worker.output());
+      } finally {
+        scheduler.stop("test end");
+        await done.catch(() => {});
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("parity: the same runs on the local and the BullMQ executors end with the same states, tries and return values", async () => {
+    const now = new Date("2026-03-01T12:00:00Z");
+    const outcome = async (e: SchedulerEnv, withWorker: boolean) => {
+      e.install("scheduler-chain.ts");
+      e.install("scheduler-failing.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      const runs = ["sched_chain", "sched_failing"].map((dagId) => {
+        setDagPaused(e.store, dagId, false);
+        return triggerDag(e.store, dagId, { conf: dagId === "sched_chain" ? { label: "sum" } : {}, now }).run;
+      });
+      const worker = withWorker ? await startWorker({ config: e.config, log: () => {} }) : undefined;
+      try {
+        const report = await e.runScheduler({ mode: "until-idle", warmWorkers: 0 });
+        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+      } finally {
+        await worker?.stop();
+      }
+      return runs.map((run) => ({
+        run: e.store.getRun(run)?.state,
+        tasks: e.store
+          .listTaskInstances({ dagId: run.dagId, runId: run.runId })
+          .map((t) => ({ task: t.taskId, state: t.state, tries: t.tryNumber, value: t.returnValue ?? null })),
+        marks: e.marks(run.runId),
+      }));
+    };
+    const localHome = schedulerEnv();
+    homes.push(localHome);
+    const local = await outcome(localHome, false);
+    const distributed = await outcome(bullmqHome("parity"), true);
+    assert.deepEqual(distributed, local);
+    assert.equal(local[0]?.run, "success");
+    assert.equal(local[1]?.run, "failed", "the failing DAG fails the same way on both");
+  });
+});
