@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ensureBackend } from "../src/model/backend.js";
 import { createModel, MODEL_DEFAULTS, TRAIN_DEFAULTS } from "../src/model/model.js";
-import { FlatTrainer } from "../src/model/trainer.js";
+import { FlatTrainer, RowBatches } from "../src/model/trainer.js";
 
 void (async () => {
   const backend = process.argv[2] as "tensorflow" | "wasm" | "cpu";
@@ -56,21 +56,9 @@ void (async () => {
     depth: MODEL_DEFAULTS.hiddenUnits.length,
     l2: MODEL_DEFAULTS.l2,
   });
+  const feed = new RowBatches(x, y, width, batchSize);
   const epoch = () => {
-    for (let from = 0; from < rows; from += batchSize) {
-      const n = Math.min(batchSize, rows - from);
-      const xb = new Float32Array(n * width);
-      const yb = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const r = order[from + i] as number;
-        xb.set(x.subarray(r * width, r * width + width), i * width);
-        yb[i] = y[r] as number;
-      }
-      const xs = tf.tensor2d(xb, [n, width]);
-      const ys = tf.tensor2d(yb, [n, 1]);
-      trainer.step(xs, ys, 1e-3);
-      tf.dispose([xs, ys]);
-    }
+    for (let b = 0; b < feed.count(rows); b++) feed.step(trainer, order, b, 1e-3);
     trainer.takeLoss();
   };
   epoch();

@@ -3,6 +3,8 @@
  * (`import { ... } from "windflow"`).
  */
 
+// The authoring API (windflow/dag): dag, chain, durations, errors, the spec types, VERSION.
+export * from "./authoring.js";
 export * from "./config.js";
 // Data: schema, loading, conversion for notebooks, the dataset command.
 export { DESCRIBE_STATS, describeColumns, type ToDanfoOptions, toDanfo } from "./data/danfo.js";
@@ -167,18 +169,6 @@ export {
   studentTypeScript,
 } from "./notebook/student.js";
 // Orchestration: DAG authoring, states, readiness, schedules, in-process test runs, DAG files.
-export {
-  chain,
-  type Dag,
-  type DagBuilder,
-  type DagOptions,
-  dag,
-  isDag,
-  TASK_DEFAULTS,
-  type TaskOptions,
-} from "./orchestration/dag.js";
-export { parseDuration } from "./orchestration/duration.js";
-export * from "./orchestration/errors.js";
 export * from "./orchestration/executor/index.js";
 export { renderDag } from "./orchestration/graph.js";
 export { listDagFiles, loadDag, loadDagFile } from "./orchestration/loader.js";
@@ -203,19 +193,6 @@ export * from "./orchestration/state.js";
 export * from "./orchestration/store/index.js";
 export * from "./orchestration/test-run.js";
 export {
-  type DagSpec,
-  type DataInterval,
-  type Json,
-  type JsonObject,
-  type ScheduleSpec,
-  type TaskContext,
-  type TaskFn,
-  type TaskRef,
-  type TaskSpec,
-  TRIGGER_RULES,
-  type TriggerRule,
-} from "./orchestration/types.js";
-export {
   assertDagSpec,
   fromJSON as dagSpecFromJSON,
   toJSON as dagSpecToJSON,
@@ -231,4 +208,3 @@ export {
   trainModelWithIO,
 } from "./pipeline/steps.js";
 export { type Progress, progress } from "./util/progress.js";
-export { VERSION } from "./version.js";

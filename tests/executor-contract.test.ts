@@ -20,9 +20,9 @@ import type {
   TryToStart,
 } from "../src/orchestration/executor/executor.js";
 import { LocalExecutor } from "../src/orchestration/executor/local.js";
+import { WarmExecutor } from "../src/orchestration/executor/warm-executor.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
-import { WarmExecutor } from "../src/orchestration/scheduler/warm-executor.js";
 import { runTasksOf } from "../src/orchestration/store/index.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
 import { startRedis } from "./helpers/redis.js";

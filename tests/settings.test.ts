@@ -458,11 +458,12 @@ describe("every documented setting changes what it says", () => {
     const settings = Object.entries(CONFIG_OPTIONS).flatMap(([section, keys]) =>
       Object.keys(keys).map((key) => `${section}.${key}`),
     );
-    assert.deepEqual(
-      ROWS.map((r) => r.setting),
-      settings,
-      "ROWS in the order of CONFIG_OPTIONS",
-    );
+    const rows = ROWS.map((r) => r.setting);
+    const missing = settings.filter((s) => !rows.includes(s));
+    const unknown = rows.filter((s) => !settings.includes(s));
+    assert.deepEqual(missing, [], `settings without a row in ROWS: ${missing.join(", ")}`);
+    assert.deepEqual(unknown, [], `rows for no setting of config.ts: ${unknown.join(", ")}`);
+    assert.deepEqual(rows, settings, "ROWS in the order of CONFIG_OPTIONS");
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     for (const line of readme.split("\n").filter((l) => /^\| `\[[a-z]+\] /.test(l))) {
       const section = /^\| `\[([a-z]+)\]/.exec(line)?.[1] as string;

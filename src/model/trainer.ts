@@ -242,3 +242,51 @@ export class FlatTrainer {
     this.decay?.dispose();
   }
 }
+
+/**
+ * The batches of an epoch: rows copied out of one row-major matrix in a shuffled order into one reused buffer
+ * (no shuffled copy of the data; copying rows of a Float32Array is 5x faster than tf.gather on wasm; one buffer
+ * for every batch makes steps 12 % faster than a new one each time: less for the collector). Overwriting the
+ * buffer is safe once a step is done: the step consumes the batch's tensors synchronously and they are disposed
+ * (tfjs-node and wasm copy the values into the backend; the cpu backend reads them during the step only).
+ */
+export class RowBatches {
+  private readonly xBatch: Float32Array;
+  private readonly yBatch: Float32Array;
+
+  constructor(
+    private readonly x: Float32Array,
+    private readonly y: Float32Array,
+    private readonly width: number,
+    readonly batchSize: number,
+  ) {
+    this.xBatch = new Float32Array(batchSize * width);
+    this.yBatch = new Float32Array(batchSize);
+  }
+
+  /** How many batches cover `rows` rows (the last one may be short). */
+  count(rows: number): number {
+    return Math.ceil(rows / this.batchSize);
+  }
+
+  /** One step of `trainer` at learning rate `rate` on the batch `b` of the rows listed in `order`. */
+  step(trainer: FlatTrainer, order: Int32Array, b: number, rate: number): void {
+    const { x, y, width, batchSize } = this;
+    const from = b * batchSize;
+    const n = Math.min(batchSize, order.length - from);
+    const xb = n === batchSize ? this.xBatch : this.xBatch.subarray(0, n * width);
+    const yb = n === batchSize ? this.yBatch : this.yBatch.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      const r = order[from + i] as number;
+      xb.set(x.subarray(r * width, r * width + width), i * width);
+      yb[i] = y[r] as number;
+    }
+    const xs = tf.tensor2d(xb, [n, width]);
+    const ys = tf.tensor2d(yb, [n, 1]);
+    try {
+      trainer.step(xs, ys, rate);
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+  }
+}

@@ -163,10 +163,9 @@ export async function externalTryMain(argv: readonly string[], io: ExternalTryIO
   }
   const result = await runTry(input);
   if (result.outcome === "success") out(JSON.stringify(result.value ?? null));
-  else if (result.outcome === "skipped") {
-    const reason = errorInfo(result.error).message;
-    err(reason.startsWith("skipped") ? reason : `skipped: ${reason}`);
-  } else say(result.error, true);
+  // A skip's message is TaskSkip's own ("skipped: <reason>").
+  else if (result.outcome === "skipped") err(errorInfo(result.error).message);
+  else say(result.error, true);
   await result.cleanedUp();
   return EXTERNAL_EXIT_CODES[result.outcome];
 }

@@ -2,7 +2,8 @@
  * The executor side: what runs task code. `runTry` runs one try of a task, store-free (`windflow tasks run`
  * and `dags test` both use it); `runTaskInstance` / `tasksRunMain` run one try of a queued task instance in the
  * current process (`windflow tasks run`); `TaskExecutor` is what the scheduler asks of whatever starts those
- * processes, and `LocalExecutor` (and the scheduler's `WarmExecutor`) implement it.
+ * processes: `LocalExecutor`, `WarmExecutor` (a pool of warm task processes) and `BullmqExecutor` (`bullmq.ts`,
+ * imported only when `[core] executor = bullmq`) implement it.
  */
 export * from "./errors.js";
 export type {
@@ -34,3 +35,9 @@ export {
   type TryOutcome,
   type TrySettings,
 } from "./try-runner.js";
+export {
+  defaultWarmWorkerCommand,
+  WarmExecutor,
+  type WarmExecutorOptions,
+} from "./warm-executor.js";
+export type { WarmAssignment, WarmReady } from "./warm-worker.js";

@@ -51,10 +51,3 @@ export {
   wakeScheduler,
 } from "./trigger.js";
 export * from "./views.js";
-export {
-  defaultWarmWorkerCommand,
-  type TaskExecutor,
-  WarmExecutor,
-  type WarmExecutorOptions,
-} from "./warm-executor.js";
-export type { WarmAssignment, WarmReady } from "./warm-worker.js";

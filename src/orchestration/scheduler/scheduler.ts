@@ -53,6 +53,7 @@ import { WindflowError } from "../../errors.js";
 import type { ExecutorEvent, TaskExecutor } from "../executor/executor.js";
 import { isProcessAlive, LocalExecutor } from "../executor/local.js";
 import { finishLostTry } from "../executor/run-task.js";
+import { WarmExecutor } from "../executor/warm-executor.js";
 import { dagFolders } from "../loader.js";
 import { nextDueAt, runIdFor, runsDue } from "../schedule.js";
 import { DuplicateRunError } from "../store/errors.js";
@@ -84,7 +85,6 @@ import {
 } from "./decide.js";
 import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
 import { WAKEUP_FILE } from "./trigger.js";
-import { WarmExecutor } from "./warm-executor.js";
 
 /** `[core] executor = bullmq`: loaded only then (BullMQ and ioredis are not needed otherwise). */
 function bullmqExecutor(config: WindflowConfig, onError: (error: Error) => void): TaskExecutor {

@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
+import type { TaskInstanceKey } from "../store/store.js";
 import {
   type AdoptVerdict,
   type ExecutorEvent,
@@ -27,15 +28,10 @@ import {
   type TaskExecutor,
   type TryToAdopt,
   type TryToStart,
-} from "../executor/executor.js";
-import { LocalExecutor } from "../executor/local.js";
-import { taskLogPath } from "../executor/task-log.js";
-import type { TaskInstanceKey } from "../store/store.js";
-import { type SchedulerLogger, SILENT } from "./log.js";
+} from "./executor.js";
+import { LocalExecutor } from "./local.js";
+import { taskLogPath } from "./task-log.js";
 import type { WarmAssignment, WarmReady } from "./warm-worker.js";
-
-/** The executor seam, now in `executor/executor.ts` (kept here for the importers of this module). */
-export type { TaskExecutor } from "../executor/executor.js";
 
 /** Options of `WarmExecutor`. */
 export interface WarmExecutorOptions {
@@ -50,7 +46,8 @@ export interface WarmExecutorOptions {
   env?: Environment;
   /** Called when a task process ends (wakes the scheduler); `subscribe` does the same. */
   onExit?: () => void;
-  log?: SchedulerLogger;
+  /** Where the pool says it gave up on warm processes (the scheduler's log). */
+  log?: { warn(text: string): void };
   /** This machine's name (see `LocalExecutor`). @default os.hostname() */
   hostname?: string;
 }
@@ -78,7 +75,7 @@ export class WarmExecutor implements TaskExecutor {
   private readonly command: readonly string[];
   private readonly env: Environment;
   private readonly onExit: (() => void) | undefined;
-  private readonly log: SchedulerLogger;
+  private readonly log: { warn(text: string): void };
   private readonly ready: ChildProcess[] = [];
   /** Warm processes loading, with the try reserved for each when none was ready (null: none yet). */
   private readonly booting = new Map<ChildProcess, WarmAssignment | null>();
@@ -107,7 +104,7 @@ export class WarmExecutor implements TaskExecutor {
       this.listeners.call();
     };
     this.description = `local processes, ${this.size} warm task processes`;
-    this.log = options.log ?? SILENT;
+    this.log = options.log ?? { warn: () => {} };
     this.workerLog = join(options.config.logging.base_log_folder, "scheduler", "warm-workers.log");
     this.local = new LocalExecutor({
       config: options.config,

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { register } from "tsx/cjs/api";
-import { tasksRunMain } from "../executor/run-task.js";
+import { tasksRunMain } from "./run-task.js";
 
 /** What the scheduler sends a warm process. */
 export interface WarmAssignment {
