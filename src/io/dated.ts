@@ -11,7 +11,7 @@
  */
 import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { checkWritable, explainWriteError, tempPathFor } from "../util/atomic.js";
+import { checkWritable, diskNearlyFull, explainWriteError, tempPathFor } from "../util/atomic.js";
 import { parseTimestamp, timestamp } from "../util/timestamp.js";
 
 // The stamp itself lives in util/ (the engine names run ids with it too); re-exported for the ML side.
@@ -77,7 +77,7 @@ export async function writeDated(
     }
     return { path, latest, stamp };
   } catch (error) {
-    throw explainWriteError(error, path || join(folder, `${stamp}${ext}`));
+    throw explainWriteError(error, path || join(folder, `${stamp}${ext}`), diskNearlyFull(folder));
   } finally {
     rmSync(tmp, { force: true });
     rmSync(latestTmp, { force: true });

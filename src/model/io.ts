@@ -43,7 +43,13 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { WindflowError } from "../errors.js";
-import { checkWritable, sweepDeadTemps, writeFileAtomicSync } from "../util/atomic.js";
+import {
+  checkWritable,
+  diskNearlyFull,
+  explainWriteError,
+  sweepDeadTemps,
+  writeFileAtomicSync,
+} from "../util/atomic.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { type ModelMetadata, parseMetadata } from "./metadata.js";
 
@@ -148,12 +154,18 @@ export async function saveToRegistry(
         if (isTaken(error)) continue;
         throw error;
       }
-      writeFileAtomicSync(join(root, LATEST_FILE), `${name}\n`);
+      try {
+        writeFileAtomicSync(join(root, LATEST_FILE), `${name}\n`);
+      } catch (error) {
+        // latest could not follow (a full disk): take the new folder back, so the registry is as it was.
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
       return { name, dir };
     }
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
-    throw error;
+    throw explainWriteError(error, root);
   }
 }
 
@@ -375,18 +387,20 @@ async function stageModel(parent: string, model: tf.LayersModel, metadata: Model
   };
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
 
-  mkdirSync(parent, { recursive: true });
-  // What a writer killed mid-save left here goes first (never a live writer's: the pid is in the name).
-  sweepDeadTemps(parent);
   const tmp = join(parent, `.tmp-model-${process.pid}-${randomBytes(4).toString("hex")}`);
-  mkdirSync(tmp);
   try {
+    mkdirSync(parent, { recursive: true });
+    // What a writer killed mid-save left here goes first (never a live writer's: the pid is in the name).
+    sweepDeadTemps(parent);
+    mkdirSync(tmp);
     writeDurably(join(tmp, MODEL_FILE), JSON.stringify(modelJson));
     writeDurably(join(tmp, WEIGHTS_FILE), weights);
     writeDurably(join(tmp, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
   } catch (error) {
+    const full = diskNearlyFull(parent);
     rmSync(tmp, { recursive: true, force: true });
-    throw error;
+    // A full disk or a read-only folder is named with the folder (OutputWriteError), not as a bare ENOSPC.
+    throw explainWriteError(error, parent, full);
   }
   return tmp;
 }

@@ -7,6 +7,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statfsSync,
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -53,10 +54,26 @@ export function checkWritable(dir: string): void {
 }
 
 /**
- * The error of a failed write as the user should read it: an `OutputWriteError` for a read-only folder, missing
- * permission or a full disk (by errno, or the text of polars' Rust errors), else `error` itself.
+ * Whether the file system of `dir` has (almost) no room left for this user: under 64 kB. Asked when a write
+ * failed with an error that does not say why: polars' Parquet writer reports a full disk met while writing its
+ * footer as "parquet: File out of specification: Invalid thrift: transport error". Ask before removing the
+ * failed write's temporary file (it holds the space the write used).
  */
-export function explainWriteError(error: unknown, path: string): unknown {
+export function diskNearlyFull(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The error of a failed write as the user should read it: an `OutputWriteError` for a read-only folder, missing
+ * permission or a full disk (by errno, or the text of polars' Rust errors, or `diskFull`: the caller's
+ * `diskNearlyFull` for an error that does not say), else `error` itself.
+ */
+export function explainWriteError(error: unknown, path: string, diskFull = false): unknown {
   if (error instanceof WindflowError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code && WRITE_ERRORS[code]) return new OutputWriteError(path, WRITE_ERRORS[code] as string, error);
@@ -67,6 +84,7 @@ export function explainWriteError(error: unknown, path: string): unknown {
     return new OutputWriteError(path, "the file system is read-only", error);
   if (/Permission denied|os error 13/i.test(text))
     return new OutputWriteError(path, "permission denied (the folder is read-only for this user)", error);
+  if (diskFull) return new OutputWriteError(path, "the disk is full", error);
   return error;
 }
 
@@ -92,8 +110,9 @@ export async function writeAtomically<T>(dest: string, write: (tmp: string) => P
     renameSync(tmp, dest);
     return result;
   } catch (error) {
+    const full = diskNearlyFull(dirname(dest));
     rmSync(tmp, { force: true });
-    throw explainWriteError(error, dest);
+    throw explainWriteError(error, dest, full);
   }
 }
 
@@ -106,8 +125,9 @@ export function writeFileAtomicSync(dest: string, data: string | Uint8Array): vo
     writeFileSync(tmp, data);
     renameSync(tmp, dest);
   } catch (error) {
+    const full = diskNearlyFull(dirname(dest));
     rmSync(tmp, { force: true });
-    throw explainWriteError(error, dest);
+    throw explainWriteError(error, dest, full);
   }
 }
 

@@ -84,3 +84,39 @@ export class SchemaVersionError extends WindflowError {
     });
   }
 }
+
+/** What SQLite's result codes mean for a user, by code prefix (better-sqlite3 gives extended codes). */
+const SQLITE_DISK_ERRORS: readonly [RegExp, string][] = [
+  [/^SQLITE_FULL/, "the disk is full"],
+  [/^SQLITE_IOERR/, "a disk I/O error (the disk may be full or failing)"],
+  [/^SQLITE_READONLY/, "the file or its folder is read-only"],
+  [/^SQLITE_CANTOPEN/, "the file cannot be opened (a missing or read-only folder?)"],
+  [/^(ENOSPC|EDQUOT)$/, "the disk is full"],
+  [/^(EROFS|EACCES|EPERM)$/, "the file or its folder is read-only"],
+];
+
+/**
+ * The metadata database cannot be opened or written: a full disk, a read-only or failing file system. SQLite
+ * rolls a failed write back, so the database holds what it held before; the command did nothing.
+ */
+export class StoreDiskError extends WindflowError {
+  constructor(
+    readonly path: string,
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(`the metadata database ${path} cannot be written: ${what}`, {
+      hint: "free some space on that disk (old dated files, models/, logs) or set [database] path to a writable place; nothing was changed",
+      cause,
+    });
+  }
+}
+
+/** `error` as a `StoreDiskError` when it is a disk problem (by SQLite's or the system's code), else itself. */
+export function explainStoreError(error: unknown, path: string): unknown {
+  if (error instanceof WindflowError) return error;
+  const code = String((error as { code?: unknown })?.code ?? "");
+  for (const [pattern, what] of SQLITE_DISK_ERRORS)
+    if (pattern.test(code)) return new StoreDiskError(path, what, error);
+  return error;
+}

@@ -29,6 +29,7 @@ import { fromJSON, toJSON } from "../validate.js";
 import {
   DuplicateRunError,
   DuplicateUserError,
+  explainStoreError,
   RecordNotFoundError,
   SchemaVersionError,
   StoreDataError,
@@ -270,9 +271,13 @@ export class SqliteStore implements MetadataStore {
     readonly path: string,
     options: SqliteStoreOptions = {},
   ) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.now = options.now ?? (() => new Date());
-    this.db = new Database(path);
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+    } catch (error) {
+      throw explainStoreError(error, path);
+    }
     try {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs ?? 5000))}`);
       this.db.pragma("journal_mode = WAL");
@@ -281,7 +286,7 @@ export class SqliteStore implements MetadataStore {
       this.version = this.migrate(options.migrateTo ?? LATEST_SCHEMA_VERSION);
     } catch (error) {
       this.db.close();
-      throw error;
+      throw explainStoreError(error, path);
     }
   }
 
@@ -346,7 +351,11 @@ export class SqliteStore implements MetadataStore {
 
   private write<T>(fn: () => T): T {
     // Nested calls (inside `atomically`) become savepoints of the outer transaction.
-    return this.db.inTransaction ? this.db.transaction(fn)() : this.db.transaction(fn).immediate();
+    try {
+      return this.db.inTransaction ? this.db.transaction(fn)() : this.db.transaction(fn).immediate();
+    } catch (error) {
+      throw explainStoreError(error, this.path);
+    }
   }
 
   atomically<T>(fn: () => T): T {
