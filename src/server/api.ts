@@ -23,12 +23,12 @@ import type { DagRecord, MetadataStore } from "../orchestration/store/store.js";
 import type { JsonObject } from "../orchestration/types.js";
 import { layoutDag } from "../view/graph.js";
 import {
-  authenticate,
   CAN_EDIT,
   checkNewPassword,
   defaultPasswordInUse,
   hashPassword,
   type SessionStore,
+  type SignInGate,
 } from "./auth.js";
 import { listModelsJson, listPredictions, NotFoundError, readPredictions } from "./files.js";
 import {
@@ -51,6 +51,8 @@ export interface ApiContext {
   now: () => Date;
   /** The cookie holding the session id. */
   sessionCookie: string;
+  /** The sign-in gate: the current password of a password change is checked through it (its throttle). */
+  gate: SignInGate;
 }
 
 /** A user's request for something they may not do (a viewer pausing a DAG): 403. */
@@ -141,9 +143,22 @@ export async function registerApi(app: FastifyInstance, ctx: ApiContext): Promis
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const username = request.user?.username as string;
-      if (!(await authenticate(store, username, request.body.currentPassword)))
+      // Through the sign-in gate: a stolen session cannot guess the current password faster than a sign-in can.
+      const checked = await ctx.gate.check(username, request.body.currentPassword, request.ip);
+      if (checked.outcome === "throttled") {
+        const seconds = Math.ceil(checked.waitMs / 1000);
+        return reply
+          .code(429)
+          .header("Retry-After", String(seconds))
+          .send({
+            error: `too many wrong passwords: try again in ${seconds} s`,
+            hint: "wait, then type your current password",
+            reason: "throttled",
+          });
+      }
+      if (checked.outcome === "wrong")
         throw new ForbiddenError("the current password is not right", {
           hint: "type your current password",
           reason: "wrong_password",

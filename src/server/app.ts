@@ -561,7 +561,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
 
       // --- the API and its description --------------------------------------------------------------------
-      await registerApi(app, { config, store, sessions, now, sessionCookie: SESSION_COOKIE });
+      await registerApi(app, { config, store, sessions, now, sessionCookie: SESSION_COOKIE, gate });
       app.get("/api/v1/openapi.json", async () => root.swagger());
     },
     { prefix: base },

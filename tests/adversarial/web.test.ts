@@ -376,6 +376,32 @@ describe("adversarial: guessing over HTTP", () => {
     );
   });
 
+  test("a stolen session guessing the current password (a password change) is throttled like a sign-in", async (t) => {
+    web.env.store.createUser({
+      username: "changer",
+      passwordHash: await hashPassword("changer-password"),
+      role: "user",
+    });
+    const session = await web.signedIn("changer", "changer-password");
+    web.clock.freeze();
+    t.after(() => web.clock.release());
+    const change = (current: string) =>
+      session.api("POST", "/me/password", { currentPassword: current, newPassword: "a-new-long-one" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await change(`guess-${i}`)).status);
+    assert.deepEqual(statuses.slice(0, 3), [403, 403, 403], statuses.join(" "));
+    assert.ok(
+      statuses.slice(3).every((s) => s === 429),
+      statuses.join(" "),
+    );
+    const right = await change("changer-password");
+    assert.equal(right.status, 429, "the right password waits too");
+    assert.ok(Number(right.headers.get("retry-after")) > 0);
+    assert.match(((await right.json()) as { error: string }).error, /too many wrong passwords/);
+    web.clock.advance(10 * 60_000);
+    assert.equal((await change("changer-password")).status, 200);
+  });
+
   test("a script's Basic requests keep working, and stop the moment its password changes", async () => {
     web.env.store.createUser({
       username: "script",
