@@ -215,8 +215,10 @@ program
   )
   .action(async (opts: { prediction?: boolean; input?: string; output?: string }) => {
     const { prepareFeaturesWithIO } = await import("../features/prepare.js");
-    const { timestamp } = await import("../io/dated.js");
+    const { repairLatest, timestamp } = await import("../io/dated.js");
     const trainingMode = !opts.prediction;
+    // The generator's latest.csv, put right first if its writer was killed between its two steps.
+    if (!trainingMode && !opts.input) repairLatest(defaults.generated, ".csv");
     const input = opts.input ?? (trainingMode ? defaults.data : join(defaults.generated, "latest.csv"));
     const output =
       opts.output ??

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WindflowError } from "../errors.js";
+import { newestDated } from "../io/dated.js";
 import { listModels, readMetadata } from "../model/io.js";
 import { type Histogram, type RegressionMetrics, scoredOn } from "../model/metadata.js";
 
@@ -70,7 +71,10 @@ export async function readPredictions(
     throw new NotFoundError(`no prediction file ${JSON.stringify(name)}`, {
       hint: "names look like 20261125-173005.csv (GET /api/v1/predictions lists them)",
     });
-  const path = join(folder, name);
+  // latest.csv is the newest dated file's copy: read that file (a writer killed between its two steps can
+  // leave latest.csv one file behind until the next write repairs it).
+  const path =
+    name === "latest.csv" ? (newestDated(folder, ".csv") ?? join(folder, name)) : join(folder, name);
   if (!existsSync(path)) throw new NotFoundError(`no prediction file ${name} in the predictions folder`);
   const pl = (await import("nodejs-polars")).default;
   const df = pl.readCSV(path, { sep: ",", dtypes: { predictions: pl.Float64, predictions_time: pl.Utf8 } });
