@@ -48,7 +48,9 @@ export function listPredictions(folder: string): PredictionFile[] {
       modifiedAt: s.mtime.toISOString(),
     });
   }
-  return files.sort((a, b) => (a.name < b.name ? 1 : -1));
+  // Newest first: by stamp, then `_n` as a number (`_10` after `_9`; a plain name sort puts it before `_2`).
+  const n = (name: string) => Number(PREDICTION_FILE.exec(name)?.[3] ?? 1);
+  return files.sort((a, b) => (a.stamp === b.stamp ? n(b.name) - n(a.name) : a.stamp < b.stamp ? 1 : -1));
 }
 
 /** Rows of a prediction CSV (`predictions,predictions_time`). */

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { newestDated, repairLatest, writeDated } from "../../src/io/dated.js";
-import { readPredictions } from "../../src/server/files.js";
+import { listPredictions, readPredictions } from "../../src/server/files.js";
 import { ROOT } from "../helpers/scheduler-env.js";
 
 const WORK = mkdtempSync(join(tmpdir(), "windflow-kill-writers-"));
@@ -114,6 +114,11 @@ describe("adversarial: a dated write killed with SIGKILL at each step", () => {
     ])
       writeFileSync(join(dir, name), name);
     assert.equal(newestDated(dir, ".csv"), join(dir, "20260601-000000_10.csv"));
+    assert.deepEqual(
+      listPredictions(dir).map((f) => f.name),
+      ["20260601-000000_10.csv", "20260601-000000_9.csv", "20260601-000000.csv", "20250101-000000_99.csv"],
+      "the UI's list, newest first",
+    );
     assert.equal(newestDated(join(WORK, "none"), ".csv"), undefined);
   });
 });
