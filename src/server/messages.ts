@@ -281,6 +281,7 @@ export const EN = {
   "account.differ": "The two new passwords differ.",
   "account.changed": "Password changed.",
   "account.wrongCurrent": "the current password is not right: type your current password",
+  "account.tooMany": "too many wrong passwords: try again in {seconds} s",
 } as const satisfies Record<string, string>;
 
 /** A message's name. */
@@ -542,6 +543,7 @@ export const FR: Record<MessageKey, string> = {
   "account.differ": "Les deux nouveaux mots de passe diffèrent.",
   "account.changed": "Mot de passe changé.",
   "account.wrongCurrent": "le mot de passe actuel n'est pas le bon : tapez votre mot de passe actuel",
+  "account.tooMany": "trop de mots de passe erronés : réessayez dans {seconds} s",
 };
 
 /**

@@ -138,6 +138,8 @@ export class ApiError extends Error {
     message: string,
     readonly hint?: string,
     readonly reason?: string,
+    /** Seconds to wait before trying again (a 429's Retry-After). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -175,7 +177,13 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     reason?: string;
   };
   if (!response.ok)
-    throw new ApiError(response.status, data.error ?? response.statusText, data.hint, data.reason);
+    throw new ApiError(
+      response.status,
+      data.error ?? response.statusText,
+      data.hint,
+      data.reason,
+      Number(response.headers.get("Retry-After")) || undefined,
+    );
   return data as T;
 }
 
@@ -257,6 +265,7 @@ export function describe(error: unknown): string {
     if (error.reason === "csrf") return t("error.csrf");
     if (error.reason === "read_only") return t("error.readOnly");
     if (error.reason === "wrong_password") return t("account.wrongCurrent");
+    if (error.reason === "throttled") return t("account.tooMany", { seconds: error.retryAfter ?? 1 });
     return error.hint ? `${error.message} (${error.hint})` : error.message;
   }
   return error instanceof Error ? error.message : String(error);
