@@ -6,7 +6,7 @@
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
  *                    pipeline, handoff, start, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
  *                    the UI's Trigger of train, about 10 minutes); airflow (Apache Airflow 3 side by side: its
- *                    scheduler on the 50-task chain and on train and predict, about 10 minutes)
+ *                    scheduler on the 50-task chain and on train and predict, about 25 minutes under load)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";

@@ -77,9 +77,10 @@ describe("an exported DAG run by Airflow's scheduler (LocalExecutor, SQLite, 127
       detail,
     );
     // Each task ran after its upstream ended (the chain's order, from Airflow's own dates).
+    const ms = (iso: string | null | undefined) => new Date(iso ?? Number.NaN).getTime();
     for (let i = 1; i < tis.length; i++)
       assert.ok(
-        (tis[i]?.start_date ?? "") >= (tis[i - 1]?.end_date ?? "~"),
+        ms(tis[i]?.start_date) >= ms(tis[i - 1]?.end_date),
         `${tis[i]?.task_id} started before ${tis[i - 1]?.task_id} ended: ${detail}`,
       );
     const got: Record<string, { state: string | null; xcom: unknown }> = {};
