@@ -135,7 +135,7 @@ doctor: node_modules/.installed dist/.built ## Check this machine's set-up and s
 calibrate: dataset ## Compare the synthetic data with the real extracts (table + artifacts/calibration.html)
 	$(NODE) --import tsx scripts/calibrate.ts data/la-haute-borne-data-2017-2020.csv
 
-bench: install $(ORACLEVENV)/.installed .venv-course/.installed ## Benchmarks, as ratios against anchors measured in the same run
+bench: install $(ORACLEVENV)/.installed .venv-course/.installed $(AIRFLOWVENV)/.installed ## Benchmarks, as ratios against anchors measured in the same run
 	$(NODE) --import tsx bench/run.ts
 
 clean: ## Remove build outputs and test artifacts (keeps data/ and the installs)

@@ -13,7 +13,7 @@
  *
  * Prints a table on stderr and one JSON line on stdout (what `bench/run.ts` reads).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // The built package (dist/), as `windflow scheduler` runs: its task, warm and parse processes then start from
@@ -23,6 +23,7 @@ import { createLogger } from "../dist/orchestration/scheduler/log.js";
 import { Scheduler } from "../dist/orchestration/scheduler/scheduler.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/scheduler/trigger.js";
 import { openStore } from "../dist/orchestration/store/index.js";
+import { writeChainDag } from "./chain-dag.js";
 
 const root = join(__dirname, "..");
 const argValue = (name: string, fallback: string) => {
@@ -58,15 +59,7 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), "windflow-bench-"));
   const dags = join(home, "dags");
   mkdirSync(dags);
-  const ids = Array.from({ length: tasks }, (_, i) => `t${String(i + 1).padStart(2, "0")}`);
-  writeFileSync(
-    join(dags, "bench_chain.ts"),
-    `import { chain, dag } from ${JSON.stringify(join(root, "dist", "index.js"))};
-export default dag({ id: "bench_chain", startDate: "2026-01-01T00:00:00Z" }, (d) => {
-  chain(...${JSON.stringify(ids)}.map((id) => d.task(id, () => {})));
-});
-`,
-  );
+  writeChainDag(dags, tasks);
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("WINDFLOW__") && k !== "WINDFLOW_HOME"),
   );

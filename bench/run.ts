@@ -5,7 +5,8 @@
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
  *                    pipeline, handoff, start, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
- *                    the UI's Trigger of train, about 10 minutes)
+ *                    the UI's Trigger of train, about 10 minutes); airflow (Apache Airflow 3 side by side: its
+ *                    scheduler on the 50-task chain and on train and predict, about 25 minutes under load)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -213,6 +214,27 @@ void (async () => {
       versionVsNode: (start.versionMs as S).median / anchor,
       coldTryLightVsFull: (start.coldTryLightMs as S).median / (start.coldTryFullMs as S).median,
     };
+  }
+
+  // 4c. Apache Airflow 3 side by side (bench/airflow.ts): the 50-task chain through Airflow's scheduler
+  //     (LocalExecutor, SQLite) and `airflow dags test` against windflow cold and warm, and train and predict
+  //     through both schedulers; ratios = Airflow's time / windflow's (its own table is printed above).
+  if (!skip.has("airflow")) {
+    const af = tsx("bench/airflow.ts", "--rounds", "2", "--tasks", "50");
+    results.airflow = af;
+    type R = { min: number; median: number; max: number };
+    const r = af.ratios as Record<"cold" | "warm", Record<"handoffMedian" | "handoffP95" | "run", R>>;
+    const met = af.met as Record<"handoffMedian" | "handoffP95" | "run", boolean>;
+    const x = (v: R) => `${v.median.toFixed(1)}x (${v.min.toFixed(1)}-${v.max.toFixed(1)})`;
+    console.log("Airflow 3.3.2 vs windflow (Airflow's time / windflow's, median of 2 rounds (min-max)):");
+    for (const mode of ["cold", "warm"] as const)
+      console.log(
+        `  ${mode}: hand-off median ${x(r[mode].handoffMedian)} (target >= 20x), p95 ${x(r[mode].handoffP95)} (target >= 10x), 50-task run ${x(r[mode].run)} (target >= 5x)`,
+      );
+    const is = (ok: boolean) => (ok ? "met" : "NOT met");
+    console.log(
+      `  targets (cold and warm): hand-off median ${is(met.handoffMedian)}, p95 ${is(met.handoffP95)}, 50-task run ${is(met.run)}`,
+    );
   }
 
   // 5. The web API under load: DAG list and grid with 200 runs x 3 tasks, 20 clients for 10 s, loopback.
