@@ -10,6 +10,13 @@
  *   to the run's end, and the ratio to one worker.
  *
  *   node --import tsx bench/bullmq.ts [--tasks 50] [--independent 200] [--workers 1,2,4] [--concurrency 2]
+ *                                     [--rounds 3]
+ *
+ * `--rounds N`: every set-up N times, interleaved (cold, warm, bullmq, cold, ...; 1, 2, 4 workers, 1, ...), so
+ * that a change of the machine's load between set-ups weighs on each alike: on a loaded 2-core machine one round
+ * gave a BullMQ hand-off 1.40x the cold local one and the next 0.65x. The hand-offs of all rounds are pooled
+ * (median, p95); the throughput is the median of the rounds, its ratio the median of each round's ratio to that
+ * round's one worker; each round's ratios are reported too.
  *
  * Runs from the build (dist/, `make build`), as `windflow scheduler` and `windflow worker` do. Prints a table on
  * stderr and one JSON line on stdout (what `bench/run.ts` reads).
@@ -37,6 +44,7 @@ const workerCounts = argValue("--workers", "1,2,4")
   .split(",")
   .map((n) => Number.parseInt(n, 10));
 const concurrency = Number.parseInt(argValue("--concurrency", "2"), 10);
+const rounds = Number.parseInt(argValue("--rounds", "3"), 10);
 /** A run that takes longer is called hung (a guard, not a budget: the machine may be loaded far past its cores). */
 const HANG_GUARD_MS = 900_000;
 
@@ -169,8 +177,8 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
 
 const ms = (d: Date | null) => (d as Date).getTime();
 
-/** Hand-off on a chain: end of a task -> start of the next (see the module comment). */
-async function handoff(setup: Setup, redis: RedisServer) {
+/** Hand-off on a chain: end of a task -> start of the next (see the module comment), one per pair of tasks. */
+async function handoffGaps(setup: Setup, redis: RedisServer) {
   const { run, tis } = await runOnce(setup, "chain", chainTasks, redis);
   const gaps: number[] = [];
   for (let i = 1; i < tis.length; i++) {
@@ -178,7 +186,7 @@ async function handoff(setup: Setup, redis: RedisServer) {
     const next = tis[i];
     if (prev && next) gaps.push(ms(next.startedAt) - ms(prev.endedAt));
   }
-  return { handoffMs: stats(gaps), runMs: ms(run.endedAt) - run.createdAt.getTime() };
+  return { gaps, runMs: ms(run.endedAt) - run.createdAt.getTime() };
 }
 
 /** Throughput of independent tasks: tasks per second from the trigger to the run's end. */
@@ -188,9 +196,6 @@ async function throughput(workers: number, redis: RedisServer) {
   const firstStart = Math.min(...tis.map((ti) => ms(ti.startedAt)));
   const lastEnd = Math.max(...tis.map((ti) => ms(ti.endedAt)));
   return {
-    workers,
-    concurrency,
-    tasks: tis.length,
     runMs,
     tasksPerSecond: (1000 * tis.length) / runMs,
     /** The first try's start -> the last try's end (the run's creation and end left out). */
@@ -198,44 +203,77 @@ async function throughput(workers: number, redis: RedisServer) {
   };
 }
 
+const median = (xs: readonly number[]) => quantile(xs, 0.5);
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
 async function main(): Promise<void> {
   const began = performance.now();
   const redis = await startRedis();
   try {
-    const cold = await handoff({ executor: "local" }, redis);
-    const warm = await handoff({ executor: "local", warm: 2 }, redis);
-    const bullmq = await handoff({ executor: "bullmq", workers: 1 }, redis);
-    const through = [];
-    for (const n of workerCounts) through.push(await throughput(n, redis));
-    const one = through.find((t) => t.workers === 1) ?? through[0];
+    const setups = {
+      cold: { executor: "local" },
+      warm: { executor: "local", warm: 2 },
+      bullmq: { executor: "bullmq", workers: 1 },
+    } as const satisfies Record<string, Setup>;
+    type Name = keyof typeof setups;
+    const names = Object.keys(setups) as Name[];
+    const chains: Record<Name, { gaps: number[]; runMs: number }[]> = { cold: [], warm: [], bullmq: [] };
+    for (let r = 0; r < rounds; r++)
+      for (const name of names) chains[name].push(await handoffGaps(setups[name], redis));
+    const pooled = (name: Name) => ({
+      handoffMs: stats(chains[name].flatMap((c) => c.gaps)),
+      runMs: median(chains[name].map((c) => c.runMs)),
+    });
+    const [cold, warm, bullmq] = [pooled("cold"), pooled("warm"), pooled("bullmq")];
+    const perRound = (a: Name, b: Name) =>
+      chains[a].map((c, i) => round2(median(c.gaps) / median(chains[b][i]?.gaps ?? [])));
+
+    const through = new Map(workerCounts.map((n) => [n, [] as Awaited<ReturnType<typeof throughput>>[]]));
+    for (let r = 0; r < rounds; r++)
+      for (const n of workerCounts) through.get(n)?.push(await throughput(n, redis));
+    const base = through.get(workerCounts[0] as number) ?? [];
     const result = {
       chainTasks,
       independentTasks,
       concurrency,
+      rounds,
       handoff: { cold, warm, bullmq },
       handoffRatios: {
         bullmqVsCold: bullmq.handoffMs.median / cold.handoffMs.median,
         bullmqVsWarm: bullmq.handoffMs.median / warm.handoffMs.median,
         bullmqVsColdP95: bullmq.handoffMs.p95 / cold.handoffMs.p95,
+        bullmqVsColdByRound: perRound("bullmq", "cold"),
+        warmVsColdByRound: perRound("warm", "cold"),
       },
-      throughput: through.map((t) => ({
-        ...t,
-        vsOneWorker: one ? t.tasksPerSecond / one.tasksPerSecond : Number.NaN,
-      })),
+      throughput: workerCounts.map((workers) => {
+        const runs = through.get(workers) ?? [];
+        const ratios = runs.map((t, i) => round2(t.tasksPerSecond / (base[i]?.tasksPerSecond ?? Number.NaN)));
+        return {
+          workers,
+          concurrency,
+          tasks: independentTasks,
+          tasksPerSecond: median(runs.map((t) => t.tasksPerSecond)),
+          busyTasksPerSecond: median(runs.map((t) => t.busyTasksPerSecond)),
+          runMs: median(runs.map((t) => t.runMs)),
+          vsOneWorker: median(ratios),
+          vsOneWorkerByRound: ratios,
+        };
+      }),
       wallMs: Math.round(performance.now() - began),
     };
     const row = (label: string, m: { handoffMs: Stats; runMs: number }) =>
       `  ${label.padEnd(40)} median ${String(m.handoffMs.median).padStart(5)} ms   p95 ${String(m.handoffMs.p95).padStart(5)} ms   (${(m.handoffMs.median / cold.handoffMs.median).toFixed(2)}x cold; run ${(m.runMs / 1000).toFixed(1)} s)`;
     process.stderr.write(
       [
-        `hand-off on a chain of ${chainTasks} no-op tasks (end of a task -> start of the next):`,
+        `hand-off on a chain of ${chainTasks} no-op tasks (end of a task -> start of the next), ${rounds} round(s) interleaved:`,
         row("local, cold (a process per try)", cold),
         row("local, warm (2 warm processes)", warm),
         row("bullmq, 1 worker (a process per try)", bullmq),
-        `throughput of ${independentTasks} independent no-op tasks on bullmq ([bullmq] concurrency ${concurrency} per worker):`,
+        `  bullmq / cold by round: ${result.handoffRatios.bullmqVsColdByRound.join(", ")}; warm / cold: ${result.handoffRatios.warmVsColdByRound.join(", ")}`,
+        `throughput of ${independentTasks} independent no-op tasks on bullmq ([bullmq] concurrency ${concurrency} per worker), median of ${rounds}:`,
         ...result.throughput.map(
           (t) =>
-            `  ${`${t.workers} worker${t.workers === 1 ? "" : "s"}`.padEnd(10)} ${t.tasksPerSecond.toFixed(1).padStart(6)} tasks/s (${t.vsOneWorker.toFixed(2)}x 1 worker; ${(t.runMs / 1000).toFixed(1)} s trigger -> run end; ${t.busyTasksPerSecond.toFixed(1)} tasks/s first start -> last end)`,
+            `  ${`${t.workers} worker${t.workers === 1 ? "" : "s"}`.padEnd(10)} ${t.tasksPerSecond.toFixed(1).padStart(6)} tasks/s (${t.vsOneWorker.toFixed(2)}x 1 worker; by round ${t.vsOneWorkerByRound.join(", ")}; ${(t.runMs / 1000).toFixed(1)} s trigger -> run end)`,
         ),
         "",
       ].join("\n"),

@@ -217,23 +217,43 @@ void (async () => {
   }
 
   // 4c. The BullMQ executor (issue 15): hand-off on the 50-task chain with one worker against the local executor
-  //     cold and warm (same run), and throughput of 200 independent no-op tasks with 1, 2 and 4 workers.
+  //     cold and warm (same run), and throughput of 200 independent no-op tasks with 1, 2 and 4 workers; three
+  //     rounds, interleaved (about 15 minutes on a loaded 2-core machine).
   if (!skip.has("bullmq")) {
-    const b = tsx("bench/bullmq.ts", "--tasks", "50", "--independent", "200", "--workers", "1,2,4");
+    const b = tsx(
+      "bench/bullmq.ts",
+      "--tasks",
+      "50",
+      "--independent",
+      "200",
+      "--workers",
+      "1,2,4",
+      "--rounds",
+      "3",
+    );
     results.bullmq = b;
     type H = { handoffMs: { median: number; p95: number }; runMs: number };
     const { cold, warm, bullmq } = b.handoff as { cold: H; warm: H; bullmq: H };
     const row = (label: string, m: H) =>
       `  ${label.padEnd(38)} hand-off median ${String(m.handoffMs.median).padStart(4)} ms, p95 ${String(m.handoffMs.p95).padStart(4)} ms (${(m.handoffMs.median / cold.handoffMs.median).toFixed(2)}x cold); 50-task run ${(m.runMs / 1000).toFixed(1)} s`;
-    console.log("BullMQ executor: a chain of 50 no-op tasks (same run):");
+    const byRound = b.handoffRatios as { bullmqVsColdByRound: number[] };
+    console.log(`BullMQ executor: a chain of 50 no-op tasks (${b.rounds} rounds, interleaved, pooled):`);
     console.log(row("local, cold (a process per try)", cold));
     console.log(row("local, warm (2 warm processes)", warm));
     console.log(row("bullmq, 1 worker (a process per try)", bullmq));
-    const through = b.throughput as { workers: number; tasksPerSecond: number; vsOneWorker: number }[];
-    console.log(`  200 independent no-op tasks, [bullmq] concurrency ${b.concurrency} per worker:`);
+    console.log(`  bullmq / cold hand-off by round: ${byRound.bullmqVsColdByRound.join(", ")}`);
+    const through = b.throughput as {
+      workers: number;
+      tasksPerSecond: number;
+      vsOneWorker: number;
+      vsOneWorkerByRound: number[];
+    }[];
+    console.log(
+      `  200 independent no-op tasks, [bullmq] concurrency ${b.concurrency} per worker (median of rounds):`,
+    );
     for (const t of through)
       console.log(
-        `    ${String(t.workers).padStart(2)} worker(s) ${t.tasksPerSecond.toFixed(1).padStart(6)} tasks/s (${t.vsOneWorker.toFixed(2)}x 1 worker)`,
+        `    ${String(t.workers).padStart(2)} worker(s) ${t.tasksPerSecond.toFixed(1).padStart(6)} tasks/s (${t.vsOneWorker.toFixed(2)}x 1 worker; by round ${t.vsOneWorkerByRound.join(", ")})`,
       );
   }
 
