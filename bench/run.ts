@@ -6,7 +6,9 @@
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
  *                    pipeline, handoff, start, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
  *                    the UI's Trigger of train, about 10 minutes); airflow (Apache Airflow 3 side by side: its
- *                    scheduler on the 50-task chain and on train and predict, about 25 minutes under load)
+ *                    scheduler on the 50-task chain and on train and predict, about 25 minutes under load), bullmq
+ *                    (the BullMQ executor against the local one, on a redis-server of its own: hand-off, and
+ *                    throughput with 1, 2 and 4 workers)
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -235,6 +237,47 @@ void (async () => {
     console.log(
       `  targets (cold and warm): hand-off median ${is(met.handoffMedian)}, p95 ${is(met.handoffP95)}, 50-task run ${is(met.run)}`,
     );
+  }
+
+  // 4d. The BullMQ executor (issue 15): hand-off on the 50-task chain with one worker against the local executor
+  //     cold and warm (same run), and throughput of 200 independent no-op tasks with 1, 2 and 4 workers; three
+  //     rounds, interleaved (about 15 minutes on a loaded 2-core machine).
+  if (!skip.has("bullmq")) {
+    const b = tsx(
+      "bench/bullmq.ts",
+      "--tasks",
+      "50",
+      "--independent",
+      "200",
+      "--workers",
+      "1,2,4",
+      "--rounds",
+      "3",
+    );
+    results.bullmq = b;
+    type H = { handoffMs: { median: number; p95: number }; runMs: number };
+    const { cold, warm, bullmq } = b.handoff as { cold: H; warm: H; bullmq: H };
+    const row = (label: string, m: H) =>
+      `  ${label.padEnd(38)} hand-off median ${String(m.handoffMs.median).padStart(4)} ms, p95 ${String(m.handoffMs.p95).padStart(4)} ms (${(m.handoffMs.median / cold.handoffMs.median).toFixed(2)}x cold); 50-task run ${(m.runMs / 1000).toFixed(1)} s`;
+    const byRound = b.handoffRatios as { bullmqVsColdByRound: number[] };
+    console.log(`BullMQ executor: a chain of 50 no-op tasks (${b.rounds} rounds, interleaved, pooled):`);
+    console.log(row("local, cold (a process per try)", cold));
+    console.log(row("local, warm (2 warm processes)", warm));
+    console.log(row("bullmq, 1 worker (a process per try)", bullmq));
+    console.log(`  bullmq / cold hand-off by round: ${byRound.bullmqVsColdByRound.join(", ")}`);
+    const through = b.throughput as {
+      workers: number;
+      tasksPerSecond: number;
+      vsOneWorker: number;
+      vsOneWorkerByRound: number[];
+    }[];
+    console.log(
+      `  200 independent no-op tasks, [bullmq] concurrency ${b.concurrency} per worker (median of rounds):`,
+    );
+    for (const t of through)
+      console.log(
+        `    ${String(t.workers).padStart(2)} worker(s) ${t.tasksPerSecond.toFixed(1).padStart(6)} tasks/s (${t.vsOneWorker.toFixed(2)}x 1 worker; by round ${t.vsOneWorkerByRound.join(", ")})`,
+      );
   }
 
   // 5. The web API under load: DAG list and grid with 200 runs x 3 tasks, 20 clients for 10 s, loopback.

@@ -3,20 +3,29 @@
  * the test (127.0.0.1, a free port, AOF on, noeviction): the scheduler with `[core] executor = bullmq` and two
  * `windflow worker` processes run a three-task chain; the worker running the middle task is killed -9 mid-try,
  * and the try is retried on the other worker, never run twice at once; the surviving worker stops gracefully
- * on SIGTERM. And a worker whose paths differ from the scheduler's refuses to start. (The executor contract
- * suite runs against `BullmqExecutor` in tests/executor-contract.test.ts.)
+ * on SIGTERM. Two `windflow scheduler` processes sharing the home and three workers run a fan-out and fan-in
+ * three times: each try runs once, on one worker, and the tries are spread over several workers. And a worker
+ * whose paths differ from the scheduler's refuses to start. (The executor contract suite runs against
+ * `BullmqExecutor` in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Queue } from "bullmq";
 import { loadConfig } from "../src/config.js";
-import { BullmqExecutor, redisDoctor } from "../src/orchestration/executor/bullmq.js";
+import {
+  BullmqExecutor,
+  connectionOptions,
+  redisDoctor,
+  type TryJobResult,
+  tryJobId,
+} from "../src/orchestration/executor/bullmq.js";
 import { startWorker, WorkerSetupError } from "../src/orchestration/executor/bullmq-worker.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
-import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
+import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
 import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
@@ -42,12 +51,26 @@ function bullmqHome(queue: string, settings: Record<string, string> = {}): Sched
   return e;
 }
 
+interface Spawned {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+  exited: () => boolean;
+}
+
 /** `windflow worker` in a process of its own; resolves once it said it is ready. */
-async function spawnWorker(
-  e: SchedulerEnv,
-  name: string,
-): Promise<{ child: ChildProcess; output: () => string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "worker"], {
+async function spawnWorker(e: SchedulerEnv, name: string): Promise<Spawned> {
+  const w = spawnCli(e, ["worker"]);
+  await until(`worker ${name} ready`, () => {
+    assert.ok(!w.exited(), `worker ${name} exited at start:\n${w.output()}`);
+    return w.output().includes("windflow worker on") ? true : undefined;
+  });
+  return w;
+}
+
+/** `windflow ARGS...` from the sources in a process of its own, its output kept. */
+function spawnCli(e: SchedulerEnv, args: readonly string[]): Spawned {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
     cwd: ROOT,
     env: e.env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -65,11 +88,7 @@ async function spawnWorker(
   void exit.then(() => {
     exited = true;
   });
-  await until(`worker ${name} ready`, () => {
-    assert.ok(!exited, `worker ${name} exited at start:\n${text}`);
-    return text.includes("windflow worker on") ? true : undefined;
-  });
-  return { child, output: () => text, exit };
+  return { child, output: () => text, exit, exited: () => exited };
 }
 
 describe("the BullMQ executor with windflow workers", () => {
@@ -130,6 +149,183 @@ describe("the BullMQ executor with windflow workers", () => {
       scheduler.stop("test end");
       await done.catch(() => {});
     }
+  });
+
+  test("two schedulers and three workers: a fan-out and fan-in run three times; each try runs once, on one worker, spread over several", async (t) => {
+    const e = bullmqHome("multi", {
+      // Three tries at once (the DAG's barrier) then need two workers at least.
+      WINDFLOW__BULLMQ__CONCURRENCY: "2",
+      WINDFLOW__CORE__PARALLELISM: "8",
+    });
+    e.install("bullmq-fan.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "bullmq_fan", false);
+    const workers = await Promise.all(["a", "b", "c"].map((name) => spawnWorker(e, name)));
+    const schedulers = [spawnCli(e, ["scheduler"]), spawnCli(e, ["scheduler"])];
+    const outputs = () =>
+      [
+        ...schedulers.map((s, i) => `--- scheduler ${i + 1}:\n${s.output()}`),
+        ...workers.map((w, i) => `--- worker ${"abc"[i]}:\n${w.output()}`),
+      ].join("\n");
+    const queue = new Queue("multi", { connection: connectionOptions(redis.url) });
+    try {
+      await until("two live schedulers of the home", () => {
+        assert.ok(!schedulers.some((s) => s.exited()), `a scheduler exited at start:\n${outputs()}`);
+        return e.store.listSchedulerJobs(10, "home").filter((j) => j.endedAt === null).length >= 2
+          ? true
+          : undefined;
+      });
+      const runs = [0, 1, 2].map(
+        (i) => triggerDag(e.store, "bullmq_fan", { logicalDate: `2026-11-01T00:0${i}:00Z` }).run,
+      );
+      wakeScheduler(e.config.home);
+      await until("every run to end", () => {
+        assert.ok(!schedulers.some((s) => s.exited()), `a scheduler exited:\n${outputs()}`);
+        assert.ok(!workers.some((w) => w.exited()), `a worker exited:\n${outputs()}`);
+        const states = runs.map((run) => e.store.getRun(run)?.state);
+        return states.every((s) => s === "success" || s === "failed") ? true : undefined;
+      });
+      const tasks = ["start", ...Array.from({ length: 8 }, (_, i) => `f${i + 1}`), "join"];
+      const byWorker = new Map<string, number>();
+      const byScheduler = new Map<string, number>();
+      for (const run of runs) {
+        assert.equal(e.store.getRun(run)?.state, "success", `${run.runId}\n${outputs()}`);
+        const marks = e.marks(run.runId);
+        for (const taskId of tasks) {
+          const key = { ...run, taskId };
+          const where = `${run.runId}/${taskId}`;
+          // Ran once: one start and one end, in one process, the try the store recorded.
+          const mine = marks.filter((l) => l.startsWith(`${taskId} `));
+          const pid = mine[0]?.split(" ")[3];
+          assert.deepEqual(mine, [`${taskId} 1 start ${pid}`, `${taskId} 1 end ${pid}`], where);
+          const tries = e.store.listTries(key);
+          assert.deepEqual(
+            tries.map((x) => [x.tryNumber, x.state, String(x.pid)]),
+            [[1, "success", pid]],
+            where,
+          );
+          const ti = e.store.getTaskInstance(key);
+          assert.equal(ti?.tryNumber, 1, where);
+          const log = readFileSync(ti?.logPath as string, "utf8");
+          assert.doesNotMatch(log, /error|not queued/i, `${where}: ${log}`);
+          // Its job (the try's id) returned how that process ended.
+          const job = await queue.getJob(tryJobId(key, 1));
+          assert.equal(await job?.getState(), "completed", where);
+          const result = job?.returnvalue as TryJobResult | undefined;
+          assert.equal(String(result?.pid), pid, where);
+          assert.equal(result?.exitCode, 0, where);
+          // On one worker: the one that says it started that process for that try.
+          const line = `try 1 of bullmq_fan/${taskId} (run ${run.runId}): process ${pid}\n`;
+          const ran = workers.map((w, i) => (w.output().includes(line) ? "abc"[i] : "")).filter(Boolean);
+          assert.equal(ran.length, 1, `${where} started by workers [${ran}]\n${outputs()}`);
+          byWorker.set(ran[0] as string, (byWorker.get(ran[0] as string) ?? 0) + 1);
+          byScheduler.set(ti?.queuedBy ?? "?", (byScheduler.get(ti?.queuedBy ?? "?") ?? 0) + 1);
+        }
+      }
+      t.diagnostic(`tries per worker: ${JSON.stringify(Object.fromEntries(byWorker))}`);
+      t.diagnostic(`tries per scheduler: ${JSON.stringify([...byScheduler.values()])}`);
+      assert.ok(byWorker.size > 1, `the work was spread: ${JSON.stringify(Object.fromEntries(byWorker))}`);
+      assert.equal(
+        [...byWorker.values()].reduce((a, b) => a + b, 0),
+        3 * tasks.length,
+      );
+    } finally {
+      await queue.close();
+      for (const s of schedulers) s.child.kill("SIGTERM");
+      for (const w of workers) w.child.kill("SIGTERM");
+    }
+    for (const [i, s] of schedulers.entries())
+      assert.equal(await s.exit, 0, `scheduler ${i + 1}:\n${s.output()}`);
+    for (const [i, w] of workers.entries())
+      assert.equal(await w.exit, 0, `worker ${"abc"[i]}:\n${w.output()}`);
+  });
+
+  test("two schedulers: one killed -9 mid-run; the other left its tries alone while it lived, then adopts them on the workers; each try runs once", async () => {
+    const e = bullmqHome("adopt");
+    e.install("bullmq-gate.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "bullmq_gate", false);
+    const workers = await Promise.all(["a", "b"].map((name) => spawnWorker(e, name)));
+    const first = spawnCli(e, ["scheduler"]);
+    let second: Spawned | undefined;
+    const outputs = () =>
+      [
+        `--- first scheduler:\n${first.output()}`,
+        `--- second scheduler:\n${second?.output() ?? ""}`,
+        ...workers.map((w, i) => `--- worker ${"ab"[i]}:\n${w.output()}`),
+      ].join("\n");
+    const gated = ["a", "b"];
+    try {
+      await until("the first scheduler", () => {
+        assert.ok(!first.exited(), `the first scheduler exited:\n${outputs()}`);
+        return e.store.listSchedulerJobs(10, "home").some((j) => j.endedAt === null) ? true : undefined;
+      });
+      const { run } = triggerDag(e.store, "bullmq_gate");
+      wakeScheduler(e.config.home);
+      const running = await until("a and b running on the workers", () => {
+        const tis = gated.map((taskId) => e.store.getTaskInstance({ ...run, taskId }));
+        return tis.every((ti) => ti?.state === "running") ? tis : undefined;
+      });
+      const firstKey = running[0]?.queuedBy;
+      assert.ok(firstKey);
+      assert.deepEqual(
+        running.map((ti) => ti?.queuedBy),
+        [firstKey, firstKey],
+      );
+      // A second scheduler's pass while the first lives leaves the first's tries alone.
+      const once = spawnCli(e, ["scheduler", "--once"]);
+      assert.equal(await once.exit, 0, once.output());
+      // (Had it offered them to its executor, it would say adopted, lost, or left alone.)
+      assert.doesNotMatch(once.output(), /adopted|left alone|gone|lost/, once.output());
+      for (const taskId of gated) {
+        const ti = e.store.getTaskInstance({ ...run, taskId });
+        assert.deepEqual([ti?.state, ti?.queuedBy, ti?.tryNumber], ["running", firstKey, 1], taskId);
+      }
+      // The first scheduler killed -9: the second adopts its running tries (their jobs are live on the workers).
+      second = spawnCli(e, ["scheduler"]);
+      first.child.kill("SIGKILL");
+      await first.exit;
+      await until("the second scheduler to adopt a and b", () => {
+        assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
+        const out = second?.output() ?? "";
+        return gated.every((t) =>
+          new RegExp(`bullmq_gate/${run.runId}/${t}: adopted its running process`).test(out),
+        )
+          ? true
+          : undefined;
+      });
+      writeFileSync(join(e.out, `${run.runId}.open`), "");
+      await until("the run to end", () => {
+        assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
+        const state = e.store.getRun(run)?.state;
+        return state === "success" || state === "failed" ? true : undefined;
+      });
+      assert.equal(e.store.getRun(run)?.state, "success", outputs());
+      const marks = e.marks(run.runId);
+      for (const taskId of [...gated, "c"]) {
+        const mine = marks.filter((l) => l.startsWith(`${taskId} `));
+        const pid = mine[0]?.split(" ")[3];
+        assert.deepEqual(mine, [`${taskId} 1 start ${pid}`, `${taskId} 1 end ${pid}`], taskId);
+        const key = { ...run, taskId };
+        assert.deepEqual(
+          e.store.listTries(key).map((x) => [x.tryNumber, x.state, String(x.pid)]),
+          [[1, "success", pid]],
+          taskId,
+        );
+        const log = readFileSync(e.store.getTaskInstance(key)?.logPath as string, "utf8");
+        assert.doesNotMatch(log, /error|not queued/i, `${taskId}: ${log}`);
+      }
+      // c was queued by the second scheduler (the first was dead by then).
+      assert.notEqual(e.store.getTaskInstance({ ...run, taskId: "c" })?.queuedBy, firstKey);
+      assert.equal(e.store.getTaskInstance({ ...run, taskId: "c" })?.returnValue, "ab");
+    } finally {
+      first.child.kill("SIGKILL");
+      second?.child.kill("SIGTERM");
+      for (const w of workers) w.child.kill("SIGTERM");
+    }
+    if (second) assert.equal(await second.exit, 0, second.output());
+    for (const [i, w] of workers.entries())
+      assert.equal(await w.exit, 0, `worker ${"ab"[i]}:\n${w.output()}`);
   });
 
   test("a worker whose paths differ from the scheduler's refuses to start, naming them", async () => {

@@ -82,8 +82,14 @@ async function serve(
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;
+  let failed: Error | undefined;
   const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   void exit.then(() => {
+    exited = true;
+  });
+  // Not installed (ENOENT): said plainly, with what to do.
+  child.once("error", (error) => {
+    failed = error;
     exited = true;
   });
   const probe = new Redis(`redis://127.0.0.1:${port}`, {
@@ -95,6 +101,10 @@ async function serve(
   const deadline = Date.now() + HANG_GUARD_MS;
   try {
     for (;;) {
+      if (failed)
+        throw new Error(
+          `redis-server could not start: ${failed.message} (install Debian's redis-server: apt-get install redis-server; .ci/run does it)`,
+        );
       if (exited) throw new Error(`redis-server exited at start (port ${port})`);
       try {
         if (probe.status !== "ready") await probe.connect();

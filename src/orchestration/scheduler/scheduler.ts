@@ -790,7 +790,13 @@ export class Scheduler {
     if (verdict === "elsewhere") {
       if (!this.elsewhere.has(k)) {
         this.elsewhere.add(k);
-        this.log.warn(`task ${taskKeyText(ti)} runs on ${ti.hostname}, not here: left alone`);
+        // Another host's process (the local executors), or one the executor cannot tell about yet (BullMQ's
+        // before its first look at the queue's live jobs): asked again at the next pass.
+        this.log.warn(
+          ti.hostname !== null && ti.hostname !== this.hostname
+            ? `task ${taskKeyText(ti)} runs on ${ti.hostname}, not here: left alone`
+            : `task ${taskKeyText(ti)}: the executor cannot tell yet whether its process ${ti.pid} lives: left alone for now`,
+        );
       }
       return;
     }
