@@ -42,33 +42,19 @@ import {
   startAirflow,
 } from "../tests/helpers/airflow.js";
 import { CHAIN_DAG_ID, writeChainDag } from "./chain-dag.js";
+import { argValue, type Stats, stats } from "./stats.js";
 
 const root = join(__dirname, "..");
 const run = promisify(execFile);
 const DAGS = ["train", "predict"] as const;
-const argValue = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
 const rounds = Number.parseInt(argValue("--rounds", "2"), 10);
 const tasks = Number.parseInt(argValue("--tasks", "50"), 10);
 
-type Stats = { median: number; p95: number; min: number; max: number };
-const quantile = (xs: readonly number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
-};
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length / 2;
   return s.length % 2 === 1 ? (s[Math.floor(m)] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-const stats = (xs: readonly number[]): Stats => ({
-  median: quantile(xs, 0.5),
-  p95: quantile(xs, 0.95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
 const spread = (xs: readonly number[]) => ({
   min: Math.min(...xs),
   median: median(xs),

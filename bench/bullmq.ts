@@ -32,12 +32,9 @@ import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/s
 import { openStore } from "../dist/orchestration/store/index.js";
 // The tests' redis-server (bench/trainee-walk.ts takes its browser from tests/helpers the same way).
 import { type RedisServer, startRedis } from "../tests/helpers/redis.js";
+import { argValue, quantile, type Stats, stats } from "./stats.js";
 
 const root = join(__dirname, "..");
-const argValue = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
 const chainTasks = Number.parseInt(argValue("--tasks", "50"), 10);
 const independentTasks = Number.parseInt(argValue("--independent", "200"), 10);
 const workerCounts = argValue("--workers", "1,2,4")
@@ -47,18 +44,6 @@ const concurrency = Number.parseInt(argValue("--concurrency", "2"), 10);
 const rounds = Number.parseInt(argValue("--rounds", "3"), 10);
 /** A run that takes longer is called hung (a guard, not a budget: the machine may be loaded far past its cores). */
 const HANG_GUARD_MS = 900_000;
-
-const quantile = (xs: readonly number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
-};
-const stats = (xs: readonly number[]) => ({
-  median: quantile(xs, 0.5),
-  p95: quantile(xs, 0.95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
-type Stats = ReturnType<typeof stats>;
 
 async function until<T>(what: string, fn: () => T | undefined, timeoutMs = HANG_GUARD_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -24,26 +24,12 @@ import { Scheduler } from "../dist/orchestration/scheduler/scheduler.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/scheduler/trigger.js";
 import { openStore } from "../dist/orchestration/store/index.js";
 import { writeChainDag } from "./chain-dag.js";
+import { argValue, stats } from "./stats.js";
 
 const root = join(__dirname, "..");
-const argValue = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
 const tasks = Number.parseInt(argValue("--tasks", "50"), 10);
 const heartbeat = argValue("--heartbeat", "1s");
 const warm = Number.parseInt(argValue("--warm", "0"), 10);
-
-const quantile = (xs: readonly number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
-};
-const stats = (xs: readonly number[]) => ({
-  median: quantile(xs, 0.5),
-  p95: quantile(xs, 0.95),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
 
 async function until<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -19,19 +19,10 @@ import { join } from "node:path";
 import { loadConfig } from "../dist/config.js";
 import { loadDagFile } from "../dist/orchestration/loader.js";
 import { openStore, runTasksOf } from "../dist/orchestration/store/index.js";
+import { argValue, stats } from "./stats.js";
 
 const root = join(__dirname, "..");
-const argValue = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
 const rounds = Number.parseInt(argValue("--rounds", "10"), 10);
-
-const stats = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] as number;
-  return { median: q(0.5), min: s[0] as number, max: s[s.length - 1] as number };
-};
 
 /** Wall time of a process, ms; fails on a non-zero exit. */
 function wall(args: readonly string[], env: NodeJS.ProcessEnv = process.env): number {

@@ -19,6 +19,7 @@ import { syncDagFolder } from "../dist/orchestration/scheduler/dag-processor.js"
 import { openStore } from "../dist/orchestration/store/index.js";
 import { runTasksOf } from "../dist/orchestration/store/records.js";
 import { ensureDefaultUser } from "../dist/server/auth.js";
+import { quantile } from "./stats.js";
 
 const root = join(__dirname, "..");
 const arg = (name: string, fallback: number) => {
@@ -28,11 +29,6 @@ const arg = (name: string, fallback: number) => {
 const seconds = arg("--seconds", 10);
 const connections = arg("--connections", 20);
 const runCount = arg("--runs", 200);
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
-};
 
 async function load(
   url: string,
