@@ -32,7 +32,7 @@ import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/s
 import { openStore } from "../dist/orchestration/store/index.js";
 // The tests' redis-server (bench/trainee-walk.ts takes its browser from tests/helpers the same way).
 import { type RedisServer, startRedis } from "../tests/helpers/redis.js";
-import { argValue, quantile, type Stats, stats } from "./stats.js";
+import { argValue, quantile, type Stats, stats, waitFor } from "./stats.js";
 
 const root = join(__dirname, "..");
 const chainTasks = Number.parseInt(argValue("--tasks", "50"), 10);
@@ -45,15 +45,8 @@ const rounds = Number.parseInt(argValue("--rounds", "3"), 10);
 /** A run that takes longer is called hung (a guard, not a budget: the machine may be loaded far past its cores). */
 const HANG_GUARD_MS = 900_000;
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = HANG_GUARD_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined, timeoutMs = HANG_GUARD_MS) =>
+  waitFor(what, fn, timeoutMs);
 
 /** One set-up: the local executor (cold, or `warm` warm processes), or BullMQ with `workers` workers. */
 interface Setup {

@@ -24,22 +24,12 @@ import { Scheduler } from "../dist/orchestration/scheduler/scheduler.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/scheduler/trigger.js";
 import { openStore } from "../dist/orchestration/store/index.js";
 import { writeChainDag } from "./chain-dag.js";
-import { argValue, stats } from "./stats.js";
+import { argValue, stats, waitFor } from "./stats.js";
 
 const root = join(__dirname, "..");
 const tasks = Number.parseInt(argValue("--tasks", "50"), 10);
 const heartbeat = argValue("--heartbeat", "1s");
 const warm = Number.parseInt(argValue("--warm", "0"), 10);
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), "windflow-bench-"));
@@ -63,14 +53,14 @@ async function main(): Promise<void> {
   const began = performance.now();
   const running = scheduler.run({ mode: "forever" });
   try {
-    await until("the DAG to be parsed", () => store.getDag("bench_chain"), 60_000);
+    await waitFor("the DAG to be parsed", () => store.getDag("bench_chain"), 60_000);
     setDagPaused(store, "bench_chain", false);
     // Let the scheduler settle: the trigger then lands at a random point of its heartbeat, as a user's does.
     await new Promise((r) => setTimeout(r, 300));
     const { run } = triggerDag(store, "bench_chain");
     // What `windflow dags trigger` and the UI do after a trigger: wake the scheduler now.
     if (!process.argv.includes("--no-wakeup")) wakeScheduler(home);
-    const done = await until(
+    const done = await waitFor(
       "the run to finish",
       () => {
         const r = store.getRun(run);

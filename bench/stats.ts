@@ -26,3 +26,14 @@ export const stats = (xs: readonly number[]): Stats => ({
   min: Math.min(...xs),
   max: Math.max(...xs),
 });
+
+/** Polls `fn` every 20 ms until it gives a value; an error naming `what` past `timeoutMs` (a hang guard). */
+export async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
