@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { datasetPath, describeProvenance, makeDataset, readProvenance } from "../src/data/dataset.js";
 import { writeFileAtomicSync } from "../src/util/atomic.js";
+import { quantile } from "./stats.js";
 
 interface Measure {
   seconds: number;
@@ -265,6 +266,33 @@ void (async () => {
     console.log(row("local, warm (2 warm processes)", warm));
     console.log(row("bullmq, 1 worker (a process per try)", bullmq));
     console.log(`  bullmq / cold hand-off by round: ${byRound.bullmqVsColdByRound.join(", ")}`);
+    // Airflow's hand-off on the same chain, measured earlier in this run (4c): the three executors side by side.
+    const afChain = (
+      results.airflow as { airflow?: { chain?: { handoffMs: { median: number; p95: number } }[] } }
+    )?.airflow?.chain;
+    if (afChain && afChain.length > 0) {
+      const af = {
+        median: quantile(
+          afChain.map((c) => c.handoffMs.median),
+          0.5,
+        ),
+        p95: quantile(
+          afChain.map((c) => c.handoffMs.p95),
+          0.5,
+        ),
+      };
+      const vs = (m: H) =>
+        `${(af.median / m.handoffMs.median).toFixed(1)}x (p95 ${(af.p95 / m.handoffMs.p95).toFixed(1)}x)`;
+      results.bullmqVsAirflow = {
+        airflowHandoffMs: af,
+        bullmq: af.median / bullmq.handoffMs.median,
+        cold: af.median / cold.handoffMs.median,
+        warm: af.median / warm.handoffMs.median,
+      };
+      console.log(
+        `  Airflow's hand-off on the same chain (4c, this run): median ${Math.round(af.median)} ms, p95 ${Math.round(af.p95)} ms; Airflow / windflow: bullmq ${vs(bullmq)}, local cold ${vs(cold)}, local warm ${vs(warm)}`,
+      );
+    } else console.log("  (Airflow's hand-off not measured in this run: BENCH_SKIP has airflow)");
     const through = b.throughput as {
       workers: number;
       tasksPerSecond: number;
