@@ -607,6 +607,9 @@ describe("the web UI without a scheduler", () => {
         (await p.textContent("#scheduler-banner")) ?? "",
         /No scheduler has run yet.*windflow scheduler/,
       );
+      // The command is shown as code, not between literal backticks.
+      assert.equal(await p.textContent("#scheduler-banner code"), "windflow scheduler");
+      assert.doesNotMatch((await p.textContent("#scheduler-banner")) ?? "", /`/);
       assert.match((await p.textContent("#scheduler-status")) ?? "", /scheduler: not running/);
       // Triggering still works: the run waits for a scheduler.
       await p.click('tr[data-dag="sched_chain"] button[data-action="trigger"]');

@@ -100,6 +100,11 @@ export async function whileBusy<T>(el: Element, work: () => Promise<T>): Promise
   }
 }
 
+/** A message's text with its `backticked` parts (commands) as <code>, the rest as text. */
+export function withCode(text: string): Child[] {
+  return text.split("`").map((part, i) => (i % 2 === 1 ? h("code", {}, part) : part));
+}
+
 /** A node's key for `mount()`: `data-key`, else its `id`. */
 const keyOf = (node: Node): string | undefined =>
   node instanceof Element ? (node.getAttribute("data-key") ?? (node.id || undefined)) : undefined;

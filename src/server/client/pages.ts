@@ -22,6 +22,7 @@ import {
   u,
   when,
   whenNode,
+  withCode,
 } from "./dom.js";
 import { type Grid, gridView, legend } from "./grid.js";
 import { num, t, tn, tr } from "./lang.js";
@@ -103,10 +104,10 @@ export async function header(): Promise<void> {
       if (status) {
         status.className = `scheduler scheduler-${s.status}`;
         mount(status, t(s.status === "running" ? "scheduler.badgeRunning" : "scheduler.badgeDown"));
-        status.title = message;
+        status.title = message.replaceAll("`", "");
       }
       box.hidden = s.status === "running";
-      mount(box, message);
+      mount(box, ...withCode(message));
     },
     5000,
     undefined,
