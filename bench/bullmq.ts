@@ -32,6 +32,7 @@ import { setDagPaused, triggerDag, wakeScheduler } from "../dist/orchestration/s
 import { openStore } from "../dist/orchestration/store/index.js";
 // The tests' redis-server (bench/trainee-walk.ts takes its browser from tests/helpers the same way).
 import { type RedisServer, startRedis } from "../tests/helpers/redis.js";
+import { noopDagText } from "./chain-dag.js";
 import { argValue, quantile, type Stats, stats, waitFor } from "./stats.js";
 
 const root = join(__dirname, "..");
@@ -53,22 +54,6 @@ interface Setup {
   readonly executor: "local" | "bullmq";
   readonly warm?: number;
   readonly workers?: number;
-}
-
-/** A DAG file of no-op tasks: a chain, or independent tasks. */
-function dagText(dagId: string, tasks: number, shape: "chain" | "independent"): string {
-  const ids = Array.from({ length: tasks }, (_, i) => `t${String(i + 1).padStart(3, "0")}`);
-  const body =
-    shape === "chain"
-      ? `chain(...${JSON.stringify(ids)}.map((id) => d.task(id, () => {})));`
-      : `for (const id of ${JSON.stringify(ids)}) d.task(id, () => {});`;
-  // The light authoring entry point (`windflow/dag`), as a DAG file should import: a try's own time is then
-  // mostly the process start, the same for every set-up.
-  return `import { chain, dag } from ${JSON.stringify(join(root, "dist", "authoring.js"))};
-export default dag({ id: ${JSON.stringify(dagId)}, startDate: "2026-01-01T00:00:00Z" }, (d) => {
-  ${body}
-});
-`;
 }
 
 /** `windflow worker` from the build, in a process of its own; resolves once it said it is ready. */
@@ -99,7 +84,7 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
   const dags = join(home, "dags");
   mkdirSync(dags);
   const dagId = `bench_${shape}`;
-  writeFileSync(join(dags, `${dagId}.ts`), dagText(dagId, tasks, shape));
+  writeFileSync(join(dags, `${dagId}.ts`), noopDagText(dagId, tasks, shape, 3).text);
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       (e): e is [string, string] =>
