@@ -10,7 +10,7 @@
  * wakes the scheduler at once), killed the same way, and it outlives a scheduler killed with SIGKILL. When no
  * warm process is ready (a burst of tasks, or warm processes that keep failing to start), a try starts cold.
  *
- * The cost: `size` idle Node processes (~80 MB each from the sources), and a warm process's own stdout and
+ * The cost: `size` idle Node processes (~60 MB each from the build), and a warm process's own stdout and
  * stderr go to `<base_log_folder>/scheduler/warm-workers.log` rather than the try's log (what the task prints
  * through `console` and `process.stdout` is captured into the try's log all the same; only output written
  * below Node, such as a native crash, lands there).
