@@ -42,7 +42,7 @@ import {
   startAirflow,
 } from "../tests/helpers/airflow.js";
 import { CHAIN_DAG_ID, writeChainDag } from "./chain-dag.js";
-import { argValue, type Stats, stats } from "./stats.js";
+import { argValue, DEFAULT_WARM, type Stats, stats } from "./stats.js";
 
 const root = join(__dirname, "..");
 const run = promisify(execFile);
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
     };
     for (let r = 0; r < rounds; r++) {
       wf.cold.push(await windflowChain(0));
-      wf.warm.push(await windflowChain(2));
+      wf.warm.push(await windflowChain(DEFAULT_WARM));
       wfDagsTestMs.push(
         await wall(
           process.execPath,
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
       );
       for (const mode of ["warm", "cold"] as const) {
         const c = confs(`windflow-${mode}-${r}`);
-        const warm = mode === "warm" ? 2 : 0;
+        const warm = mode === "warm" ? DEFAULT_WARM : 0;
         const h = join(work, `windflow-${mode}-${r}`, "home");
         wfDags.train[mode].push(await windflowDagRun(h, projectDags, "train", c.train, warm));
         wfDags.predict[mode].push(await windflowDagRun(h, projectDags, "predict", c.predict, warm));

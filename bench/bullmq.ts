@@ -3,8 +3,9 @@
  * store and `windflow worker` processes, on a `redis-server` of its own (tests/helpers/redis.ts: 127.0.0.1, a
  * free port, AOF on, noeviction), every set-up in the same run so that the figures compare as ratios:
  * - **hand-off** on a chain of no-op tasks (50 by default): end of a task's try -> start of the next one's
- *   (`endedAt` -> `startedAt` in the store), on the local executor cold (a process per try), warm (2 warm
- *   processes, the default) and on BullMQ with one worker (a cold process per try, as the worker runs them);
+ *   (`endedAt` -> `startedAt` in the store), on the local executor cold (a process per try), warm (the
+ *   default `[scheduler] warm_task_processes`) and on BullMQ with one worker (a cold process per try, as
+ *   the worker runs them);
  * - **throughput** of independent no-op tasks (200 by default) in one run, on BullMQ with 1, 2 and 4 workers
  *   (`[bullmq] concurrency` each, 2 by default; `[core] parallelism` 64): tasks per second from the trigger
  *   to the run's end, and the ratio to one worker.
@@ -33,7 +34,7 @@ import { openStore } from "../dist/orchestration/store/index.js";
 // The tests' redis-server (bench/trainee-walk.ts takes its browser from tests/helpers the same way).
 import { type RedisServer, startRedis } from "../tests/helpers/redis.js";
 import { noopDagText } from "./chain-dag.js";
-import { argValue, quantile, type Stats, stats, waitFor } from "./stats.js";
+import { argValue, DEFAULT_WARM, quantile, type Stats, stats, waitFor } from "./stats.js";
 
 const root = join(__dirname, "..");
 const chainTasks = Number.parseInt(argValue("--tasks", "50"), 10);
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
   try {
     const setups = {
       cold: { executor: "local" },
-      warm: { executor: "local", warm: 2 },
+      warm: { executor: "local", warm: DEFAULT_WARM },
       bullmq: { executor: "bullmq", workers: 1 },
     } as const satisfies Record<string, Setup>;
     type Name = keyof typeof setups;
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
       [
         `hand-off on a chain of ${chainTasks} no-op tasks (end of a task -> start of the next), ${rounds} round(s) interleaved:`,
         row("local, cold (a process per try)", cold),
-        row("local, warm (2 warm processes)", warm),
+        row(`local, warm (${DEFAULT_WARM} warm processes)`, warm),
         row("bullmq, 1 worker (a process per try)", bullmq),
         `  bullmq / cold by round: ${result.handoffRatios.bullmqVsColdByRound.join(", ")}; warm / cold: ${result.handoffRatios.warmVsColdByRound.join(", ")}`,
         `throughput of ${independentTasks} independent no-op tasks on bullmq ([bullmq] concurrency ${concurrency} per worker), median of ${rounds}:`,

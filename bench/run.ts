@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { datasetPath, describeProvenance, makeDataset, readProvenance } from "../src/data/dataset.js";
 import { writeFileAtomicSync } from "../src/util/atomic.js";
-import { quantile } from "./stats.js";
+import { DEFAULT_WARM, quantile } from "./stats.js";
 
 interface Measure {
   seconds: number;
@@ -181,14 +181,14 @@ void (async () => {
   //    ([scheduler] warm_task_processes = 2, the default) is what `windflow scheduler` runs.
   if (!skip.has("handoff")) {
     const cold = tsx("bench/handoff.ts", "--tasks", "50", "--warm", "0");
-    const warm = tsx("bench/handoff.ts", "--tasks", "50", "--warm", "2");
+    const warm = tsx("bench/handoff.ts", "--tasks", "50", "--warm", String(DEFAULT_WARM));
     results.handoff = { cold, warm };
     const h = (m: Measure) => m.handoffMs as { median: number; p95: number };
     const row = (label: string, m: Measure) =>
       `  ${label.padEnd(34)} hand-off median ${String(h(m).median).padStart(4)} ms, p95 ${String(h(m).p95).padStart(4)} ms; trigger -> first task ${String(m.triggerToFirstTaskMs).padStart(4)} ms; 50-task run ${((m.runMs as number) / 1000).toFixed(1)} s`;
     console.log("orchestrator: a chain of 50 no-op tasks, one process per try:");
     console.log(row("cold (a process started per try)", cold));
-    console.log(row("warm (2 warm processes, default)", warm));
+    console.log(row(`warm (${DEFAULT_WARM} warm processes, default)`, warm));
     console.log(
       `  warm hand-off ${(h(warm).median / h(cold).median).toFixed(2)}x the cold one's; median ${h(warm).median} ms (target < 100 ms)`,
     );
@@ -263,7 +263,7 @@ void (async () => {
     const byRound = b.handoffRatios as { bullmqVsColdByRound: number[] };
     console.log(`BullMQ executor: a chain of 50 no-op tasks (${b.rounds} rounds, interleaved, pooled):`);
     console.log(row("local, cold (a process per try)", cold));
-    console.log(row("local, warm (2 warm processes)", warm));
+    console.log(row(`local, warm (${DEFAULT_WARM} warm processes)`, warm));
     console.log(row("bullmq, 1 worker (a process per try)", bullmq));
     console.log(`  bullmq / cold hand-off by round: ${byRound.bullmqVsColdByRound.join(", ")}`);
     // Airflow's hand-off on the same chain, measured earlier in this run (4c): the three executors side by side.

@@ -1,4 +1,8 @@
 /** What every bench script shares: its command-line values and the statistics it reports. */
+import { CONFIG_OPTIONS } from "../dist/config.js";
+
+/** `[scheduler] warm_task_processes` by default: the warm set-up the benchmarks measure is what users run. */
+export const DEFAULT_WARM = Number.parseInt(CONFIG_OPTIONS.scheduler.warm_task_processes.default, 10);
 
 /** The value after `--name` on the command line, or `fallback`. */
 export const argValue = (name: string, fallback: string): string => {

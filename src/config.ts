@@ -297,9 +297,10 @@ export const CONFIG_OPTIONS = {
     ),
     warm_task_processes: opt(
       intType(0, 64),
-      "2",
-      "Task processes started ahead of need, Node and windflow loaded: a try handed to one starts in tens of " +
-        "ms instead of hundreds (still one process per try). 0: each try starts its own process. ~80 MB each.",
+      "3",
+      "Task processes started ahead of need, Node and windflow's authoring API loaded: a try handed to one " +
+        "starts in tens of ms instead of hundreds (still one process per try). 0: each try starts its own " +
+        "process. ~60 MB each.",
     ),
     task_queued_timeout: opt(
       durationType(false),

@@ -251,7 +251,7 @@ describe("windflow dags / tasks / scheduler / db / config", () => {
       list.stdout,
       new RegExp(`^dags_folder = ${e.dags} +# environment variable WINDFLOW__CORE__DAGS_FOLDER$`, "m"),
     );
-    assert.match(list.stdout, /^warm_task_processes = 2$/m);
+    assert.match(list.stdout, /^warm_task_processes = 3$/m);
     const entries = JSON.parse(listJson.stdout) as { section: string; key: string }[];
     assert.ok(entries.some((x) => x.section === "webserver" && x.key === "port"));
 
