@@ -115,7 +115,7 @@ describe("JupyterLab in Chromium", () => {
       for (const chart of reopened) {
         await chart.scrollIntoViewIfNeeded();
         // Drawn again from the saved figure: live (.main-svg) or, until JupyterLab trusts the file, as an image.
-        await chart.locator(".main-svg, .plot-img").first().waitFor({ timeout: 30_000 });
+        await chart.locator(".main-svg, .plot-img").first().waitFor({ timeout: 120_000 });
       }
     } catch (error) {
       await screenshot(page, "jupyterlab-01-reopened-FAILED");
@@ -135,7 +135,7 @@ describe("JupyterLab in Chromium", () => {
     await page.waitForSelector(".jp-Launcher, .jp-FileBrowser", { timeout: 60_000 });
     if (!(await page.isVisible(".jp-Launcher"))) await page.click('[data-command="launcher:create"]');
     const tile = page.locator('.jp-LauncherCard:has-text("windflow")');
-    await tile.waitFor({ timeout: 30_000 });
+    await tile.waitFor({ timeout: 120_000 });
     await screenshot(page, "jupyterlab-launcher");
     const [ui] = await Promise.all([context.waitForEvent("page", { timeout: 60_000 }), tile.click()]);
     // The proxy starts `windflow standalone` on first use: the sign-in page comes once it listens.
@@ -151,7 +151,7 @@ describe("JupyterLab in Chromium", () => {
     await screenshot(ui, "jupyterlab-windflow-ui");
     // The default-password banner's link stays under /windflow/ (not a Jupyter 404).
     await ui.click('#default-password-banner a:text("Change it")');
-    await ui.waitForSelector('input[name="currentPassword"]', { timeout: 30_000 });
+    await ui.waitForSelector('input[name="currentPassword"]', { timeout: 120_000 });
     assert.match(ui.url(), /\/windflow\/account$/);
   });
 });

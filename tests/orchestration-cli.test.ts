@@ -8,7 +8,7 @@ import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { cli, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 after(() => {
@@ -346,7 +346,7 @@ describe("windflow dags / tasks / scheduler / db / config", () => {
         const running = e.store.listTaskInstances({ dagId: "sched_parallel", states: ["running"] });
         return running.length > 0 ? running : undefined;
       },
-      30_000,
+      HANG_GUARD_MS,
     );
     child?.kill("SIGTERM");
     const stopped = await scheduler;

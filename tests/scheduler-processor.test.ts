@@ -117,7 +117,7 @@ describe("DAG processor without a folder watch", () => {
     const seen: string[][] = [];
     const processor = new DagProcessor({
       folder: e.dags,
-      timeoutMs: 20_000,
+      timeoutMs: 120_000,
       listIntervalMs: 300,
       watch: false, // a file system without change events (a network mount): the listing is the safety net
       env: { ...e.config.env, WINDFLOW_HOME: e.config.home },

@@ -10,7 +10,7 @@ import { isProcessAlive } from "../src/orchestration/executor/local.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
-import { cli, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, HANG_GUARD_MS, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 after(() => {
@@ -49,7 +49,7 @@ describe("scheduler restart after kill -9", () => {
     const run = await until(
       "the scheduled run",
       () => e.store.listRuns({ dagId: "sched_restart" })[0],
-      30_000,
+      HANG_GUARD_MS,
     );
     assert.equal(run.runType, "scheduled");
     const key: TaskInstanceKey = { dagId: "sched_restart", runId: run.runId, taskId: "two" };
@@ -59,7 +59,7 @@ describe("scheduler restart after kill -9", () => {
         const ti = e.store.getTaskInstance(key);
         return ti?.state === "running" ? ti : undefined;
       },
-      30_000,
+      HANG_GUARD_MS,
     );
     child.kill("SIGKILL");
     const killed = await first.done;
@@ -112,7 +112,7 @@ describe("scheduler restart after kill -9", () => {
         const ti = e.store.getTaskInstance(key);
         return ti?.state === "running" ? ti : undefined;
       },
-      30_000,
+      HANG_GUARD_MS,
     );
     child.kill("SIGKILL");
     process.kill(sleeping.pid as number, "SIGKILL");

@@ -333,7 +333,7 @@ describe("the web UI in Chromium", () => {
       () => /tick 16 of 16/.test(document.getElementById("log")?.textContent ?? ""),
       null,
       {
-        timeout: 30_000,
+        timeout: 120_000,
       },
     );
     await page.waitForFunction(() => /ended/.test(document.getElementById("log-status")?.textContent ?? ""));

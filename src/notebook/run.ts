@@ -140,7 +140,7 @@ export interface RunNotebookOptions {
   serverRootDir?: string;
   /** Per code cell; default 300 s (nbmake's default). */
   timeoutMs?: number;
-  /** How long the kernel may take to answer its first kernel_info request; default 60 s. */
+  /** How long the kernel may take to answer its first kernel_info request (a hang guard); default 180 s. */
   kernelStartTimeoutMs?: number;
   kernelName?: string;
   onCell?: (event: CellEvent) => void;
@@ -278,7 +278,7 @@ export async function probeKernel(root: string, options: RunNotebookOptions = {}
     join(resolve(root), "doctor-probe.ipynb"),
     { root, ...options },
     async ({ kernel, death }) => {
-      const run = await executeCell(kernel, "1 + 1", death, options.timeoutMs ?? 30_000);
+      const run = await executeCell(kernel, "1 + 1", death, options.timeoutMs ?? 120_000);
       if (run.failure !== undefined) {
         throw new WindflowError(`the tslab kernel could not run \`1 + 1\`: ${run.failure.message}`, {
           hint: "Run `make install`, then `windflow doctor` again.",
@@ -340,7 +340,7 @@ async function withKernel<T>(
       });
     }
     death = watchDeath(kernel);
-    const info = await raceWith(kernel.info, death.promise, options.kernelStartTimeoutMs ?? 60_000);
+    const info = await raceWith(kernel.info, death.promise, options.kernelStartTimeoutMs ?? 180_000);
     if (info === "timeout" || info === "died") {
       throw new WindflowError(
         `the ${kernelName} kernel for ${path} ${info === "died" ? "died while starting" : "did not start in time"}`,

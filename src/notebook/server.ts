@@ -40,7 +40,7 @@ export interface StartJupyterServerOptions {
   token?: string;
   /** The server's root folder (notebook paths are relative to it); default: the project root. */
   notebookDir?: string;
-  /** How long to wait for `/api/status` to answer; default 30 s. */
+  /** How long to wait for `/api/status` to answer (a hang guard); default 180 s. */
   readyTimeoutMs?: number;
   /**
    * Seconds after which a kernel with no client is culled and then an idle server exits on its own. It only
@@ -135,7 +135,9 @@ export async function startJupyterServer(options: StartJupyterServerOptions = {}
   const infoFile = join(paths.runtimeDir, `jpserver-${pid}.json`);
   rmSync(infoFile, { force: true });
 
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  // A hang guard, not a budget: Python starting JupyterLab without cached bytecode on a loaded 2-core machine
+  // takes tens of seconds.
+  const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
   const fail = async (detail: string, hint: string): Promise<never> => {
     await managed.stop();
     const tail = managed.logTail(25);
