@@ -693,6 +693,66 @@ describe("the BullMQ executor with windflow workers", () => {
   });
 });
 
+describe("the store-free BullMQ executor without a scheduler watching", () => {
+  test("a try that ended while no executor watched it: the one that adopts it records the outcome its job holds", async () => {
+    const e = bullmqHome("unwatched", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("bullmq-remote.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "bullmq_remote");
+    const key = { ...run, taskId: "fit" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const worker = await startWorker({
+      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+      log: () => {},
+    });
+    const queue = new Queue("unwatched", { connection: connectionOptions(redis.url) });
+    const first = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const second = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    try {
+      first.start(ti);
+      const logPath = await until("fit's first line in its log", () => {
+        const r = e.store.getTaskInstance(key);
+        return r?.logPath && readFileSync(r.logPath, "utf8").includes("[task] fitting, try 1")
+          ? r.logPath
+          : undefined;
+      });
+      // The scheduler goes (its executor closes, the try goes on), then the try ends.
+      first.close();
+      await first.whenClosed();
+      writeFileSync(join(e.out, `${run.runId}.open`), "");
+      const deadline = Date.now() + HANG_GUARD_MS;
+      while ((await queue.getJobState(tryJobId(key, 1))) !== "completed") {
+        assert.ok(Date.now() < deadline, "the try's job never completed");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(e.store.getTaskInstance(key)?.state, "running", "nobody recorded it yet");
+      // Another executor is offered the running try: it looks its job up, then adopts it and records it.
+      await second.nextCheck();
+      const running = e.store.getTaskInstance(key);
+      assert.ok(running);
+      assert.equal(second.adopt(running), "elsewhere", "until the look-up of its finished job answers");
+      await until("adopted", () => (second.adopt(running) === "adopted" ? true : undefined));
+      const [event] = await nextEvent(second);
+      assert.equal(event?.adopted, true);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "up_for_retry");
+      assert.match(after?.error ?? "", /^Error: the first fit fails/);
+      const log = readFileSync(logPath, "utf8");
+      assert.match(log, /\[windflow\] up_for_retry \(next try after/);
+      assert.equal(log.match(/\[task\] fitting, try 1/g)?.length, 1, `each line once:\n${log}`);
+    } finally {
+      first.close();
+      second.close();
+      await second.whenClosed();
+      await queue.close();
+      await worker.stop();
+    }
+  });
+});
+
 /** The keys of the test's Redis matching `pattern`. */
 async function redisKeys(pattern: string): Promise<string[]> {
   const { Redis } = await import("ioredis");

@@ -47,10 +47,11 @@ import {
   type TryStreamEntry,
   tryStreamKey,
 } from "./bullmq.js";
+import { TaskKilledError } from "./errors.js";
 import { defaultTaskCommand } from "./local.js";
 import type { LogSource } from "./task-log.js";
 import { taskLogPath } from "./task-log.js";
-import type { TryReport } from "./try-runner.js";
+import { errorInfo, type TryReport } from "./try-runner.js";
 
 /** The worker cannot run tries here (paths differ from the scheduler's, the store is missing). */
 export class WorkerSetupError extends WindflowError {}
@@ -364,6 +365,7 @@ async function runStoreFree(
   } catch (error) {
     return notStarted((error as Error).message);
   }
+  const began = performance.now();
   ctx.children.add(child);
   say(`try ${tryNumber} of ${dagId}/${taskId} (run ${runId}): process ${child.pid ?? "?"} (store-free)`);
   const sent: Promise<unknown>[] = [];
@@ -422,6 +424,15 @@ async function runStoreFree(
     );
     if (ended instanceof Error) return notStarted(ended.message);
     await read;
+    // Stopped on the scheduler's request before it could report (SIGTERM during its start): the try was
+    // stopped, as a local try stopped by SIGTERM records it.
+    if (!report && killTimer !== undefined)
+      report = {
+        outcome: "failed",
+        error: errorInfo(new TaskKilledError(dagId, taskId, "cancelled by the scheduler")),
+        retryable: true,
+        durationMs: performance.now() - began,
+      };
     // The held-back line: the return value if the try succeeded, else output like any other.
     if (heldOut !== undefined && report?.outcome !== "success") relay("stdout", heldOut);
     await Promise.all(sent);
