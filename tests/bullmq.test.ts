@@ -510,9 +510,9 @@ describe("the BullMQ executor with windflow workers", () => {
     }
   });
 
-  test("parity: the same runs on the local and the BullMQ executors end with the same states, tries and return values", async () => {
+  test("parity: the same runs on the local and the BullMQ executors (both modes) end with the same states, tries and return values", async () => {
     const now = new Date("2026-03-01T12:00:00Z");
-    const outcome = async (e: SchedulerEnv, withWorker: boolean) => {
+    const outcome = async (e: SchedulerEnv, withWorker: boolean, storeFree = false) => {
       e.install("scheduler-chain.ts");
       e.install("scheduler-failing.ts");
       assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
@@ -520,7 +520,10 @@ describe("the BullMQ executor with windflow workers", () => {
         setDagPaused(e.store, dagId, false);
         return triggerDag(e.store, dagId, { conf: dagId === "sched_chain" ? { label: "sum" } : {}, now }).run;
       });
-      const worker = withWorker ? await startWorker({ config: e.config, log: () => {} }) : undefined;
+      const workerConfig = storeFree
+        ? loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT })
+        : e.config;
+      const worker = withWorker ? await startWorker({ config: workerConfig, log: () => {} }) : undefined;
       try {
         const report = await e.runScheduler({ mode: "until-idle", warmWorkers: 0 });
         assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
@@ -540,6 +543,13 @@ describe("the BullMQ executor with windflow workers", () => {
     const local = await outcome(localHome, false);
     const distributed = await outcome(bullmqHome("parity"), true);
     assert.deepEqual(distributed, local);
+    // Store-free, the scheduler's executor records what the tries report: the same again.
+    const storeFree = await outcome(
+      bullmqHome("parity-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" }),
+      true,
+      true,
+    );
+    assert.deepEqual(storeFree, local);
     assert.equal(local[0]?.run, "success");
     assert.equal(local[1]?.run, "failed", "the failing DAG fails the same way on both");
   });
