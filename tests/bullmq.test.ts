@@ -703,6 +703,40 @@ describe("the BullMQ executor with windflow workers", () => {
   });
 });
 
+describe("the store-free BullMQ executor: timeouts", () => {
+  test("a try past its execution timeout fails as a local one does: TaskTimeoutError recorded, the task told (ctx.signal) in the scheduler's log file", async () => {
+    const e = bullmqHome("timeout-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("executor.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "fixture_executor");
+    const key = { ...run, taskId: "slow" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const worker = await startWorker({
+      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+      log: () => {},
+    });
+    try {
+      x.start(ti);
+      const [event] = await nextEvent(x);
+      assert.equal(event?.exitCode, 1);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "failed");
+      assert.match(after?.error ?? "", /^TaskTimeoutError: /);
+      const log = readFileSync(after?.logPath as string, "utf8");
+      assert.match(log, /\[task\] waiting for a minute\n[\s\S]*\[task\] aborted: cleaning up/, log);
+      assert.match(log, /\[windflow\] failed in \d+ ms\n$/, log);
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker.stop();
+    }
+  });
+});
+
 describe("the store-free BullMQ executor without a scheduler watching", () => {
   test("a try that ended while no executor watched it: the one that adopts it records the outcome its job holds", async () => {
     const e = bullmqHome("unwatched", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
