@@ -379,6 +379,15 @@ describe("the BullMQ executor with windflow workers", () => {
           error instanceof WorkerSetupError &&
           error.message.includes(`[bullmq] data_root is ${elsewhere} here, ${ROOT} on the scheduler`),
       );
+      // A store-free worker beside a scheduler whose home is shared: refused too, with what to set.
+      const free = loadConfig({ env: { ...e.env, WINDFLOW__BULLMQ__SHARED_HOME: "false" }, root: ROOT });
+      await assert.rejects(
+        startWorker({ config: free, log: () => {} }),
+        (error: unknown) =>
+          error instanceof WorkerSetupError &&
+          error.message.includes("[bullmq] shared_home is false here, true on the scheduler") &&
+          /shared_home/.test(error.hint ?? ""),
+      );
     } finally {
       x.close();
       await x.whenClosed();
