@@ -140,8 +140,9 @@ function bullmqImplementation(storeFree: boolean): Implementation {
           try {
             const deadline = Date.now() + 60_000;
             for (;;) {
-              const job = await queue.getJob(tryJobId(started, 1));
-              if ((await job?.getState()) === "completed") {
+              // The state first, then the job: a job read while active has no return value yet.
+              if ((await queue.getJobState(tryJobId(started, 1))) === "completed") {
+                const job = await queue.getJob(tryJobId(started, 1));
                 const result = job?.returnvalue as TryJobResult;
                 assert.equal(result.report?.outcome, "failed");
                 assert.equal(result.report?.error?.name, "TaskKilledError");
