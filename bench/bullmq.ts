@@ -4,8 +4,11 @@
  * free port, AOF on, noeviction), every set-up in the same run so that the figures compare as ratios:
  * - **hand-off** on a chain of no-op tasks (50 by default): end of a task's try -> start of the next one's
  *   (`endedAt` -> `startedAt` in the store), on the local executor cold (a process per try), warm (the
- *   default `[scheduler] warm_task_processes`) and on BullMQ with one worker (a cold process per try, as
- *   the worker runs them);
+ *   default `[scheduler] warm_task_processes`) and on BullMQ with one worker (a cold process per try, as the
+ *   worker runs them), with a shared home and store-free (`[bullmq] shared_home = false`, the worker's home an empty folder of its
+ *   own). Store-free, a try starts in the store when the worker asks for the claim (before its process starts)
+ *   and ends when the scheduler records the outcome its job returned: its hand-off leaves the process start
+ *   out and counts the relay; compare the chain's run time too;
  * - **throughput** of independent no-op tasks (200 by default) in one run, on BullMQ with 1, 2 and 4 workers
  *   (`[bullmq] concurrency` each, 2 by default; `[core] parallelism` 64): tasks per second from the trigger
  *   to the run's end, and the ratio to one worker.
@@ -55,6 +58,8 @@ interface Setup {
   readonly executor: "local" | "bullmq";
   readonly warm?: number;
   readonly workers?: number;
+  /** BullMQ store-free (`[bullmq] shared_home = false`): the workers get an empty home of their own. */
+  readonly storeFree?: boolean;
 }
 
 /** `windflow worker` from the build, in a process of its own; resolves once it said it is ready. */
@@ -100,15 +105,18 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
     WINDFLOW__CORE__EXECUTOR: setup.executor,
     WINDFLOW__BULLMQ__REDIS_URL: redis.url,
     // A queue per set-up: nothing of one is left for the next.
-    WINDFLOW__BULLMQ__QUEUE: `bench-${process.pid}-${shape}-${setup.workers ?? 0}`,
+    WINDFLOW__BULLMQ__QUEUE: `bench-${process.pid}-${shape}-${setup.workers ?? 0}${setup.storeFree ? "-free" : ""}`,
+    WINDFLOW__BULLMQ__SHARED_HOME: String(!setup.storeFree),
   };
+  const workerEnv = setup.storeFree ? { ...env, WINDFLOW_HOME: join(home, "worker-home") } : env;
+  if (setup.storeFree) mkdirSync(workerEnv.WINDFLOW_HOME as string);
   const config = loadConfig({ root, env });
   const store = openStore(config); // creates the store, which a worker checks for at its start
   const workers: ChildProcess[] = [];
   const scheduler = new Scheduler({ config, log: createLogger("WARNING"), warmWorkers: setup.warm ?? 0 });
   const running = scheduler.run({ mode: "forever" });
   try {
-    for (let i = 0; i < (setup.workers ?? 0); i++) workers.push(await startWorkerProcess(env));
+    for (let i = 0; i < (setup.workers ?? 0); i++) workers.push(await startWorkerProcess(workerEnv));
     await until("the DAG to be parsed", () => store.getDag(dagId), 60_000);
     setDagPaused(store, dagId, false);
     // Let the scheduler settle: the trigger then lands at a random point of its heartbeat, as a user's does.
@@ -178,17 +186,28 @@ async function main(): Promise<void> {
       cold: { executor: "local" },
       warm: { executor: "local", warm: DEFAULT_WARM },
       bullmq: { executor: "bullmq", workers: 1 },
+      storeFree: { executor: "bullmq", workers: 1, storeFree: true },
     } as const satisfies Record<string, Setup>;
     type Name = keyof typeof setups;
     const names = Object.keys(setups) as Name[];
-    const chains: Record<Name, { gaps: number[]; runMs: number }[]> = { cold: [], warm: [], bullmq: [] };
+    const chains: Record<Name, { gaps: number[]; runMs: number }[]> = {
+      cold: [],
+      warm: [],
+      bullmq: [],
+      storeFree: [],
+    };
     for (let r = 0; r < rounds; r++)
       for (const name of names) chains[name].push(await handoffGaps(setups[name], redis));
     const pooled = (name: Name) => ({
       handoffMs: stats(chains[name].flatMap((c) => c.gaps)),
       runMs: median(chains[name].map((c) => c.runMs)),
     });
-    const [cold, warm, bullmq] = [pooled("cold"), pooled("warm"), pooled("bullmq")];
+    const [cold, warm, bullmq, storeFree] = [
+      pooled("cold"),
+      pooled("warm"),
+      pooled("bullmq"),
+      pooled("storeFree"),
+    ];
     const perRound = (a: Name, b: Name) =>
       chains[a].map((c, i) => round2(median(c.gaps) / median(chains[b][i]?.gaps ?? [])));
 
@@ -201,13 +220,19 @@ async function main(): Promise<void> {
       independentTasks,
       concurrency,
       rounds,
-      handoff: { cold, warm, bullmq },
+      handoff: { cold, warm, bullmq, bullmqStoreFree: storeFree },
       handoffRatios: {
         bullmqVsCold: bullmq.handoffMs.median / cold.handoffMs.median,
         bullmqVsWarm: bullmq.handoffMs.median / warm.handoffMs.median,
         bullmqVsColdP95: bullmq.handoffMs.p95 / cold.handoffMs.p95,
         bullmqVsColdByRound: perRound("bullmq", "cold"),
         warmVsColdByRound: perRound("warm", "cold"),
+        storeFreeVsSharedHome: storeFree.handoffMs.median / bullmq.handoffMs.median,
+        /** The chain's whole run (process starts included in both): store-free over shared home. */
+        storeFreeVsSharedHomeRunTime: storeFree.runMs / bullmq.runMs,
+        storeFreeVsSharedHomeRunTimeByRound: chains.storeFree.map((c, i) =>
+          round2(c.runMs / (chains.bullmq[i]?.runMs ?? Number.NaN)),
+        ),
       },
       throughput: workerCounts.map((workers) => {
         const runs = through.get(workers) ?? [];
@@ -233,6 +258,8 @@ async function main(): Promise<void> {
         row("local, cold (a process per try)", cold),
         row(`local, warm (${DEFAULT_WARM} warm processes)`, warm),
         row("bullmq, 1 worker (a process per try)", bullmq),
+        row("bullmq store-free, 1 worker", storeFree),
+        `  store-free / shared home: hand-off ${result.handoffRatios.storeFreeVsSharedHome.toFixed(2)}x (not alike: see the module comment), chain run time ${result.handoffRatios.storeFreeVsSharedHomeRunTime.toFixed(2)}x (by round ${result.handoffRatios.storeFreeVsSharedHomeRunTimeByRound.join(", ")})`,
         `  bullmq / cold by round: ${result.handoffRatios.bullmqVsColdByRound.join(", ")}; warm / cold: ${result.handoffRatios.warmVsColdByRound.join(", ")}`,
         `throughput of ${independentTasks} independent no-op tasks on bullmq ([bullmq] concurrency ${concurrency} per worker), median of ${rounds}:`,
         ...result.throughput.map(

@@ -327,8 +327,17 @@ export const CONFIG_OPTIONS = {
     data_root: opt(
       pathType,
       "{PROJECT_ROOT}",
-      "The project folder every worker shares with the scheduler (DAG files, data, models, and the home " +
-        "with the store and logs): the same files at the same path on every host. Checked at the worker's start.",
+      "The project folder every worker shares with the scheduler (DAG files, data, models, and with " +
+        "shared_home the home with the store and logs): the same files at the same path on every host. " +
+        "Checked at the worker's start.",
+    ),
+    shared_home: opt(
+      boolType,
+      "true",
+      "Whether workers see the scheduler's home (the store and the log folder) at the same paths. true: the " +
+        "try process on the worker records its try in the store and appends its log (one host, or a shared " +
+        "file system). false: workers need only the data root; the try runs store-free and its claim, log " +
+        "lines and outcome travel through Redis to the scheduler, which records them (workers on other hosts).",
     ),
     lock_duration: opt(
       durationType(false),

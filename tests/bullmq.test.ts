@@ -5,12 +5,15 @@
  * and the try is retried on the other worker, never run twice at once; the surviving worker stops gracefully
  * on SIGTERM. Two `windflow scheduler` processes sharing the home and three workers run a fan-out and fan-in
  * three times: each try runs once, on one worker, and the tries are spread over several workers. And a worker
- * whose paths differ from the scheduler's refuses to start. (The executor contract suite runs against
- * `BullmqExecutor` in tests/executor-contract.test.ts.)
+ * whose paths differ from the scheduler's refuses to start. Store-free (`[bullmq] shared_home = false`), the
+ * workers' WINDFLOW_HOME an empty folder of their own that stays empty: a chain's states, return values and log
+ * lines reach the scheduler's store and log files (a line is there while its try still runs), a failing try is
+ * retried, and a worker killed -9 mid-try has its try retried on the other. (The executor contract suite runs
+ * against `BullmqExecutor`, both modes, in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -58,9 +61,23 @@ interface Spawned {
   exited: () => boolean;
 }
 
-/** `windflow worker` in a process of its own; resolves once it said it is ready. */
-async function spawnWorker(e: SchedulerEnv, name: string): Promise<Spawned> {
-  const w = spawnCli(e, ["worker"]);
+/**
+ * A worker's own WINDFLOW_HOME for store-free tests: an empty folder (which must stay empty: the worker never
+ * touches a store or a log folder), removed at the end.
+ */
+function workerHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), "windflow-worker-home-"));
+  workerHomes.push(dir);
+  return dir;
+}
+const workerHomes: string[] = [];
+after(() => {
+  for (const dir of workerHomes) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `windflow worker` in a process of its own (in `home` if given); resolves once it said it is ready. */
+async function spawnWorker(e: SchedulerEnv, name: string, home?: string): Promise<Spawned> {
+  const w = spawnCli(e, ["worker"], home === undefined ? undefined : { ...e.env, WINDFLOW_HOME: home });
   await until(`worker ${name} ready`, () => {
     assert.ok(!w.exited(), `worker ${name} exited at start:\n${w.output()}`);
     return w.output().includes("windflow worker on") ? true : undefined;
@@ -69,10 +86,10 @@ async function spawnWorker(e: SchedulerEnv, name: string): Promise<Spawned> {
 }
 
 /** `windflow ARGS...` from the sources in a process of its own, its output kept. */
-function spawnCli(e: SchedulerEnv, args: readonly string[]): Spawned {
+function spawnCli(e: SchedulerEnv, args: readonly string[], env = e.env): Spawned {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
     cwd: ROOT,
-    env: e.env,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   e.track(child);
@@ -92,64 +109,89 @@ function spawnCli(e: SchedulerEnv, args: readonly string[]): Spawned {
 }
 
 describe("the BullMQ executor with windflow workers", () => {
-  test("a chain on two workers; the worker of the middle task killed -9: the try is retried on the other, never twice at once", async () => {
-    const e = bullmqHome("chain", {
-      WINDFLOW__BULLMQ__CONCURRENCY: "1",
-      // A killed worker's job is handed over after this (BullMQ's stalled-job check, by the other worker).
-      WINDFLOW__BULLMQ__LOCK_DURATION: "3s",
-    });
-    e.install("bullmq-chain.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    setDagPaused(e.store, "bullmq_chain", false);
-    const { run } = triggerDag(e.store, "bullmq_chain");
-    const workers = [await spawnWorker(e, "a"), await spawnWorker(e, "b")];
-    const scheduler = e.scheduler();
-    const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
-    try {
-      // fit's first try runs on one of the workers: kill that worker -9.
-      const fitKey = { ...run, taskId: "fit" };
-      const running = await until("fit running", () => {
-        const ti = e.store.getTaskInstance(fitKey);
-        return ti?.state === "running" ? ti : undefined;
+  for (const storeFree of [false, true])
+    test(`${storeFree ? "store-free: " : ""}a chain on two workers; the worker of the middle task killed -9: the try is retried on the other, never twice at once`, async () => {
+      const e = bullmqHome(storeFree ? "chain-free" : "chain", {
+        WINDFLOW__BULLMQ__CONCURRENCY: "1",
+        // A killed worker's job is handed over after this (BullMQ's stalled-job check, by the other worker).
+        WINDFLOW__BULLMQ__LOCK_DURATION: "3s",
+        WINDFLOW__BULLMQ__SHARED_HOME: String(!storeFree),
       });
-      assert.equal(running.tryNumber, 1);
-      const victim = await until("the worker running fit", () =>
-        workers.find((w) => w.output().includes(`process ${running.pid}`)),
-      );
-      const survivor = workers.find((w) => w !== victim);
-      assert.ok(survivor);
-      victim.child.kill("SIGKILL");
-      await victim.exit;
+      e.install("bullmq-chain.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      setDagPaused(e.store, "bullmq_chain", false);
+      const { run } = triggerDag(e.store, "bullmq_chain");
+      const homes = storeFree ? [workerHome(), workerHome()] : [undefined, undefined];
+      const workers = [await spawnWorker(e, "a", homes[0]), await spawnWorker(e, "b", homes[1])];
+      const scheduler = e.scheduler();
+      const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+      try {
+        // fit's first try runs on one of the workers: kill that worker -9.
+        const fitKey = { ...run, taskId: "fit" };
+        const running = await until("fit running", () => {
+          const ti = e.store.getTaskInstance(fitKey);
+          return ti?.state === "running" ? ti : undefined;
+        });
+        assert.equal(running.tryNumber, 1);
+        // Store-free, the try is claimed with the worker's own pid; else with the try process's.
+        const victim = await until("the worker running fit", () =>
+          workers.find((w) =>
+            storeFree ? w.child.pid === running.pid : w.output().includes(`process ${running.pid}`),
+          ),
+        );
+        const survivor = workers.find((w) => w !== victim);
+        assert.ok(survivor);
+        // Store-free, the try is claimed before its process starts: mid-try means once its function runs.
+        if (storeFree)
+          await until("fit's first try running its function", () =>
+            e.marks(run.runId).some((l) => l.startsWith("fit 1 start")) ? true : undefined,
+          );
+        victim.child.kill("SIGKILL");
+        await victim.exit;
 
-      const report = await done;
-      assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
-      assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
-      const fit = e.store.getTaskInstance(fitKey);
-      assert.equal(fit?.state, "success");
-      assert.equal(fit?.tryNumber, 2, "fit's first try was stopped with its worker, the second succeeded");
-      assert.equal(e.store.getTaskInstance({ ...run, taskId: "report" })?.returnValue, "fitted 6");
-      // Try 2 started after try 1 stopped (never twice at once), in another process; each task ran once more.
-      const marks = e.marks(run.runId).map((l) => l.replace(/ \d+$/, ""));
-      assert.deepEqual(
-        marks,
-        ["prepare 1 end", "fit 1 start", "fit 1 stopped", "fit 2 start", "fit 2 end", "report 1 end"],
-        e.lines.join("\n"),
-      );
-      const fit2pid = e
-        .marks(run.runId)
-        .find((l) => l.startsWith("fit 2 start"))
-        ?.split(" ")[3];
-      assert.ok(survivor.output().includes(`process ${fit2pid}`), "try 2 ran on the surviving worker");
+        const report = await done;
+        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+        assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+        const fit = e.store.getTaskInstance(fitKey);
+        assert.equal(fit?.state, "success");
+        assert.equal(fit?.tryNumber, 2, "fit's first try was stopped with its worker, the second succeeded");
+        assert.equal(e.store.getTaskInstance({ ...run, taskId: "report" })?.returnValue, "fitted 6");
+        // Try 2 started after try 1 stopped (never twice at once), in another process; each task ran once more.
+        const marks = e.marks(run.runId).map((l) => l.replace(/ \d+$/, ""));
+        assert.deepEqual(
+          marks,
+          ["prepare 1 end", "fit 1 start", "fit 1 stopped", "fit 2 start", "fit 2 end", "report 1 end"],
+          e.lines.join("\n"),
+        );
+        const fit2pid = e
+          .marks(run.runId)
+          .find((l) => l.startsWith("fit 2 start"))
+          ?.split(" ")[3];
+        assert.ok(survivor.output().includes(`process ${fit2pid}`), "try 2 ran on the surviving worker");
 
-      // SIGTERM: the surviving worker stops gracefully.
-      survivor.child.kill("SIGTERM");
-      assert.equal(await survivor.exit, 0, survivor.output());
-      assert.match(survivor.output(), /stopping: waiting for 0 running tries/);
-    } finally {
-      scheduler.stop("test end");
-      await done.catch(() => {});
-    }
-  });
+        if (storeFree) {
+          // The lost try: recorded as such in the scheduler's log file of try 1; the workers' homes untouched.
+          const log1 = readFileSync(e.store.listTries(fitKey)[0]?.logPath as string, "utf8");
+          assert.match(log1, /\[windflow\] try 1 of 2: bullmq_chain\/fit/, log1);
+          assert.match(log1, /reported no outcome/, log1);
+          assert.match(log1, /without recording the end of the try: up_for_retry/, log1);
+          for (const home of homes)
+            assert.deepEqual(readdirSync(home as string), [], "the worker's home stays empty");
+          // The dead worker's job was handed to the survivor, which asked for the claim and was refused.
+          assert.match(
+            survivor.output(),
+            /fit \(run [^)]+\): not run: refused: the try was claimed by an earlier delivery/,
+          );
+        }
+        // SIGTERM: the surviving worker stops gracefully.
+        survivor.child.kill("SIGTERM");
+        assert.equal(await survivor.exit, 0, survivor.output());
+        assert.match(survivor.output(), /stopping: waiting for 0 running tries/);
+      } finally {
+        scheduler.stop("test end");
+        await done.catch(() => {});
+      }
+    });
 
   test("two schedulers and three workers: a fan-out and fan-in run three times; each try runs once, on one worker, spread over several", async (t) => {
     const e = bullmqHome("multi", {
@@ -342,6 +384,15 @@ describe("the BullMQ executor with windflow workers", () => {
           error instanceof WorkerSetupError &&
           error.message.includes(`[bullmq] data_root is ${elsewhere} here, ${ROOT} on the scheduler`),
       );
+      // A store-free worker beside a scheduler whose home is shared: refused too, with what to set.
+      const free = loadConfig({ env: { ...e.env, WINDFLOW__BULLMQ__SHARED_HOME: "false" }, root: ROOT });
+      await assert.rejects(
+        startWorker({ config: free, log: () => {} }),
+        (error: unknown) =>
+          error instanceof WorkerSetupError &&
+          error.message.includes("[bullmq] shared_home is false here, true on the scheduler") &&
+          /shared_home/.test(error.hint ?? ""),
+      );
     } finally {
       x.close();
       await x.whenClosed();
@@ -473,9 +524,9 @@ describe("the BullMQ executor with windflow workers", () => {
     }
   });
 
-  test("parity: the same runs on the local and the BullMQ executors end with the same states, tries and return values", async () => {
+  test("parity: the same runs on the local and the BullMQ executors (both modes) end with the same states, tries and return values", async () => {
     const now = new Date("2026-03-01T12:00:00Z");
-    const outcome = async (e: SchedulerEnv, withWorker: boolean) => {
+    const outcome = async (e: SchedulerEnv, withWorker: boolean, storeFree = false) => {
       e.install("scheduler-chain.ts");
       e.install("scheduler-failing.ts");
       assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
@@ -483,7 +534,10 @@ describe("the BullMQ executor with windflow workers", () => {
         setDagPaused(e.store, dagId, false);
         return triggerDag(e.store, dagId, { conf: dagId === "sched_chain" ? { label: "sum" } : {}, now }).run;
       });
-      const worker = withWorker ? await startWorker({ config: e.config, log: () => {} }) : undefined;
+      const workerConfig = storeFree
+        ? loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT })
+        : e.config;
+      const worker = withWorker ? await startWorker({ config: workerConfig, log: () => {} }) : undefined;
       try {
         const report = await e.runScheduler({ mode: "until-idle", warmWorkers: 0 });
         assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
@@ -503,7 +557,287 @@ describe("the BullMQ executor with windflow workers", () => {
     const local = await outcome(localHome, false);
     const distributed = await outcome(bullmqHome("parity"), true);
     assert.deepEqual(distributed, local);
+    // Store-free, the scheduler's executor records what the tries report: the same again.
+    const storeFree = await outcome(
+      bullmqHome("parity-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" }),
+      true,
+      true,
+    );
+    assert.deepEqual(storeFree, local);
     assert.equal(local[0]?.run, "success");
     assert.equal(local[1]?.run, "failed", "the failing DAG fails the same way on both");
   });
+
+  test("store-free: a chain whose workers have an empty home of their own: states, return values, a retry, log lines in the scheduler's files as they come", async () => {
+    const e = bullmqHome("remote", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("bullmq-remote.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "bullmq_remote", false);
+    const { run } = triggerDag(e.store, "bullmq_remote", { conf: { who: "remote" } });
+    const home = workerHome();
+    const worker = await spawnWorker(e, "w", home);
+    const scheduler = e.scheduler();
+    const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+    const fitKey = { ...run, taskId: "fit" };
+    try {
+      // Followed live: fit's first line is in the scheduler's log file while the try still runs (it waits
+      // for the gate, which opens only after).
+      const running = await until("fit's first log line in the scheduler's log file", () => {
+        const ti = e.store.getTaskInstance(fitKey);
+        if (ti?.state !== "running" || ti.logPath === null) return undefined;
+        const text = readFileSync(ti.logPath, "utf8");
+        return text.includes("[task] fitting, try 1") ? ti : undefined;
+      });
+      assert.equal(e.store.getTaskInstance(fitKey)?.state, "running", "the try still runs");
+      assert.equal(running.pid, worker.child.pid, "claimed with the worker's pid");
+      writeFileSync(join(e.out, `${run.runId}.open`), "");
+      const report = await done;
+      assert.equal(report.stoppedBy, "idle", `${e.lines.join("\n")}\n--- worker:\n${worker.output()}`);
+      assert.equal(e.store.getRun(run)?.state, "success", `${e.lines.join("\n")}\n${worker.output()}`);
+      const ti = (taskId: string) => e.store.getTaskInstance({ ...run, taskId });
+      assert.deepEqual(ti("prepare")?.returnValue, { rows: 3 });
+      assert.equal(ti("fit")?.returnValue, 6);
+      assert.equal(ti("report")?.returnValue, "fitted 6");
+      assert.deepEqual(
+        ["prepare", "fit", "report"].map((t) => [ti(t)?.state, ti(t)?.tryNumber]),
+        [
+          ["success", 1],
+          ["success", 2],
+          ["success", 1],
+        ],
+      );
+      // fit's first try failed (retried), recorded as a local try is: the error, its log.
+      const fitTries = e.store.listTries(fitKey);
+      assert.deepEqual(
+        fitTries.map((t) => [t.tryNumber, t.state]),
+        [
+          [1, "up_for_retry"],
+          [2, "success"],
+        ],
+      );
+      assert.match(fitTries[0]?.error ?? "", /^Error: the first fit fails/);
+      const log1 = readFileSync(fitTries[0]?.logPath as string, "utf8");
+      assert.match(log1, /\[windflow\] try 1 of 2: bullmq_remote\/fit/);
+      assert.match(log1, /\[windflow\] Error: the first fit fails/);
+      assert.match(log1, /\[windflow\] up_for_retry \(next try after/);
+      const log2 = readFileSync(fitTries[1]?.logPath as string, "utf8");
+      assert.match(log2, /\[task\] fitting, try 2\n[\s\S]*\[windflow\] success, returned 6 in \d+ ms\n$/);
+      // Each source of output, in the scheduler's log file; the return value's stdout line is not output.
+      const prepareLog = readFileSync(ti("prepare")?.logPath as string, "utf8");
+      for (const line of [
+        "[task] preparing 3 rows",
+        "[stdout] prepare says hello on stdout",
+        "[stderr] prepare says hello on stderr",
+        '[windflow] success, returned {"rows":3}',
+      ])
+        assert.ok(prepareLog.includes(line), `${line} in\n${prepareLog}`);
+      assert.doesNotMatch(prepareLog, /\[stdout\] \{"rows":3\}/);
+      // Each try ran once, in the worker's processes; the worker's home stays empty.
+      assert.deepEqual(
+        e.marks(run.runId).map((l) => l.replace(/ \d+$/, "")),
+        [
+          "prepare 1 start",
+          "prepare 1 end",
+          "fit 1 start",
+          "fit 1 end",
+          "fit 2 start",
+          "fit 2 end",
+          "report 1 start",
+          "report 1 end",
+        ],
+      );
+      assert.deepEqual(readdirSync(home), [], "the worker's home stays empty");
+      // The tries' streams are removed once recorded.
+      const keys = await redisKeys(`windflow:remote:try:*`);
+      assert.deepEqual(keys, []);
+      worker.child.kill("SIGTERM");
+      assert.equal(await worker.exit, 0, worker.output());
+    } finally {
+      scheduler.stop("test end");
+      await done.catch(() => {});
+    }
+  });
+
+  test("store-free: a job of a try claimed already runs nothing (the claim is the scheduler's compare-and-set)", async () => {
+    const e = bullmqHome("again-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("bullmq-chain.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "bullmq_chain");
+    const key = { ...run, taskId: "prepare" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const worker = await startWorker({
+      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+      log: () => {},
+    });
+    try {
+      x.start(ti);
+      const [ran] = await nextEvent(x);
+      assert.equal(ran?.exitCode, 0);
+      assert.equal(e.store.getTaskInstance(key)?.state, "success");
+      // The same job handed out again (as BullMQ's stalled-job check does), to a try now claimed: the
+      // executor refuses the claim, the worker runs nothing.
+      const queue = new Queue("again-free", { connection: connectionOptions(redis.url) });
+      try {
+        const first = await queue.getJob(tryJobId(key, 1));
+        assert.ok(first);
+        const data = first.data;
+        await first.remove();
+        const again = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+        try {
+          again.start(ti);
+          const [refused] = await nextEvent(again);
+          assert.equal(refused?.pid, null, "nothing claimed");
+          const job = await queue.getJob(tryJobId(key, 1));
+          assert.match(
+            (job?.returnvalue as TryJobResult | undefined)?.notStarted ?? "",
+            /not claimed: refused: task instance .* is success, not queued/,
+          );
+          assert.deepEqual(job?.data.external?.file, data.external?.file);
+        } finally {
+          again.close();
+          await again.whenClosed();
+        }
+      } finally {
+        await queue.close();
+      }
+      assert.deepEqual(
+        e.marks(run.runId).map((l) => l.replace(/ \d+$/, "")),
+        ["prepare 1 end"],
+        "the try ran once",
+      );
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker.stop();
+    }
+  });
 });
+
+describe("the store-free BullMQ executor: timeouts", () => {
+  test("a try past its execution timeout fails as a local one does: TaskTimeoutError recorded, the task told (ctx.signal) in the scheduler's log file", async () => {
+    const e = bullmqHome("timeout-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("executor.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "fixture_executor");
+    const key = { ...run, taskId: "slow" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const worker = await startWorker({
+      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+      log: () => {},
+    });
+    try {
+      x.start(ti);
+      const [event] = await nextEvent(x);
+      assert.equal(event?.exitCode, 1);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "failed");
+      assert.match(after?.error ?? "", /^TaskTimeoutError: /);
+      const log = readFileSync(after?.logPath as string, "utf8");
+      assert.match(log, /\[task\] waiting for a minute\n[\s\S]*\[task\] aborted: cleaning up/, log);
+      assert.match(log, /\[windflow\] failed in \d+ ms\n$/, log);
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker.stop();
+    }
+  });
+});
+
+describe("the store-free BullMQ executor without a scheduler watching", () => {
+  test("a try that ended while no executor watched it: the one that adopts it records the outcome its job holds", async () => {
+    const e = bullmqHome("unwatched", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    e.install("bullmq-remote.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    const { run } = triggerDag(e.store, "bullmq_remote");
+    const key = { ...run, taskId: "fit" };
+    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+    const ti = e.store.getTaskInstance(key);
+    assert.ok(ti);
+    const worker = await startWorker({
+      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+      log: () => {},
+    });
+    const queue = new Queue("unwatched", { connection: connectionOptions(redis.url) });
+    const first = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const second = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    try {
+      first.start(ti);
+      const logPath = await until("fit's first line in its log", () => {
+        const r = e.store.getTaskInstance(key);
+        return r?.logPath && readFileSync(r.logPath, "utf8").includes("[task] fitting, try 1")
+          ? r.logPath
+          : undefined;
+      });
+      // The scheduler goes (its executor closes, the try goes on), then the try ends.
+      first.close();
+      await first.whenClosed();
+      writeFileSync(join(e.out, `${run.runId}.open`), "");
+      const deadline = Date.now() + HANG_GUARD_MS;
+      while ((await queue.getJobState(tryJobId(key, 1))) !== "completed") {
+        assert.ok(Date.now() < deadline, "the try's job never completed");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(e.store.getTaskInstance(key)?.state, "running", "nobody recorded it yet");
+      // Another executor is offered the running try: it looks its job up, then adopts it and records it.
+      await second.nextCheck();
+      const running = e.store.getTaskInstance(key);
+      assert.ok(running);
+      assert.equal(second.adopt(running), "elsewhere", "until the look-up of its finished job answers");
+      await until("adopted", () => (second.adopt(running) === "adopted" ? true : undefined));
+      const [event] = await nextEvent(second);
+      assert.equal(event?.adopted, true);
+      const after = e.store.getTaskInstance(key);
+      assert.equal(after?.state, "up_for_retry");
+      assert.match(after?.error ?? "", /^Error: the first fit fails/);
+      const log = readFileSync(logPath, "utf8");
+      assert.match(log, /\[windflow\] up_for_retry \(next try after/);
+      assert.equal(log.match(/\[task\] fitting, try 1/g)?.length, 1, `each line once:\n${log}`);
+    } finally {
+      first.close();
+      second.close();
+      await second.whenClosed();
+      await queue.close();
+      await worker.stop();
+    }
+  });
+});
+
+/** The keys of the test's Redis matching `pattern`. */
+async function redisKeys(pattern: string): Promise<string[]> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(redis.url);
+  try {
+    return await client.keys(pattern);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The next events of `x` (a deadline, woken by its listener). */
+async function nextEvent(x: BullmqExecutor) {
+  const deadline = Date.now() + HANG_GUARD_MS;
+  for (;;) {
+    const got = x.poll();
+    if (got.length > 0) return got;
+    assert.ok(Date.now() < deadline, "no event");
+    await new Promise<void>((resolve) => {
+      const stop = x.subscribe(() => {
+        stop();
+        resolve();
+      });
+      setTimeout(() => {
+        stop();
+        resolve();
+      }, 200);
+    });
+  }
+}

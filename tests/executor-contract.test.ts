@@ -6,10 +6,18 @@
  * executor it is given (a recording wrapper around the local one).
  */
 import assert from "node:assert/strict";
-import { hostname as osHostname } from "node:os";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { hostname as osHostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
-import type { WindflowConfig } from "../src/config.js";
-import { BullmqExecutor } from "../src/orchestration/executor/bullmq.js";
+import { Queue } from "bullmq";
+import { loadConfig, type WindflowConfig } from "../src/config.js";
+import {
+  BullmqExecutor,
+  connectionOptions,
+  type TryJobResult,
+  tryJobId,
+} from "../src/orchestration/executor/bullmq.js";
 import { startWorker } from "../src/orchestration/executor/bullmq-worker.js";
 import type {
   AdoptVerdict,
@@ -26,7 +34,7 @@ import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger
 import { runTasksOf } from "../src/orchestration/store/index.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
 import { startRedis } from "./helpers/redis.js";
-import { type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const DAG = "fixture_executor";
 const RUN = "manual__20260301-000000";
@@ -72,21 +80,14 @@ function processGone(_e: SchedulerEnv, started: StartedTask) {
 }
 
 let queues = 0;
-const IMPLEMENTATIONS: Implementation[] = [
-  {
-    name: "LocalExecutor",
-    make: (config) => new LocalExecutor({ config }),
-    adoptChecks: localAdoptChecks,
-    runnerGone: processGone,
-  },
-  {
-    name: "WarmExecutor (1 warm process)",
-    make: (config) => new WarmExecutor({ config, size: 1 }),
-    adoptChecks: localAdoptChecks,
-    runnerGone: processGone,
-  },
-  {
-    name: "BullmqExecutor (a real redis-server, one windflow worker)",
+
+/** The BullMQ executor on a real redis-server with one in-process `windflow worker`, in either mode. */
+function bullmqImplementation(storeFree: boolean): Implementation {
+  const workerHomes: string[] = [];
+  return {
+    name: storeFree
+      ? "BullmqExecutor store-free (shared_home = false; the worker's home an empty folder of its own)"
+      : "BullmqExecutor (a real redis-server, one windflow worker)",
     make: (config) => new BullmqExecutor({ config, checkIntervalMs: 500 }),
     suite: async () => {
       const redis = await startRedis();
@@ -95,12 +96,25 @@ const IMPLEMENTATIONS: Implementation[] = [
         settings: () => ({
           WINDFLOW__BULLMQ__REDIS_URL: redis.url,
           WINDFLOW__BULLMQ__QUEUE: `contract${++queues}`,
+          WINDFLOW__BULLMQ__SHARED_HOME: String(!storeFree),
         }),
-        stop: () => redis.stop(),
+        stop: async () => {
+          await redis.stop();
+          for (const home of workerHomes) {
+            assert.deepEqual(readdirSync(home), [], "the store-free worker's home stays empty");
+            rmSync(home, { recursive: true, force: true });
+          }
+        },
       };
     },
     perTest: async (config) => {
-      const worker = await startWorker({ config, concurrency: 2, log: () => {} });
+      let workerConfig = config;
+      if (storeFree) {
+        const home = mkdtempSync(join(tmpdir(), "windflow-worker-home-"));
+        workerHomes.push(home);
+        workerConfig = loadConfig({ env: { ...config.env, WINDFLOW_HOME: home }, root: ROOT });
+      }
+      const worker = await startWorker({ config: workerConfig, concurrency: 2, log: () => {} });
       return async (made) => {
         for (const x of made) await (x as BullmqExecutor).whenClosed();
         await worker.stop();
@@ -116,12 +130,53 @@ const IMPLEMENTATIONS: Implementation[] = [
       assert.equal(x.has({ ...running, taskId: "produce" }), false);
       return running;
     },
-    // The worker stops the try (SIGTERM): it records its end.
-    runnerGone: (e, started) =>
-      until("the cancelled try ended", () =>
-        e.store.getTaskInstance(started)?.state === "up_for_retry" ? true : undefined,
-      ),
+    // The worker stops the try (SIGTERM): with a shared home, the try records its end; store-free, nobody
+    // watches any more (the executor closed): its job ends with the outcome the try reported.
+    runnerGone: storeFree
+      ? async (e, started) => {
+          const queue = new Queue(e.config.bullmq.queue, {
+            connection: connectionOptions(e.config.bullmq.redis_url),
+          });
+          try {
+            const deadline = Date.now() + 60_000;
+            for (;;) {
+              // The state first, then the job: a job read while active has no return value yet.
+              if ((await queue.getJobState(tryJobId(started, 1))) === "completed") {
+                const job = await queue.getJob(tryJobId(started, 1));
+                const result = job?.returnvalue as TryJobResult;
+                assert.equal(result.report?.outcome, "failed");
+                assert.equal(result.report?.error?.name, "TaskKilledError");
+                return;
+              }
+              assert.ok(Date.now() < deadline, "the cancelled try's job did not end");
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          } finally {
+            await queue.close();
+          }
+        }
+      : (e, started) =>
+          until("the cancelled try ended", () =>
+            e.store.getTaskInstance(started)?.state === "up_for_retry" ? true : undefined,
+          ),
+  };
+}
+
+const IMPLEMENTATIONS: Implementation[] = [
+  {
+    name: "LocalExecutor",
+    make: (config) => new LocalExecutor({ config }),
+    adoptChecks: localAdoptChecks,
+    runnerGone: processGone,
   },
+  {
+    name: "WarmExecutor (1 warm process)",
+    make: (config) => new WarmExecutor({ config, size: 1 }),
+    adoptChecks: localAdoptChecks,
+    runnerGone: processGone,
+  },
+  bullmqImplementation(false),
+  bullmqImplementation(true),
 ];
 
 const homes: SchedulerEnv[] = [];

@@ -300,6 +300,11 @@ const ROWS: readonly Row[] = [
     coveredBy: "tests/bullmq.test.ts: a worker whose paths differ from the scheduler's refuses to start",
   },
   {
+    setting: "bullmq.shared_home",
+    value: "false",
+    coveredBy: "tests/bullmq.test.ts: store-free: a chain whose workers have an empty home of their own",
+  },
+  {
     setting: "bullmq.lock_duration",
     value: "3s",
     coveredBy: "tests/bullmq.test.ts: a chain on two workers",

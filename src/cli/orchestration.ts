@@ -646,8 +646,9 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
     .command("worker")
     .description(
       "run tries from the BullMQ queue ([core] executor = bullmq; [bullmq] redis_url, queue, concurrency, " +
-        "data_root): each in its own process, as the scheduler's local executor does. SIGTERM/SIGINT: take no " +
-        "new try, finish the running ones, exit",
+        "data_root, shared_home): each in its own process, as the scheduler's local executor does (with " +
+        "shared_home = false, without the store: state and log lines go to the scheduler through Redis). " +
+        "SIGTERM/SIGINT: take no new try, finish the running ones, exit",
     )
     .option("--concurrency <n>", "tries at once (default [bullmq] concurrency)", (v) =>
       Number.parseInt(v, 10),

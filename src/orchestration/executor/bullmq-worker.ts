@@ -14,27 +14,44 @@
  *   `cancelPollMs`: SIGTERM to the try's process group, SIGKILL after `[core] killed_task_cleanup_time` + 1 s.
  * - **SIGTERM / SIGINT** (`stop`): takes no new job and waits for the running tries to end (BullMQ's
  *   `Worker.close`); the job returns how its process ended, which the scheduler's executor reports.
+ * - **Store-free** (`[bullmq] shared_home = false`: the job carries `external`): the worker needs only the
+ *   data root, never the home. It writes a `start` entry to the try's stream and waits for the executor's
+ *   answer (the claim in the scheduler's store: a job delivered again after its try was claimed is refused
+ *   and runs nothing), then runs the try with `windflow tasks external`'s program (`external-try.ts`: no
+ *   store; the inputs as arguments), relays its output to the stream line by line (stdout, stderr, and the
+ *   `ctx.log` lines and outcome on a pipe of their own, fd 3), and returns the outcome it reported.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
 import {
   cancelKey,
+  claimAnswerKey,
   connectionOptions,
+  type ExternalTryInput,
   redactUrl,
   redisConnection,
   setupKey,
   sharedPaths,
+  TRY_STREAM_MAXLEN,
   type TryJobData,
   type TryJobResult,
+  type TryStreamEntry,
+  tryStreamKey,
 } from "./bullmq.js";
+import { TaskKilledError } from "./errors.js";
 import { defaultTaskCommand } from "./local.js";
+import type { LogSource } from "./task-log.js";
 import { taskLogPath } from "./task-log.js";
+import { errorInfo, type TryReport } from "./try-runner.js";
 
 /** The worker cannot run tries here (paths differ from the scheduler's, the store is missing). */
 export class WorkerSetupError extends WindflowError {}
@@ -46,6 +63,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** The program that runs one try, before its `DAG TASK RUN_ID` arguments. @default `defaultTaskCommand()` */
   command?: readonly string[];
+  /** Store-free tries: the program, before its `DAG TASK --run-id ...` arguments. @default `externalTryCommand()` */
+  externalCommand?: readonly string[];
   /** How often the cancel flags of running tries are read. @default 500 */
   cancelPollMs?: number;
   /** Where the worker says what it does. @default stderr */
@@ -64,9 +83,43 @@ export interface RunningWorker {
   readonly worker: Worker;
 }
 
+/** The program of a store-free try: this Node on `external-try` (through tsx when running from the sources). */
+export function externalTryCommand(): string[] {
+  const fromSources = __filename.endsWith(".ts");
+  const entry = join(__dirname, fromSources ? "external-try.ts" : "external-try.js");
+  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+}
+
+/** The arguments of `windflow tasks external` for a store-free try's job. */
+export function externalTryArgs(data: TryJobData & { external: ExternalTryInput }): string[] {
+  const x = data.external;
+  return [
+    data.dagId,
+    data.taskId,
+    "--run-id",
+    data.runId,
+    "--logical-date",
+    x.logicalDate,
+    "--data-interval-start",
+    x.dataIntervalStart,
+    "--data-interval-end",
+    x.dataIntervalEnd,
+    "--try",
+    String(data.tryNumber),
+    "--max-tries",
+    String(x.maxTries),
+    "--conf",
+    JSON.stringify(x.conf),
+    "--xcom",
+    JSON.stringify(x.xcoms),
+    "--file",
+    x.file,
+  ];
+}
+
 /**
- * Compares this worker's shared paths with those the scheduler published, and checks that the store and the
- * DAG folder exist here: the worker runs tries against the same files, or not at all.
+ * Compares this worker's shared settings with those the scheduler published, and checks that the shared paths
+ * exist here (with a shared home, the store too): the worker runs tries against the same files, or not at all.
  */
 export async function checkSharedPaths(config: WindflowConfig, connection: Redis): Promise<string[]> {
   const notes: string[] = [];
@@ -82,12 +135,14 @@ export async function checkSharedPaths(config: WindflowConfig, connection: Redis
           .map(([k, v]) => `${k} is ${v} here, ${theirs[k]} on the scheduler`)
           .join("; ")}`,
         {
-          hint: "workers need the same files at the same paths (a shared file system mounted at the same place): set [bullmq] data_root and WINDFLOW_HOME as the scheduler does",
+          hint: config.bullmq.shared_home
+            ? "workers need the same files at the same paths (a shared file system mounted at the same place): set [bullmq] data_root and WINDFLOW_HOME as the scheduler does, or [bullmq] shared_home = false on both to share only the data root"
+            : "workers need the data root and the DAG folder at the scheduler's paths: set [bullmq] data_root and [core] dags_folder (and [bullmq] shared_home) as the scheduler does",
         },
       );
   }
   for (const [k, path] of Object.entries(mine))
-    if (k !== "[logging] base_log_folder" && !existsSync(path))
+    if (k !== "[logging] base_log_folder" && k !== "[bullmq] shared_home" && !existsSync(path))
       throw new WorkerSetupError(`${k} ${path} does not exist on this host`, {
         hint: "mount the shared data root here at the scheduler's path, or run `windflow db init` where the scheduler runs",
       });
@@ -110,6 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     throw error;
   }
   const children = new Set<ChildProcess>();
+  const externalCommand = options.externalCommand ?? externalTryCommand();
   const processor = async (job: Job<TryJobData>): Promise<TryJobResult> => {
     const { dagId, runId, taskId, tryNumber } = job.data;
     const flag = cancelKey(config.bullmq.queue, job.id ?? "");
@@ -121,6 +177,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         signal: null,
         notStarted: "cancelled before it started",
       };
+    if (job.data.external)
+      return runStoreFree(job as Job<TryJobData & { external: ExternalTryInput }>, {
+        config,
+        connection,
+        host,
+        command: externalCommand,
+        pollMs,
+        say,
+        children,
+      });
     const logPath = taskLogPath(config.logging.base_log_folder, { dagId, runId, taskId }, tryNumber);
     mkdirSync(dirname(logPath), { recursive: true });
     const fd = openSync(logPath, "a");
@@ -196,7 +262,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await worker.waitUntilReady();
   say(
     `windflow worker on ${host}: queue ${config.bullmq.queue} on ${redactUrl(config.bullmq.redis_url)}, ` +
-      `${options.concurrency ?? config.bullmq.concurrency} at once, data root ${config.bullmq.data_root}`,
+      `${options.concurrency ?? config.bullmq.concurrency} at once, data root ${config.bullmq.data_root}` +
+      (config.bullmq.shared_home ? "" : " (store-free: the home is not shared)"),
   );
   let stopping: Promise<void> | undefined;
   return {
@@ -213,6 +280,177 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       return stopping;
     },
   };
+}
+
+/** The process group of `child`: signalled, if it still runs. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // Gone.
+  }
+}
+
+/**
+ * A store-free try (see the module comment): the claim asked of the executor through the try's stream, then
+ * the try in a process of its own running `external-try`, its output relayed line by line.
+ */
+async function runStoreFree(
+  job: Job<TryJobData & { external: ExternalTryInput }>,
+  ctx: {
+    config: WindflowConfig;
+    connection: Redis;
+    host: string;
+    command: readonly string[];
+    pollMs: number;
+    say: (line: string) => void;
+    children: Set<ChildProcess>;
+  },
+): Promise<TryJobResult> {
+  const { config, connection, host, say } = ctx;
+  const { dagId, runId, taskId, tryNumber } = job.data;
+  const queue = config.bullmq.queue;
+  const jobId = job.id ?? "";
+  const flag = cancelKey(queue, jobId);
+  const stream = tryStreamKey(queue, jobId);
+  const notStarted = (why: string): TryJobResult => ({
+    pid: null,
+    hostname: host,
+    exitCode: null,
+    signal: null,
+    notStarted: why,
+  });
+  const xadd = (entry: TryStreamEntry) =>
+    connection.xadd(stream, "MAXLEN", "~", String(TRY_STREAM_MAXLEN), "*", "data", JSON.stringify(entry));
+
+  // 1. The claim: the executor answers on a list of this delivery's own.
+  const token = randomUUID();
+  await xadd({ type: "start", token, pid: process.pid, hostname: host });
+  const answers = connection.duplicate();
+  answers.on("error", () => {}); // the main connection reports Redis's errors
+  let answer: string;
+  try {
+    for (;;) {
+      const got = await answers.blpop(claimAnswerKey(queue, jobId, token), 1);
+      if (got) {
+        answer = got[1];
+        break;
+      }
+      if ((await connection.exists(flag)) > 0) return notStarted("cancelled before it started");
+    }
+  } finally {
+    answers.disconnect();
+  }
+  if (answer !== "ok") {
+    say(`try ${tryNumber} of ${dagId}/${taskId} (run ${runId}): not run: ${answer}`);
+    return notStarted(`not claimed: ${answer}`);
+  }
+
+  // 2. The try, its output relayed to the stream (in order, each line once).
+  const [program, ...args] = ctx.command;
+  let child: ChildProcess;
+  try {
+    child = spawn(program as string, [...args, ...externalTryArgs(job.data)], {
+      cwd: config.bullmq.data_root,
+      env: {
+        ...config.env,
+        WINDFLOW_HOME: config.home,
+        WINDFLOW_TRY_EVENTS_FD: "3",
+        WINDFLOW_STOP_WITH_PARENT: "1",
+      },
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe", "pipe"],
+    });
+  } catch (error) {
+    return notStarted((error as Error).message);
+  }
+  const began = performance.now();
+  ctx.children.add(child);
+  say(`try ${tryNumber} of ${dagId}/${taskId} (run ${runId}): process ${child.pid ?? "?"} (store-free)`);
+  const sent: Promise<unknown>[] = [];
+  const relay = (source: LogSource, text: string) =>
+    sent.push(xadd({ type: "log", at: new Date().toISOString(), source, text }).catch(() => {}));
+  let report: TryReport | undefined;
+  // stdout's last line is the return value (JSON): held back until the next line shows it was not the last.
+  let heldOut: string | undefined;
+  const lines = (stream: Readable | null | undefined, onLine: (line: string) => void) =>
+    new Promise<void>((resolve) => {
+      if (!stream) return resolve();
+      const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+      rl.on("line", onLine);
+      rl.once("close", () => resolve());
+    });
+  const read = Promise.all([
+    lines(child.stdout, (line) => {
+      if (heldOut !== undefined) relay("stdout", heldOut);
+      heldOut = line;
+    }),
+    lines(child.stderr, (line) => relay("stderr", line)),
+    lines(child.stdio[3] as Readable | null, (line) => {
+      try {
+        const event = JSON.parse(line) as { log?: string; end?: TryReport };
+        if (typeof event.log === "string") relay("task", event.log);
+        else if (event.end) report = event.end;
+      } catch {
+        relay("stderr", line);
+      }
+    }),
+  ]);
+  let killTimer: NodeJS.Timeout | undefined;
+  const poller = setInterval(() => {
+    connection.exists(flag).then(
+      (n) => {
+        if (n > 0 && killTimer === undefined) {
+          say(`try ${tryNumber} of ${dagId}/${taskId}: cancelled by the scheduler: stopping it`);
+          signalGroup(child, "SIGTERM");
+          killTimer = setTimeout(
+            () => signalGroup(child, "SIGKILL"),
+            config.core.killed_task_cleanup_time + 1000,
+          );
+        }
+      },
+      () => {}, // Redis away: read again at the next tick.
+    );
+  }, ctx.pollMs);
+  try {
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>(
+      (resolve) => {
+        child.once("error", (error) => {
+          if (child.pid === undefined) resolve(error);
+        });
+        child.once("exit", (code, signal) => resolve({ code, signal }));
+      },
+    );
+    if (ended instanceof Error) return notStarted(ended.message);
+    await read;
+    // Stopped on the scheduler's request before it could report (SIGTERM during its start): the try was
+    // stopped, as a local try stopped by SIGTERM records it.
+    if (!report && killTimer !== undefined)
+      report = {
+        outcome: "failed",
+        error: errorInfo(new TaskKilledError(dagId, taskId, "cancelled by the scheduler")),
+        retryable: true,
+        durationMs: performance.now() - began,
+      };
+    // The held-back line: the return value if the try succeeded, else output like any other.
+    if (heldOut !== undefined && report?.outcome !== "success") relay("stdout", heldOut);
+    await Promise.all(sent);
+    return {
+      pid: child.pid ?? null,
+      hostname: host,
+      exitCode: ended.code,
+      signal: ended.signal,
+      ...(report ? { report } : {}),
+    };
+  } finally {
+    clearInterval(poller);
+    if (killTimer) clearTimeout(killTimer);
+    ctx.children.delete(child);
+    say(
+      `try ${tryNumber} of ${dagId}/${taskId}: process ${child.pid ?? "?"} ended (exit ${child.exitCode ?? child.signalCode})`,
+    );
+  }
 }
 
 /** `windflow worker`: runs until SIGTERM/SIGINT, then stops gracefully; returns the exit code. */

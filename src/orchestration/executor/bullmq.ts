@@ -13,13 +13,29 @@
  * - **Adopt**: answered from the live jobs (waiting, active, delayed) read at the last check: a live job of
  *   the task instance is adopted, none is `lost`, and before the first check `elsewhere` (asked again later).
  *
- * The executor never records a try's state: the worker's try process records it in the store, which is
- * shared (the same SQLite file through `[bullmq] data_root`: one host or a shared file system, see the ADR).
+ * Two modes (`[bullmq] shared_home`, see the ADR):
+ * - **shared home** (true, the default): the executor never records a try's state: the worker's try process
+ *   records it in the store, which is shared (the same SQLite file and log folder at the same paths on every
+ *   host), and appends its log to the try's log file.
+ * - **store-free** (false): workers need only the data root. The job carries what the try needs (run id,
+ *   dates, conf, try number, max tries, upstream return values, the DAG file: `ExternalTryInput`); the worker
+ *   runs it with `windflow tasks external`'s program and relays, through a Redis stream per job (`tryStreamKey`),
+ *   a `start` entry then the log lines. The executor reads the streams (XREAD, one blocking connection):
+ *   on `start` it claims the try in the store (`claimTry`, the compare-and-set `queued -> running`, with the
+ *   worker's pid and host) and answers the worker (`claimAnswerKey`: only then does the try run; a job
+ *   delivered again finds its try claimed and runs nothing); it appends each log line to the try's log file as
+ *   it arrives (the UI follows it as for a local try); at the job's end it records the outcome the try reported
+ *   (`recordTryEnd`, as `windflow tasks run` records it), then emits the event. A try claimed whose job ended
+ *   without a report (its worker killed -9) is left running with the worker's pid: the event carries that pid,
+ *   and the scheduler ends the try as lost (retried per the task's retries).
  */
+import { randomUUID } from "node:crypto";
 import { type Job, Queue, QueueEvents } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { WindflowConfig } from "../../config.js";
-import type { TaskInstanceKey } from "../store/store.js";
+import { openStore } from "../store/index.js";
+import type { MetadataStore, TaskInstanceKey } from "../store/store.js";
+import type { Json, JsonObject } from "../types.js";
 import {
   type AdoptVerdict,
   type ExecutorEvent,
@@ -29,13 +45,38 @@ import {
   type TryToAdopt,
   type TryToStart,
 } from "./executor.js";
-import { taskLogPath } from "./task-log.js";
+import { type ClaimedTry, claimTry, recordTryEnd, storedRetryDelayMs } from "./run-task.js";
+import { type LogSource, TaskLog, taskLogPath } from "./task-log.js";
+import { errorInfo, type TryReport } from "./try-runner.js";
 
 /** A try's job: what the worker needs to run it. */
 export interface TryJobData extends TaskInstanceKey {
   /** The try to run (the task instance's `tryNumber + 1` when it was queued). */
   readonly tryNumber: number;
+  /** Store-free (`[bullmq] shared_home = false`): what the try needs, read from the store by the executor. */
+  readonly external?: ExternalTryInput;
 }
+
+/** What a store-free try needs (the arguments of `windflow tasks external`). */
+export interface ExternalTryInput {
+  readonly logicalDate: string;
+  readonly dataIntervalStart: string;
+  readonly dataIntervalEnd: string;
+  readonly maxTries: number;
+  readonly conf: JsonObject;
+  /** Return values of the run's tasks that returned one, by task id. */
+  readonly xcoms: Record<string, Json>;
+  /** The DAG file, as the scheduler's DAG processor recorded it (under the shared data root). */
+  readonly file: string;
+}
+
+/** An entry of a store-free try's stream (`tryStreamKey`), written by the worker. */
+export type TryStreamEntry =
+  | { readonly type: "start"; readonly token: string; readonly pid: number; readonly hostname: string }
+  | { readonly type: "log"; readonly at: string; readonly source: LogSource; readonly text: string };
+
+/** Entries a try's stream keeps at most (XADD MAXLEN ~): the executor reads them as they come. */
+export const TRY_STREAM_MAXLEN = 10_000;
 
 /** A try's job's return value: how its process ended on the worker. */
 export interface TryJobResult {
@@ -43,8 +84,10 @@ export interface TryJobResult {
   readonly hostname: string;
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** Why nothing was started (cancelled before it was taken, the process could not start). */
+  /** Why nothing was started (cancelled before it was taken, the process could not start, not claimed). */
   readonly notStarted?: string;
+  /** Store-free: the outcome the try reported (absent if it ended without one: killed, crashed). */
+  readonly report?: TryReport;
 }
 
 /** The job id of a try: its task instance and try number (BullMQ ids may not hold ":": encoded). */
@@ -58,18 +101,41 @@ export function cancelKey(queue: string, jobId: string): string {
   return `windflow:${queue}:cancel:${jobId}`;
 }
 
+/** The Redis stream of a store-free try's job: its `start` entry, then its log lines (`TryStreamEntry`). */
+export function tryStreamKey(queue: string, jobId: string): string {
+  return `windflow:${queue}:try:${jobId}`;
+}
+
+/** Where the executor answers a worker's `start` (a list: `ok`, or `refused: why`); one per delivery. */
+export function claimAnswerKey(queue: string, jobId: string, token: string): string {
+  return `windflow:${queue}:claim:${jobId}:${token}`;
+}
+
+/** The last stream entry appended to the try's log (an adopting executor reads on from there). */
+function logPosKey(queue: string, jobId: string): string {
+  return `windflow:${queue}:logpos:${jobId}`;
+}
+
 /** The Redis key where the scheduler publishes its shared paths for workers to compare (`checkSharedPaths`). */
 export function setupKey(queue: string): string {
   return `windflow:${queue}:setup`;
 }
 
-/** The paths a worker must share with the scheduler. */
+/**
+ * The settings a worker must share with the scheduler: the data root and the DAG folder, whether the home is
+ * shared, and with a shared home, the store and the log folder.
+ */
 export function sharedPaths(config: WindflowConfig): Record<string, string> {
   return {
     "[bullmq] data_root": config.bullmq.data_root,
     "[core] dags_folder": config.core.dags_folder,
-    "[database] path": config.database.path,
-    "[logging] base_log_folder": config.logging.base_log_folder,
+    "[bullmq] shared_home": String(config.bullmq.shared_home),
+    ...(config.bullmq.shared_home
+      ? {
+          "[database] path": config.database.path,
+          "[logging] base_log_folder": config.logging.base_log_folder,
+        }
+      : {}),
   };
 }
 
@@ -116,6 +182,10 @@ export interface BullmqExecutorOptions {
   checkIntervalMs?: number;
   /** Errors of the connection (logged by the scheduler). @default ignored */
   onError?: (error: Error) => void;
+  /** Store-free mode: the store where tries are claimed and recorded. @default openStore(config), closed with the executor */
+  store?: MetadataStore;
+  /** Store-free mode: the clock of the records. @default () => new Date() */
+  now?: () => Date;
 }
 
 interface Watched {
@@ -126,6 +196,33 @@ interface Watched {
   killedBy: "kill" | null;
   /** The job's add (a kill's cancel flag is set after it: the add may clear an old flag of the same id). */
   enqueued?: Promise<unknown>;
+  /** Store-free: the try's stream, the last entry applied, the claim (once the worker said it started). */
+  stream?: string;
+  lastId?: string;
+  claimed?: ClaimedTry;
+  /** Store-free: the job ended; its stream is drained and its outcome recorded (once). */
+  ending?: boolean;
+}
+
+/** Whether stream entry id `a` comes after `b` (`ms-seq`). */
+function idAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
+/** The entries of an XREAD/XRANGE reply as `TryStreamEntry`s (those that do not parse are skipped). */
+function parseEntries(raw: [string, string[]][]): [string, TryStreamEntry][] {
+  const out: [string, TryStreamEntry][] = [];
+  for (const [id, fields] of raw) {
+    const data = fields[fields.indexOf("data") + 1];
+    try {
+      if (data !== undefined) out.push([id, JSON.parse(data) as TryStreamEntry]);
+    } catch {
+      // Not ours.
+    }
+  }
+  return out;
 }
 
 const keyOf = (k: TaskInstanceKey) => `${k.dagId}\0${k.runId}\0${k.taskId}`;
@@ -154,6 +251,18 @@ export class BullmqExecutor implements TaskExecutor {
   private closing: Promise<void> | null = null;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly onError: (error: Error) => void;
+  /** Store-free mode (`[bullmq] shared_home = false`): the store, the stream reader and its wake-up stream. */
+  private readonly storeFree: boolean;
+  private storeOf: MetadataStore | undefined;
+  private readonly ownsStore: boolean;
+  private readonly now: () => Date;
+  private reader: Redis | undefined;
+  private readonly wakeKey: string;
+  private wakeId = "0-0";
+  private reading: Promise<void> | undefined;
+  private readonly byStream = new Map<string, Watched>();
+  /** Store-free adoption: the finished job of a running try not live in the queue (looked up once). */
+  private readonly finishedJobs = new Map<string, string | null>();
 
   constructor(options: BullmqExecutorOptions) {
     this.config = options.config;
@@ -173,9 +282,20 @@ export class BullmqExecutor implements TaskExecutor {
       .set(setupKey(queue), JSON.stringify(sharedPaths(options.config)))
       .catch((e) => this.onError(e));
     this.track(this.published);
+    this.storeFree = !options.config.bullmq.shared_home;
+    this.storeOf = options.store;
+    this.ownsStore = options.store === undefined;
+    this.now = options.now ?? (() => new Date());
+    this.wakeKey = `windflow:${queue}:wake:${randomUUID()}`;
     this.timer = setInterval(() => void this.check(), options.checkIntervalMs ?? 2000);
     this.timer.unref();
     void this.check();
+  }
+
+  /** Store-free mode: the store (opened on first use). */
+  private get store(): MetadataStore {
+    this.storeOf ??= openStore(this.config);
+    return this.storeOf;
   }
 
   subscribe(listener: () => void): () => void {
@@ -198,14 +318,36 @@ export class BullmqExecutor implements TaskExecutor {
       throw new Error(`BullmqExecutor: ${ti.dagId}/${ti.runId}/${ti.taskId} has a process already`);
     const tryNumber = ti.tryNumber + 1;
     const jobId = tryJobId(key, tryNumber);
+    const data: TryJobData = {
+      ...key,
+      tryNumber,
+      ...(this.storeFree ? { external: this.externalInput(key) } : {}),
+    };
     const w: Watched = { key, jobId, started: performance.now(), adopted: false, killedBy: null };
     this.watch(w);
-    const data: TryJobData = { ...key, tryNumber };
     w.enqueued = this.enqueue(jobId, data).catch((error: Error) =>
       this.ended(w, { spawnError: `could not queue the try's job: ${error.message}` }),
     );
     this.track(w.enqueued);
     return { ...key, pid: null, logPath: taskLogPath(this.config.logging.base_log_folder, key, tryNumber) };
+  }
+
+  /** Store-free: what the try needs, from the store (the arguments of `windflow tasks external`). */
+  private externalInput(key: TaskInstanceKey): ExternalTryInput {
+    const where = `${key.dagId}/${key.runId}/${key.taskId}`;
+    const ti = this.store.getTaskInstance(key);
+    const run = this.store.getRun(key);
+    const dag = this.store.getDag(key.dagId);
+    if (!ti || !run || !dag) throw new Error(`BullmqExecutor: ${where}: no such task instance, run or DAG`);
+    return {
+      logicalDate: run.logicalDate.toISOString(),
+      dataIntervalStart: run.dataInterval.start.toISOString(),
+      dataIntervalEnd: run.dataInterval.end.toISOString(),
+      maxTries: ti.maxTries,
+      conf: run.conf,
+      xcoms: this.store.xcoms(key),
+      file: dag.fileloc,
+    };
   }
 
   /**
@@ -219,7 +361,7 @@ export class BullmqExecutor implements TaskExecutor {
       const state = await existing.getState();
       if (state !== "completed" && state !== "failed") return;
       await existing.remove();
-      await this.connection.del(cancelKey(this.queueName, jobId));
+      await this.connection.del(cancelKey(this.queueName, jobId), tryStreamKey(this.queueName, jobId));
     }
     await this.queue.add("try", data, {
       jobId,
@@ -229,20 +371,74 @@ export class BullmqExecutor implements TaskExecutor {
     });
   }
 
-  /** A running try of a dead scheduler: adopted if a live job of it is in the queue (see the module comment). */
+  /**
+   * A running try of a dead scheduler: adopted if a live job of it is in the queue (see the module comment).
+   * Store-free, a try whose job has finished meanwhile is adopted too (its outcome is in the job: recorded at
+   * the next check); that lookup is a round trip: `elsewhere` until it is answered.
+   */
   adopt(ti: TryToAdopt): AdoptVerdict {
     if (this.has(ti)) return "adopted";
     if (this.live === null) return "elsewhere";
-    const jobId = this.live.get(keyOf(ti));
+    const key: TaskInstanceKey = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId };
+    let jobId = this.live.get(keyOf(ti));
+    let claimed: ClaimedTry | undefined;
+    if (this.storeFree) {
+      const record = this.store.getTaskInstance(key);
+      if (record?.state !== "running") return "lost";
+      const own = tryJobId(key, record.tryNumber);
+      if (jobId !== own) jobId = undefined; // a job of another try: not this one's runner
+      if (jobId === undefined) {
+        const found = this.finishedJobs.get(own);
+        if (found === undefined) {
+          this.finishedJobs.set(own, null);
+          this.track(
+            this.queue.getJobState(own).then(
+              (state) => {
+                this.finishedJobs.set(own, state === "completed" || state === "failed" ? own : "");
+              },
+              () => this.finishedJobs.delete(own),
+            ),
+          );
+          return "elsewhere";
+        }
+        if (found === null) return "elsewhere";
+        this.finishedJobs.delete(own);
+        if (found === "") return "lost";
+        jobId = found;
+      }
+      claimed = this.resumeClaim(key, record.tryNumber, record.maxTries, record);
+      if (!claimed) return "lost";
+    }
     if (jobId === undefined) return "lost";
-    this.watch({
-      key: { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId },
-      jobId,
-      started: performance.now(),
-      adopted: true,
-      killedBy: null,
-    });
+    const w: Watched = { key, jobId, started: performance.now(), adopted: true, killedBy: null };
+    if (claimed) w.claimed = claimed;
+    this.watch(w);
     return "adopted";
+  }
+
+  /** Store-free adoption: the claim another executor made, as `claimTry` returned it (its log opened again). */
+  private resumeClaim(
+    key: TaskInstanceKey,
+    tryNumber: number,
+    maxTries: number,
+    ti: { pid: number | null; hostname: string | null; logPath: string | null },
+  ): ClaimedTry | undefined {
+    const run = this.store.getRun(key);
+    const dag = this.store.getDag(key.dagId);
+    if (!run || !dag) return undefined;
+    const logPath = ti.logPath ?? taskLogPath(this.config.logging.base_log_folder, key, tryNumber);
+    const log = new TaskLog(logPath, this.now, { maxBytes: this.config.logging.max_bytes_per_try });
+    return {
+      ...key,
+      tryNumber,
+      maxTries,
+      run,
+      dag,
+      logPath,
+      log,
+      pid: ti.pid ?? 0,
+      hostname: ti.hostname ?? "",
+    };
   }
 
   poll(): ExecutorEvent[] {
@@ -268,12 +464,17 @@ export class BullmqExecutor implements TaskExecutor {
           (w.enqueued ?? Promise.resolve()).then(() => this.cancel(w.jobId)),
         )
       : [];
+    for (const w of this.watched.values()) w.claimed?.log.close();
     this.watched.clear();
     this.byJob.clear();
+    this.byStream.clear();
     this.events.length = 0;
-    this.closing = Promise.allSettled([...cancels, ...this.pending]).then(async () => {
+    this.reader?.disconnect();
+    this.closing = Promise.allSettled([...cancels, ...this.pending, this.reading]).then(async () => {
       await Promise.allSettled([this.queueEvents.close(), this.queue.close()]);
+      if (this.reader) await this.connection.del(this.wakeKey).catch(() => {});
       this.connection.disconnect();
+      if (this.ownsStore) this.storeOf?.close();
     });
   }
 
@@ -304,6 +505,130 @@ export class BullmqExecutor implements TaskExecutor {
   private watch(w: Watched): void {
     this.watched.set(keyOf(w.key), w);
     this.byJob.set(w.jobId, w);
+    if (!this.storeFree) return;
+    w.stream = tryStreamKey(this.queueName, w.jobId);
+    this.byStream.set(w.stream, w);
+    if (w.adopted) {
+      // Read on from where the previous executor stopped appending (else from the start).
+      this.track(
+        this.connection.get(logPosKey(this.queueName, w.jobId)).then(
+          (pos) => {
+            w.lastId ??= pos ?? "0-0";
+            this.wakeReader();
+          },
+          (e) => this.onError(e),
+        ),
+      );
+    } else {
+      w.lastId = "0-0";
+      this.wakeReader();
+    }
+  }
+
+  /** Store-free: (re)starts the stream reader, and cuts its current wait short so that it reads the new stream. */
+  private wakeReader(): void {
+    if (this.closed) return;
+    this.reading ??= this.readLoop().finally(() => {
+      this.reading = undefined;
+      // A stream watched after the loop's last look: read on.
+      if (this.byStream.size > 0 && !this.closed) this.wakeReader();
+    });
+    this.track(
+      this.connection
+        .xadd(this.wakeKey, "MAXLEN", "~", "100", "*", "data", "wake")
+        .catch((e) => this.onError(e)),
+    );
+  }
+
+  /** Store-free: reads the watched tries' streams (XREAD, blocking up to 1 s) while some are watched. */
+  private async readLoop(): Promise<void> {
+    if (!this.reader) {
+      this.reader = redisConnection(this.config.bullmq.redis_url);
+      this.reader.on("error", (e) => this.onError(e));
+    }
+    while (!this.closed) {
+      const streams = [...this.byStream.values()].filter((w) => w.lastId !== undefined);
+      if (streams.length === 0 && this.byStream.size === 0) break;
+      try {
+        const reply = (await this.reader.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          1000,
+          "STREAMS",
+          this.wakeKey,
+          ...streams.map((w) => w.stream as string),
+          this.wakeId,
+          ...streams.map((w) => w.lastId as string),
+        )) as [string, [string, string[]][]][] | null;
+        for (const [stream, raw] of reply ?? []) {
+          if (stream === this.wakeKey) {
+            const last = raw[raw.length - 1];
+            if (last) this.wakeId = last[0];
+            continue;
+          }
+          const w = this.byStream.get(stream);
+          if (w) this.apply(w, parseEntries(raw));
+        }
+      } catch (error) {
+        if (this.closed) break;
+        this.onError(error as Error);
+        await new Promise((r) => setTimeout(r, 500)); // Redis away: ioredis reconnects
+      }
+    }
+  }
+
+  /** Store-free: applies a try's stream entries newer than the last applied (claim, log lines). */
+  private apply(w: Watched, entries: [string, TryStreamEntry][]): void {
+    let applied = false;
+    for (const [id, entry] of entries) {
+      if (w.lastId !== undefined && !idAfter(id, w.lastId)) continue;
+      w.lastId = id;
+      applied = true;
+      if (entry.type === "start") this.claim(w, entry);
+      else if (entry.type === "log" && w.claimed) {
+        const at = new Date(entry.at);
+        w.claimed.log.write(entry.source, entry.text, Number.isNaN(at.getTime()) ? undefined : at);
+      }
+    }
+    if (applied && w.lastId !== undefined && this.byStream.get(w.stream as string) === w)
+      this.track(
+        this.connection
+          .set(logPosKey(this.queueName, w.jobId), w.lastId, "EX", 24 * 3600)
+          .catch((e) => this.onError(e)),
+      );
+  }
+
+  /**
+   * Store-free: a worker says it took the try's job: claims the try (`claimTry`, compare-and-set
+   * `queued -> running`, for the job's try number) and answers it. A delivery after the claim (the job
+   * handed to another worker: BullMQ's stalled-job check) is refused: it runs nothing.
+   */
+  private claim(w: Watched, start: Extract<TryStreamEntry, { type: "start" }>): void {
+    let answer = "ok";
+    if (w.claimed) answer = "refused: the try was claimed by an earlier delivery of its job";
+    else
+      try {
+        const tryNumber = Number(w.jobId.slice(w.jobId.lastIndexOf("~") + 1));
+        w.claimed = claimTry(this.store, w.key, {
+          config: this.config,
+          pid: start.pid,
+          hostname: start.hostname,
+          now: this.now,
+          expectTry: tryNumber,
+        });
+      } catch (error) {
+        answer = `refused: ${errorInfo(error).message}`;
+      }
+    const key = claimAnswerKey(this.queueName, w.jobId, start.token);
+    this.track(
+      this.connection
+        .multi()
+        .lpush(key, answer)
+        .expire(key, 3600)
+        .exec()
+        .catch((e) => this.onError(e)),
+    );
   }
 
   private jobEnded(jobId: string, returnvalue: unknown, failedReason: string | null): void {
@@ -315,8 +640,74 @@ export class BullmqExecutor implements TaskExecutor {
     } catch {
       // Not ours: ended, how unknown.
     }
+    if (this.storeFree) {
+      if (w.ending) return;
+      w.ending = true;
+      this.track(this.finishStoreFree(w, result, failedReason));
+      return;
+    }
     this.ended(w, {
       pid: result.pid ?? null,
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      ...(failedReason !== null ? { failed: failedReason } : {}),
+    });
+  }
+
+  /**
+   * Store-free: the try's job ended: the rest of its stream is applied, the outcome it reported recorded
+   * (`recordTryEnd`), its keys removed, then the event emitted. Without a report (its worker killed -9, the
+   * try's process crashed) the try is left running: the event carries the claim's pid, and the scheduler ends
+   * the try as lost.
+   */
+  private async finishStoreFree(
+    w: Watched,
+    result: Partial<TryJobResult>,
+    failedReason: string | null,
+  ): Promise<void> {
+    const stream = w.stream as string;
+    for (;;) {
+      try {
+        // Adopted: read on from where the previous executor stopped appending, as the reader does.
+        if (w.lastId === undefined)
+          w.lastId = (await this.connection.get(logPosKey(this.queueName, w.jobId))) ?? "0-0";
+        const raw = (await this.connection.xrange(stream, "-", "+")) as [string, string[]][];
+        this.apply(w, parseEntries(raw));
+        break;
+      } catch (error) {
+        if (this.closed) return;
+        this.onError(error as Error);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    if (this.closed || this.watched.get(keyOf(w.key)) !== w) return;
+    const claimed = w.claimed;
+    if (claimed) {
+      try {
+        if (result.report)
+          recordTryEnd(this.store, claimed, result.report, {
+            now: this.now,
+            retryDelayMs: storedRetryDelayMs(claimed.dag, claimed.taskId),
+          });
+        else
+          claimed.log.write(
+            "windflow",
+            `the try's worker ${claimed.hostname} (pid ${claimed.pid}) reported no outcome: ${
+              result.notStarted ??
+              failedReason ??
+              `its process ended with ${result.signal ?? `exit code ${result.exitCode ?? "unknown"}`}`
+            }`,
+          );
+      } catch (error) {
+        this.onError(error as Error);
+      } finally {
+        claimed.log.close();
+      }
+    }
+    this.byStream.delete(stream);
+    this.track(this.connection.del(stream, logPosKey(this.queueName, w.jobId)).catch((e) => this.onError(e)));
+    this.ended(w, {
+      pid: claimed ? claimed.pid : null,
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,
       ...(failedReason !== null ? { failed: failedReason } : {}),
@@ -385,9 +776,12 @@ export class BullmqExecutor implements TaskExecutor {
     if (this.closed || this.watched.get(keyOf(w.key)) !== w) return;
     this.watched.delete(keyOf(w.key));
     this.byJob.delete(w.jobId);
+    if (w.stream) this.byStream.delete(w.stream);
+    if (!w.ending) w.claimed?.log.close();
     const event: ExecutorEvent = {
       ...w.key,
-      pid: how.pid ?? null,
+      // Store-free: the claim's pid (the worker's), which the scheduler compares with the running try's.
+      pid: how.pid ?? w.claimed?.pid ?? null,
       exitCode: how.exitCode ?? null,
       signal: how.signal ?? null,
       adopted: w.adopted,

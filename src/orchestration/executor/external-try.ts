@@ -13,7 +13,13 @@
  * - It never retries: the try number is the orchestrator's (`ctx.tryNumber`), and so are retries.
  * - At the task's execution timeout (or on SIGTERM/SIGINT) `ctx.signal` aborts, the try fails at once, the
  *   task gets `[core] killed_task_cleanup_time`, then the process exits, which ends whatever it still does.
+ * - For `windflow worker` (store-free tries, `[bullmq] shared_home = false`): with `WINDFLOW_TRY_EVENTS_FD=n`
+ *   the `ctx.log` lines and, at the end, the outcome (`TryReport`: value, error with hint and stack,
+ *   retryable) go to file descriptor n as JSON lines (`{"log": text}`, `{"end": report}`) instead of stderr,
+ *   so that the worker relays them and the scheduler records the try as a local one is recorded; with
+ *   `WINDFLOW_STOP_WITH_PARENT=1` the try stops (as on SIGTERM) when stdin, a pipe from the worker, closes.
  */
+import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, type WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
@@ -23,7 +29,7 @@ import { listConfiguredDagFiles, loadDag, loadDagFile } from "../loader.js";
 import { taskOptions } from "../task-options.js";
 import type { Json, JsonObject } from "../types.js";
 import { loadedTask } from "./run-task.js";
-import { errorInfo, runTry } from "./try-runner.js";
+import { errorInfo, runTry, type TryReport, tryReport } from "./try-runner.js";
 
 /** Exit codes of an external try. */
 export const EXTERNAL_EXIT_CODES = {
@@ -46,6 +52,11 @@ export interface ExternalTryIO {
   config?: WindflowConfig;
   /** Aborting it stops the try as a SIGTERM would. */
   stop?: AbortSignal;
+  /**
+   * Structured output (`WINDFLOW_TRY_EVENTS_FD`): the `ctx.log` lines and the outcome go here instead of
+   * stderr (errors of the arguments still go to stderr); stdout still gets the return value.
+   */
+  events?: (event: { log: string } | { end: TryReport }) => void;
 }
 
 /** The arguments of an external try are wrong (nothing ran). */
@@ -153,7 +164,7 @@ export async function externalTryMain(argv: readonly string[], io: ExternalTryIO
       tryNumber,
       maxTries: positiveInt("max-tries", values["max-tries"], taskOptions(dag.spec, taskId).retries + 1),
       xcoms: jsonObject("xcom", values.xcom) as Record<string, Json>,
-      log: (line) => err(`[${taskId}] ${line}`),
+      log: io.events ? (line) => io.events?.({ log: line }) : (line) => err(`[${taskId}] ${line}`),
       settings: config.core,
       ...(io.stop ? { stop: io.stop } : {}),
     };
@@ -163,9 +174,10 @@ export async function externalTryMain(argv: readonly string[], io: ExternalTryIO
   }
   const result = await runTry(input);
   if (result.outcome === "success") out(JSON.stringify(result.value ?? null));
+  if (io.events) io.events({ end: tryReport(result) });
   // A skip's message is TaskSkip's own ("skipped: <reason>").
   else if (result.outcome === "skipped") err(errorInfo(result.error).message);
-  else say(result.error, true);
+  else if (result.outcome === "failed") say(result.error, true);
   await result.cleanedUp();
   return EXTERNAL_EXIT_CODES[result.outcome];
 }
@@ -174,7 +186,15 @@ if (require.main === module) {
   const stop = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const)
     process.on(signal, () => stop.abort(`received ${signal}`));
-  externalTryMain(process.argv.slice(2), { stop: stop.signal }).then(
+  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1") {
+    process.stdin.on("close", () => stop.abort("its worker is gone"));
+    process.stdin.on("error", () => {});
+    process.stdin.resume();
+  }
+  const fd = Number(process.env.WINDFLOW_TRY_EVENTS_FD);
+  const events =
+    Number.isInteger(fd) && fd > 2 ? (e: object) => writeSync(fd, `${JSON.stringify(e)}\n`) : undefined;
+  externalTryMain(process.argv.slice(2), { stop: stop.signal, ...(events ? { events } : {}) }).then(
     // Exit now: a stopped task may have left work behind (timers, sockets); the try is over.
     (code) => process.exit(code),
     (error: unknown) => {

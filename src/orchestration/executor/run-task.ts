@@ -30,12 +30,19 @@ import { loadDag } from "../loader.js";
 import type { TaskState } from "../state.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { openStore } from "../store/index.js";
-import type { MetadataStore, TaskInstanceKey } from "../store/store.js";
+import type { DagRecord, DagRunRecord, MetadataStore, TaskInstanceKey } from "../store/store.js";
 import { taskOptions } from "../task-options.js";
 import type { Json } from "../types.js";
 import { TaskNotQueuedError, TaskProcessLostError } from "./errors.js";
 import { TaskLog, taskLogPath } from "./task-log.js";
-import { type ErrorInfo, errorInfo, type LoadedTask, runTry } from "./try-runner.js";
+import {
+  type ErrorInfo,
+  errorInfo,
+  type LoadedTask,
+  runTry,
+  type TryReport,
+  tryReport,
+} from "./try-runner.js";
 
 /** Exit codes of `windflow tasks run`. */
 export const EXIT_CODES = {
@@ -104,22 +111,45 @@ export async function runTaskInstance(options: RunTaskInstanceOptions): Promise<
   }
 }
 
-async function claimAndRun(
-  options: RunTaskInstanceOptions,
-  config: WindflowConfig,
+/** A try claimed in the store (`claimTry`): what recording its end needs. */
+export interface ClaimedTry extends TaskInstanceKey {
+  readonly tryNumber: number;
+  readonly maxTries: number;
+  readonly run: DagRunRecord;
+  readonly dag: DagRecord;
+  readonly logPath: string;
+  /** The try's log, opened before the claim (a log folder that cannot be written fails before the try starts). */
+  readonly log: TaskLog;
+  readonly pid: number;
+  readonly hostname: string;
+}
+
+/**
+ * Step 1 of the module comment: claims try n + 1 of a queued task instance (`queued -> running`, a
+ * compare-and-set, with the runner's pid, host and log file) and opens its log. Throws `TaskNotQueuedError`
+ * (nothing claimed) if it is not queued, or queued for another try than `expectTry`. Used by `tasks run` for
+ * itself, and by a distributed executor for a store-free try its worker reports started (`bullmq.ts`).
+ */
+export function claimTry(
   store: MetadataStore,
-): Promise<TaskRunOutcome> {
-  const now = options.now ?? (() => new Date());
-  const key: TaskInstanceKey = { dagId: options.dagId, runId: options.runId, taskId: options.taskId };
+  key: TaskInstanceKey,
+  options: {
+    config: WindflowConfig;
+    pid: number;
+    hostname: string;
+    now: () => Date;
+    expectTry?: number;
+  },
+): ClaimedTry {
+  const { config, now } = options;
   const { dagId, runId, taskId } = key;
   const ti = store.getTaskInstance(key);
   if (!ti) throw new RecordNotFoundError("task instance", `${dagId}/${runId}/${taskId}`);
   const run = store.getRun(key);
-  const dagRecord = store.getDag(dagId);
+  const dag = store.getDag(dagId);
   if (!run) throw new RecordNotFoundError("run", `${dagId}/${runId}`);
-  if (!dagRecord) throw new RecordNotFoundError("dag", dagId);
+  if (!dag) throw new RecordNotFoundError("dag", dagId);
   if (ti.state !== "queued") throw new TaskNotQueuedError(dagId, runId, taskId, ti.state);
-
   const tryNumber = ti.tryNumber + 1;
   if (options.expectTry !== undefined && options.expectTry !== tryNumber)
     throw new TaskNotQueuedError(
@@ -129,31 +159,132 @@ async function claimAndRun(
       `queued for try ${tryNumber}, not try ${options.expectTry}`,
     );
   const logPath = taskLogPath(config.logging.base_log_folder, key, tryNumber);
-  const pid = options.pid ?? process.pid;
-  const host = options.hostname ?? osHostname();
-  // Opened before the claim: a log folder that cannot be written fails here, before the try has started.
+  const { pid, hostname } = options;
   const log = new TaskLog(logPath, now, { maxBytes: config.logging.max_bytes_per_try });
-  if (!store.setTaskState(key, "queued", "running", { pid, hostname: host, logPath }, now())) {
+  if (!store.setTaskState(key, "queued", "running", { pid, hostname, logPath }, now())) {
     log.close();
     const state = store.getTaskInstance(key)?.state ?? "removed";
     throw new TaskNotQueuedError(dagId, runId, taskId, state);
   }
+  log.write(
+    "windflow",
+    `try ${tryNumber} of ${ti.maxTries}: ${dagId}/${taskId}, run ${runId} (logical date ${run.logicalDate.toISOString()}), pid ${pid} on ${hostname}`,
+  );
+  return {
+    dagId,
+    runId,
+    taskId,
+    tryNumber,
+    maxTries: ti.maxTries,
+    run,
+    dag,
+    logPath,
+    log,
+    pid,
+    hostname,
+  };
+}
+
+/** What `recordTryEnd` made of a try's end. */
+export interface RecordedEnd {
+  /** The state the try's outcome called for. */
+  readonly to: TaskState;
+  /** The task instance's state now: `to`, or what another process set meanwhile (`recorded` false). */
+  readonly state: TaskState;
+  readonly recorded: boolean;
+}
+
+/**
+ * Step 3 of the module comment: records the end of a claimed try from its report (success with the value,
+ * skipped, up_for_retry with the next retry time, or failed), compare-and-set from running, and writes the
+ * error, the hint and the result to the try's log (which stays open: the caller closes it). Throws if the
+ * store cannot be written (said in the log first).
+ */
+export function recordTryEnd(
+  store: MetadataStore,
+  claimed: ClaimedTry,
+  report: TryReport,
+  options: { now: () => Date; retryDelayMs: number },
+): RecordedEnd {
+  const key: TaskInstanceKey = { dagId: claimed.dagId, runId: claimed.runId, taskId: claimed.taskId };
+  const { log, tryNumber } = claimed;
+  const { retryDelayMs } = options;
+  const endedAt = options.now();
+  let to: TaskState;
+  const info = report.outcome === "success" ? undefined : report.error;
+  if (report.outcome === "success") to = "success";
+  else if (report.outcome === "skipped") to = "skipped";
+  else to = tryNumber < claimed.maxTries && report.retryable ? "up_for_retry" : "failed";
+  const value = report.value;
+  let recorded: boolean;
+  try {
+    recorded = store.setTaskState(
+      key,
+      "running",
+      to,
+      {
+        ...(value === undefined ? {} : { returnValue: value }),
+        ...(info ? { error: to === "skipped" ? info.message : errorText(info) } : {}),
+        ...(to === "up_for_retry" ? { nextRetryAt: new Date(endedAt.getTime() + retryDelayMs) } : {}),
+      },
+      endedAt,
+    );
+  } catch (error) {
+    // The store is unreachable (locked past busy_timeout...): say so in the log; the scheduler will find
+    // the task instance running with a dead process and end the try.
+    log.write("windflow", `the try ended ${to}, but recording it failed: ${errorText(errorInfo(error))}`);
+    throw error;
+  }
+  if (info && to !== "skipped") log.write("windflow", info.stack ?? errorText(info));
+  if (info?.hint) log.write("windflow", `hint: ${info.hint}`);
+  const state = recorded ? to : (store.getTaskInstance(key)?.state ?? to);
+  log.write(
+    "windflow",
+    recorded
+      ? `${to}${to === "up_for_retry" ? ` (next try after ${new Date(endedAt.getTime() + retryDelayMs).toISOString()})` : ""}${value === undefined ? "" : `, returned ${truncate(JSON.stringify(value), 200)}`} in ${Math.round(report.durationMs)} ms`
+      : `the try ended ${to}, but the task instance is ${state} now (set by another process): not recorded`,
+  );
+  return { to, state, recorded };
+}
+
+/** The retry delay of a task as the store's DAG spec says (the DAG's default if the task left it). */
+export function storedRetryDelayMs(dag: DagRecord | undefined, taskId: string): number {
+  try {
+    if (dag) return taskOptions(dag.spec, taskId).retryDelayMs;
+  } catch {
+    // The task left the DAG: the DAG's default delay.
+  }
+  return dag?.spec.defaults.retryDelayMs ?? 0;
+}
+
+async function claimAndRun(
+  options: RunTaskInstanceOptions,
+  config: WindflowConfig,
+  store: MetadataStore,
+): Promise<TaskRunOutcome> {
+  const now = options.now ?? (() => new Date());
+  const key: TaskInstanceKey = { dagId: options.dagId, runId: options.runId, taskId: options.taskId };
+  const { dagId, runId, taskId } = key;
+  const claimed = claimTry(store, key, {
+    config,
+    pid: options.pid ?? process.pid,
+    hostname: options.hostname ?? osHostname(),
+    now,
+    ...(options.expectTry === undefined ? {} : { expectTry: options.expectTry }),
+  });
+  const { log, tryNumber, run, logPath } = claimed;
   try {
     if (options.captureStdio) log.captureStdio();
-    log.write(
-      "windflow",
-      `try ${tryNumber} of ${ti.maxTries}: ${dagId}/${taskId}, run ${runId} (logical date ${run.logicalDate.toISOString()}), pid ${pid} on ${host}`,
-    );
     const result = await runTry({
       dagId,
       taskId,
-      load: () => loadedTask(loadDag(dagRecord.fileloc, dagId, { fresh: true }), taskId, config),
+      load: () => loadedTask(loadDag(claimed.dag.fileloc, dagId, { fresh: true }), taskId, config),
       runId,
       logicalDate: run.logicalDate,
       dataInterval: run.dataInterval,
       conf: run.conf,
       tryNumber,
-      maxTries: ti.maxTries,
+      maxTries: claimed.maxTries,
       xcoms: store.xcoms(key),
       log: (line) => log.write("task", line),
       settings: config.core,
@@ -161,58 +292,20 @@ async function claimAndRun(
     });
     const retryDelayMs = result.task
       ? taskOptions(result.task.spec, taskId).retryDelayMs
-      : dagRecord.spec.defaults.retryDelayMs;
-
-    const endedAt = now();
-    let to: TaskState;
-    let info: ErrorInfo | undefined;
-    if (result.outcome === "success") to = "success";
-    else if (result.outcome === "skipped") {
-      to = "skipped";
-      info = errorInfo(result.error);
-    } else {
-      info = errorInfo(result.error);
-      to = tryNumber < ti.maxTries && result.retryable ? "up_for_retry" : "failed";
-    }
-    const value = result.value;
-    let recorded: boolean;
-    try {
-      recorded = store.setTaskState(
-        key,
-        "running",
-        to,
-        {
-          ...(value === undefined ? {} : { returnValue: value }),
-          ...(info ? { error: to === "skipped" ? info.message : errorText(info) } : {}),
-          ...(to === "up_for_retry" ? { nextRetryAt: new Date(endedAt.getTime() + retryDelayMs) } : {}),
-        },
-        endedAt,
-      );
-    } catch (error) {
-      // The store is unreachable (locked past busy_timeout...): say so in the log; the scheduler will find
-      // the task instance running with a dead process and end the try.
-      log.write("windflow", `the try ended ${to}, but recording it failed: ${errorText(errorInfo(error))}`);
-      throw error;
-    }
-    const durationMs = result.durationMs;
-    if (info && to !== "skipped") log.write("windflow", info.stack ?? errorText(info));
-    if (info?.hint) log.write("windflow", `hint: ${info.hint}`);
-    const finalState = recorded ? to : (store.getTaskInstance(key)?.state ?? to);
-    log.write(
-      "windflow",
-      recorded
-        ? `${to}${to === "up_for_retry" ? ` (next try after ${new Date(endedAt.getTime() + retryDelayMs).toISOString()})` : ""}${value === undefined ? "" : `, returned ${truncate(JSON.stringify(value), 200)}`} in ${Math.round(durationMs)} ms`
-        : `the try ended ${to}, but the task instance is ${finalState} now (set by another process): not recorded`,
-    );
+      : claimed.dag.spec.defaults.retryDelayMs;
+    const report = tryReport(result);
+    const { to, state, recorded } = recordTryEnd(store, claimed, report, { now, retryDelayMs });
     // Give a stopped task its clean-up time before the caller exits the process (which ends it).
     await result.cleanedUp();
+    const value = report.value;
+    const info = report.error;
     const outcome: TaskRunOutcome = {
       ...key,
-      state: finalState,
+      state,
       tryNumber,
       exitCode: recorded && (to === "success" || to === "skipped") ? EXIT_CODES.success : EXIT_CODES.failed,
       logPath,
-      durationMs,
+      durationMs: report.durationMs,
       recorded,
       ...(value === undefined ? {} : { returnValue: value }),
       ...(info ? { error: info } : {}),
@@ -256,13 +349,7 @@ export function finishLostTry(
   const now = options.now ?? new Date();
   const ti = store.getTaskInstance(key);
   if (ti?.state !== "running") return undefined;
-  const dag = store.getDag(key.dagId);
-  let retryDelayMs = dag?.spec.defaults.retryDelayMs ?? 0;
-  try {
-    if (dag) retryDelayMs = taskOptions(dag.spec, key.taskId).retryDelayMs;
-  } catch {
-    // The task left the DAG: the DAG's default delay.
-  }
+  const retryDelayMs = storedRetryDelayMs(store.getDag(key.dagId), key.taskId);
   const error = new TaskProcessLostError(key.dagId, key.taskId, reason);
   const to: TaskState = ti.tryNumber < ti.maxTries && options.retryable !== false ? "up_for_retry" : "failed";
   const next = new Date(now.getTime() + retryDelayMs);

@@ -75,10 +75,13 @@ export class TaskLog {
     return this.dropped > 0;
   }
 
-  /** Appends `text` (each of its lines) with a time stamp and the source (see the module comment for the cap). */
-  write(source: LogSource, text: string): void {
+  /**
+   * Appends `text` (each of its lines) with a time stamp (`at`, else now) and the source (see the module
+   * comment for the cap). `at`: when the line was written elsewhere (a worker on another host).
+   */
+  write(source: LogSource, text: string, at?: Date): void {
     if (this.fd === undefined) return;
-    const stamp = this.now().toISOString();
+    const stamp = (at ?? this.now()).toISOString();
     const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
     const out = Buffer.from(`${lines.map((l) => `${stamp} [${source}] ${l}`).join("\n")}\n`);
     const max = this.options.maxBytes ?? 0;

@@ -101,6 +101,31 @@ export interface TryOutcome {
   cleanedUp: () => Promise<void>;
 }
 
+/**
+ * A try's outcome as plain data (JSON): what a runner that records nothing itself hands to the one that
+ * records it (`recordTryEnd`): `windflow tasks run` in its own process, or a distributed executor for a
+ * store-free try run on a worker (`external-try.ts` reports it, `bullmq.ts` records it).
+ */
+export interface TryReport {
+  outcome: TryOutcome["outcome"];
+  value?: Json;
+  /** The error, or the skip (whose message says why). */
+  error?: ErrorInfo;
+  retryable: boolean;
+  durationMs: number;
+}
+
+/** The report of an outcome (see `TryReport`). */
+export function tryReport(result: TryOutcome): TryReport {
+  return {
+    outcome: result.outcome,
+    retryable: result.retryable,
+    durationMs: result.durationMs,
+    ...(result.value === undefined ? {} : { value: result.value }),
+    ...(result.error === undefined ? {} : { error: errorInfo(result.error) }),
+  };
+}
+
 /** Runs one try (see the module comment). Never rejects: every failure is in the outcome. */
 export async function runTry(input: TryInput): Promise<TryOutcome> {
   const { dagId, taskId } = input;
