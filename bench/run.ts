@@ -257,7 +257,12 @@ void (async () => {
     );
     results.bullmq = b;
     type H = { handoffMs: { median: number; p95: number }; runMs: number };
-    const { cold, warm, bullmq } = b.handoff as { cold: H; warm: H; bullmq: H };
+    const { cold, warm, bullmq, bullmqStoreFree } = b.handoff as {
+      cold: H;
+      warm: H;
+      bullmq: H;
+      bullmqStoreFree: H;
+    };
     const row = (label: string, m: H) =>
       `  ${label.padEnd(38)} hand-off median ${String(m.handoffMs.median).padStart(4)} ms, p95 ${String(m.handoffMs.p95).padStart(4)} ms (${(m.handoffMs.median / cold.handoffMs.median).toFixed(2)}x cold); 50-task run ${(m.runMs / 1000).toFixed(1)} s`;
     const byRound = b.handoffRatios as { bullmqVsColdByRound: number[] };
@@ -265,6 +270,12 @@ void (async () => {
     console.log(row("local, cold (a process per try)", cold));
     console.log(row(`local, warm (${DEFAULT_WARM} warm processes)`, warm));
     console.log(row("bullmq, 1 worker (a process per try)", bullmq));
+    // Store-free, a try starts at its claim, before its process starts: compare the chain's run time.
+    console.log(row("bullmq store-free, 1 worker", bullmqStoreFree));
+    const ratios = b.handoffRatios as { storeFreeVsSharedHomeRunTime: number };
+    console.log(
+      `  store-free / shared home: the 50-task run ${ratios.storeFreeVsSharedHomeRunTime.toFixed(2)}x (its hand-off leaves the process start out: not alike)`,
+    );
     console.log(`  bullmq / cold hand-off by round: ${byRound.bullmqVsColdByRound.join(", ")}`);
     // Airflow's hand-off on the same chain, measured earlier in this run (4c): the three executors side by side.
     const afChain = (
