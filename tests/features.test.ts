@@ -330,12 +330,12 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
     );
     const data = await loadDataset(csv);
     for (const trainingMode of [true, false]) {
-      const steps = prepareFeaturesSteps(data, { trainingMode });
+      const steps = await prepareFeaturesSteps(data, { trainingMode });
       assert.deepEqual(
         steps.map((s) => s.step),
         ["1", "2", "3", "4a", "4b", "4c", "4d", "5", "6"],
       );
-      assert.ok(sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
+      assert.ok(await sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
       // Each step's counts and first rows, not its whole frame (a notebook keeps them all).
       const expected = prepareFeatures(data, { trainingMode });
       const last = steps.at(-1);
