@@ -66,22 +66,25 @@ export async function prepareFeaturesSteps(
   data: pl.DataFrame,
   options: { trainingMode: boolean },
 ): Promise<PrepareStep[]> {
-  const { steps } = await runSteps(data, options);
-  // The last step's whole frame is garbage now, in native memory V8 does not see (util/gc.ts).
+  const { steps } = await runSteps(data, options, false);
+  // The last steps' whole frames are garbage now, in native memory V8 does not see (util/gc.ts).
   await collectGarbageSoon();
   return steps;
 }
 
 /**
- * The steps, and the last step's whole frame (for sameAsPrepareFeatures). Only the frame before the current step
+ * The steps, and with `keepLast` the last step's whole frame (for sameAsPrepareFeatures); `onFrame` sees each
+ * step's whole frame (for tests). Only the frame before the current step
  * and the current one are alive at a time: each step's frame is dropped once the next one is made, and collected
  * then (polars' columns are native memory V8 does not count, and their finalizers run on a later turn: hence
  * async). Holding every step's frame until the end took 750 MB more at the peak on the course file (issue 11).
  */
-async function runSteps(
+export async function runSteps(
   data: pl.DataFrame,
   options: { trainingMode: boolean },
-): Promise<{ steps: PrepareStep[]; last: pl.DataFrame }> {
+  keepLast: boolean,
+  onFrame?: (frame: pl.DataFrame) => void,
+): Promise<{ steps: PrepareStep[]; last?: pl.DataFrame }> {
   const { trainingMode } = options;
   const steps: PrepareStep[] = [];
   const add = (
@@ -91,6 +94,7 @@ async function runSteps(
     frame: pl.DataFrame,
     previous?: pl.DataFrame,
   ) => {
+    onFrame?.(frame);
     steps.push({
       step,
       rule,
@@ -169,7 +173,8 @@ async function runSteps(
     df.withColumns(pl.col(values).fillNull(0)),
     before,
   );
-  return { steps, last: df };
+  // Not even in the returned object unless asked: the caller's awaited promise would keep it alive.
+  return keepLast ? { steps, last: df } : { steps };
 }
 
 /** The frame `prepareFeaturesSteps` ends with, checked against `prepareFeatures` (for tests and doubters). */
@@ -177,5 +182,6 @@ export async function sameAsPrepareFeatures(
   data: pl.DataFrame,
   options: { trainingMode: boolean },
 ): Promise<boolean> {
-  return (await runSteps(data, options)).last.frameEqual(prepareFeatures(data, options), true);
+  const { last } = await runSteps(data, options, true);
+  return last?.frameEqual(prepareFeatures(data, options), true) === true;
 }
