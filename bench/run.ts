@@ -4,7 +4,8 @@
  * Each measurement runs in its own process so peak RSS is that of the work alone.
  *   BENCH_REPEAT=n   repetitions of the fast loaders (median reported), default 3
  *   BENCH_SKIP=a,b   skip parts: danfo (danfojs' readCSV, 25 s and 2.5 GB on the full file), synthesize, load,
- *                    pipeline, handoff, start, web, notebooks, walk (the lab in Chromium: Run All on each notebook, then
+ *                    pipeline, handoff, start, web, notebooks, kernel-memory (each notebook kernel's peak RSS and a
+ *                    breakdown of the worst, about 10 minutes), walk (the lab in Chromium: Run All on each notebook, then
  *                    the UI's Trigger of train, about 10 minutes); airflow (Apache Airflow 3 side by side: its
  *                    scheduler on the 50-task chain and on train and predict, about 25 minutes under load), bullmq
  *                    (the BullMQ executor against the local one, on a redis-server of its own: hand-off, and
@@ -348,6 +349,23 @@ void (async () => {
         `  ${n.name.padEnd(32)} ${n.seconds.toFixed(1).padStart(6)} s  ${(n.seconds / anchor).toFixed(1).padStart(5)}x notebook 00${n.ok ? "" : "  FAILED"}`,
       );
     console.log(`  all notebooks, wall time ${(nb.wallSeconds as number).toFixed(1)} s`);
+  }
+
+  // 6b. The notebook kernels' memory (issue 11): each notebook's kernel peak RSS on the full-size file, and a
+  //     breakdown of the worst one (bench/kernel-memory.ts prints the tables). Anchor: an empty kernel.
+  if (!skip.has("kernel-memory")) {
+    const km = tsx("bench/kernel-memory.ts", file);
+    results.kernelMemory = km;
+    const list = km.notebooks as { name: string; peakMB: number; ok: boolean }[];
+    const empty = (km.breakdown as { imports?: { before: { rss: number } }[] } | undefined)?.imports?.[0];
+    const emptyMB = empty ? empty.before.rss / 2 ** 20 : Number.NaN;
+    console.log(
+      `notebook kernels' peak RSS (target < 800 MB each; an empty kernel: ${emptyMB.toFixed(0)} MB):`,
+    );
+    for (const n of list)
+      console.log(
+        `  ${n.name.padEnd(32)} ${n.peakMB.toFixed(0).padStart(6)} MB  ${(n.peakMB / emptyMB).toFixed(1).padStart(5)}x the empty kernel${n.peakMB < 800 ? "" : "  over target"}${n.ok ? "" : "  FAILED"}`,
+      );
   }
 
   // 7. The lab as a trainee lives it, in Chromium: Run All on each notebook in JupyterLab, then the launcher

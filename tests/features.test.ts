@@ -12,7 +12,7 @@ import { loadDataset } from "../src/data/load.js";
 import { SENSOR_COLUMNS } from "../src/data/schema.js";
 import { synthesizeCsv } from "../src/data/synthetic.js";
 import { SchemaError, WindflowError } from "../src/errors.js";
-import { prepareFeaturesSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
+import { prepareFeaturesSteps, runSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
 import {
   DATE_FEATURES,
   FEATURE_COLUMNS,
@@ -21,6 +21,7 @@ import {
   prepareFeatures,
   prepareFeaturesWithIO,
 } from "../src/features/prepare.js";
+import { collectGarbageSoon } from "../src/util/gc.js";
 import { frame, punchHoles, slicesHoles, values } from "./helpers/features-fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "windflow-features-"));
@@ -330,12 +331,12 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
     );
     const data = await loadDataset(csv);
     for (const trainingMode of [true, false]) {
-      const steps = prepareFeaturesSteps(data, { trainingMode });
+      const steps = await prepareFeaturesSteps(data, { trainingMode });
       assert.deepEqual(
         steps.map((s) => s.step),
         ["1", "2", "3", "4a", "4b", "4c", "4d", "5", "6"],
       );
-      assert.ok(sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
+      assert.ok(await sameAsPrepareFeatures(data, { trainingMode }), `mode ${trainingMode}`);
       // Each step's counts and first rows, not its whole frame (a notebook keeps them all).
       const expected = prepareFeatures(data, { trainingMode });
       const last = steps.at(-1);
@@ -354,5 +355,31 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
       const after = example.after.getColumn("Q_avg").toArray() as (number | null)[];
       assert.ok(before.includes(null) && !after.includes(null));
     }
+  });
+
+  test("no step's whole frame outlives the steps (issue 11: they are native memory V8 does not count)", async () => {
+    const csv = join(dir, "steps-memory.csv");
+    writeFileSync(csv, synthesizeCsv({ seed: 14, start: "2017-06-01T00:00:00+02:00", days: 1 }));
+    const data = await loadDataset(csv);
+    // A collection in a later turn than the WeakRefs' (a WeakRef keeps its target until its turn ends).
+    const collect = async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await collectGarbageSoon();
+    };
+    const refs: WeakRef<pl.DataFrame>[] = [];
+    const steps = await runSteps(data, { trainingMode: true }, false, (f) => refs.push(new WeakRef(f)));
+    await collect();
+    assert.equal(refs.length, 9, "a frame per step");
+    assert.deepEqual(
+      refs.flatMap((r, i) => (r.deref() === undefined ? [] : [steps.steps[i]?.step])),
+      [],
+      "whole frames still alive",
+    );
+    // The check can fail: a frame the caller keeps stays alive.
+    const kept: WeakRef<pl.DataFrame>[] = [];
+    const held = await runSteps(data, { trainingMode: true }, true, (f) => kept.push(new WeakRef(f)));
+    await collect();
+    assert.equal(kept.at(-1)?.deref(), held.last);
+    assert.equal(kept.slice(0, -1).filter((r) => r.deref() !== undefined).length, 0);
   });
 });

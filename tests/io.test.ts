@@ -95,6 +95,32 @@ describe("withIO", () => {
     assert.deepEqual(pl.readParquet(out).getColumn("x").toArray(), [2, 4, 6]);
   });
 
+  test("the frames a step read are collected once its output is written (issue 11: native memory)", async () => {
+    const input = join(tmp.dir, "in-collected.parquet");
+    pl.DataFrame({ x: [1, 2, 3] }).writeParquet(input);
+    let read: WeakRef<pl.DataFrame> | undefined;
+    const step = withIO(([df]: [pl.DataFrame]) => df.select(pl.col("x").mul(2)), {
+      readers: [
+        {
+          what: "features file",
+          hint: "run the prepare_features task first",
+          read: async (path: string) => {
+            const df = pl.readParquet(path);
+            read = new WeakRef(df);
+            // A WeakRef keeps its target until the end of the turn that made it: end this one.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            return df;
+          },
+        },
+      ],
+      writer: parquetFile,
+    });
+    const out = join(tmp.dir, "out", "collected.parquet");
+    assert.deepEqual(await step([input], out, undefined), [out]);
+    assert.ok(read, "the reader ran");
+    assert.equal(read.deref(), undefined, "the input frame is still alive");
+  });
+
   test("a missing input names the file and what makes it", async () => {
     await assert.rejects(
       double([join(tmp.dir, "nope.parquet")], join(tmp.dir, "x.parquet"), { factor: 2 }),

@@ -69,6 +69,7 @@ describe("project-local Jupyter environment", () => {
       argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"],
       display_name: "TypeScript",
       language: "typescript",
+      env: { MALLOC_MMAP_THRESHOLD_: "1048576", MALLOC_TRIM_THRESHOLD_: "1048576" },
     });
     assert.deepEqual(tslabKernelspec(fake).argv[1], tslab);
 

@@ -7,6 +7,7 @@
 import pl from "nodejs-polars";
 import { WindflowError } from "../errors.js";
 import { type DatedWrite, writeDated } from "../io/dated.js";
+import { collectingAfter } from "../util/gc.js";
 import { type EngieQuery, fetchEngieRecords } from "./engie.js";
 import { loadDataset } from "./load.js";
 import { formatParisIso } from "./physics.js";
@@ -43,11 +44,16 @@ export function freshRows(row: pl.DataFrame, now: Date): pl.DataFrame {
   return twice.withColumn(pl.Series(DATE_COLUMN, dates)).select(...COLUMNS);
 }
 
-export async function generateData(
+export function generateData(
   dataPath: string,
   folder: string,
   options: GenerateOptions = {},
 ): Promise<GenerateResult> {
+  // The whole data file is read for one row: collected once written (util/gc.ts).
+  return collectingAfter(() => generate(dataPath, folder, options));
+}
+
+async function generate(dataPath: string, folder: string, options: GenerateOptions): Promise<GenerateResult> {
   const now = options.now ?? new Date();
   let rows: pl.DataFrame;
   if (options.engie) {

@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import { DATE_COLUMN, TARGET } from "../data/schema.js";
-import { collectGarbage } from "../util/gc.js";
+import { collectGarbageSoon } from "../util/gc.js";
 import { FILL_RULES, preparedColumns, prepareFeatures, ROLLING_WINDOW } from "./prepare.js";
 
 export interface PrepareStep {
@@ -62,20 +62,31 @@ function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[])
  * The course's rules applied one after the other (see `prepareFeatures` for the rules). `data` as
  * `loadDataset` gives it (dates parsed) or as read from a CSV (dates as text).
  */
-export function prepareFeaturesSteps(data: pl.DataFrame, options: { trainingMode: boolean }): PrepareStep[] {
-  const steps = stepsWithFrames(data, options).map(({ frame, ...step }) => step);
-  // The whole frame of each step is garbage now, in native memory V8 does not see (util/gc.ts).
-  collectGarbage();
+export async function prepareFeaturesSteps(
+  data: pl.DataFrame,
+  options: { trainingMode: boolean },
+): Promise<PrepareStep[]> {
+  const { steps } = await runSteps(data, options, false);
+  // The last steps' whole frames are garbage now, in native memory V8 does not see (util/gc.ts).
+  await collectGarbageSoon();
   return steps;
 }
 
-/** The steps, each with its whole frame (for sameAsPrepareFeatures). */
-function stepsWithFrames(
+/**
+ * The steps, and with `keepLast` the last step's whole frame (for sameAsPrepareFeatures); `onFrame` sees each
+ * step's whole frame (for tests). Only the frame before the current step
+ * and the current one are alive at a time: each step's frame is dropped once the next one is made, and collected
+ * then (polars' columns are native memory V8 does not count, and their finalizers run on a later turn: hence
+ * async). Holding every step's frame until the end took 750 MB more at the peak on the course file (issue 11).
+ */
+export async function runSteps(
   data: pl.DataFrame,
   options: { trainingMode: boolean },
-): (PrepareStep & { frame: pl.DataFrame })[] {
+  keepLast: boolean,
+  onFrame?: (frame: pl.DataFrame) => void,
+): Promise<{ steps: PrepareStep[]; last?: pl.DataFrame }> {
   const { trainingMode } = options;
-  const steps: (PrepareStep & { frame: pl.DataFrame })[] = [];
+  const steps: PrepareStep[] = [];
   const add = (
     step: string,
     rule: string,
@@ -83,6 +94,7 @@ function stepsWithFrames(
     frame: pl.DataFrame,
     previous?: pl.DataFrame,
   ) => {
+    onFrame?.(frame);
     steps.push({
       step,
       rule,
@@ -90,7 +102,6 @@ function stepsWithFrames(
       height: frame.height,
       width: frame.width,
       head: detached(frame.head(HEAD_ROWS)),
-      frame,
       example: previous ? exampleOf(previous, frame, columns) : null,
     });
     return frame;
@@ -110,6 +121,7 @@ function stepsWithFrames(
     trainingMode ? [TARGET] : [],
     trainingMode ? df.filter(pl.col(TARGET).isNotNull()) : df.columns.includes(TARGET) ? df.drop(TARGET) : df,
   );
+  await collectGarbageSoon();
   const month = pl.col(DATE_COLUMN).dt.month().cast(pl.Int32);
   df = add(
     "2",
@@ -121,6 +133,7 @@ function stepsWithFrames(
       month.rem(12).add(3).div(3).floor().cast(pl.Int32).alias("season"),
     ),
   );
+  await collectGarbageSoon();
   df = add(
     "3",
     "sort every row by date, stably (rows of the same instant keep their order)",
@@ -139,6 +152,7 @@ function stepsWithFrames(
     ],
   ];
   for (const [step, rule, columns, fill] of fills) {
+    await collectGarbageSoon();
     const present = columns.filter((c) => df.columns.includes(c));
     const before = df;
     df = add(step, rule, present, df.withColumns(fill(pl.col([...present]))), before);
@@ -149,6 +163,7 @@ function stepsWithFrames(
     [],
     df.select(...preparedColumns(trainingMode).filter((c) => df.columns.includes(c))),
   );
+  await collectGarbageSoon();
   const before = df;
   const values = df.columns.filter((c) => !["year", "month", "season"].includes(c));
   df = add(
@@ -158,11 +173,15 @@ function stepsWithFrames(
     df.withColumns(pl.col(values).fillNull(0)),
     before,
   );
-  return steps;
+  // Not even in the returned object unless asked: the caller's awaited promise would keep it alive.
+  return keepLast ? { steps, last: df } : { steps };
 }
 
 /** The frame `prepareFeaturesSteps` ends with, checked against `prepareFeatures` (for tests and doubters). */
-export function sameAsPrepareFeatures(data: pl.DataFrame, options: { trainingMode: boolean }): boolean {
-  const last = stepsWithFrames(data, options).at(-1)?.frame;
+export async function sameAsPrepareFeatures(
+  data: pl.DataFrame,
+  options: { trainingMode: boolean },
+): Promise<boolean> {
+  const { last } = await runSteps(data, options, true);
   return last?.frameEqual(prepareFeatures(data, options), true) === true;
 }

@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import pl from "nodejs-polars";
 import { WindflowError } from "../errors.js";
 import { checkWritable, writeAtomically } from "../util/atomic.js";
+import { collectingAfter } from "../util/gc.js";
 import { writeDated } from "./dated.js";
 
 export interface Reader<T> {
@@ -48,7 +49,9 @@ export function withIO<Ins extends unknown[], O, Opt>(
   step: (inputs: Ins, options: Opt) => O | Promise<O>,
   io: { readers: Readers<Ins>; writer: Writer<O> },
 ): (inputPaths: Paths<Ins>, target: string, options: Opt) => Promise<string[]> {
-  return async (inputPaths, target, options) => {
+  // The inputs and the output are dropped once written: collected then (util/gc.ts), not when V8 happens to run.
+  return (inputPaths, target, options) => collectingAfter(() => run(inputPaths, target, options));
+  async function run(inputPaths: Paths<Ins>, target: string, options: Opt): Promise<string[]> {
     // An output that cannot be written is said before the work (reading, training), not after it.
     checkWritable(existsSync(target) && statSync(target).isDirectory() ? target : dirname(target));
     const readers = io.readers as Reader<unknown>[];
@@ -63,7 +66,7 @@ export function withIO<Ins extends unknown[], O, Opt>(
     }
     const output = await step(inputs as Ins, options);
     return io.writer.write(output, target);
-  };
+  }
 }
 
 /** An input that exists but cannot be read: a folder where a file is expected, a corrupt or foreign file. */

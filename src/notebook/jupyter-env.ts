@@ -92,17 +92,34 @@ export interface TslabKernelspec {
   readonly argv: readonly string[];
   readonly display_name: string;
   readonly language: string;
+  /** Added to the kernel's environment by the Jupyter server. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
+ * glibc's malloc settings for the kernels (issue 11, docs/adr/0010). nodejs-polars allocates its columns with
+ * glibc's malloc, whose mmap threshold grows (up to 32 MB) each time a large mmapped block is freed: after the
+ * first dropped frame, columns come from the heap's arenas, and freeing them there returns little to the system.
+ * A fixed threshold keeps every block of 1 MB and more in its own mapping, given back when the frame is freed
+ * (a kernel of notebook 02 held 300 MB less after the feature steps); the trim threshold gives back a heap's free
+ * top over 1 MB.
+ */
+export const KERNEL_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: "1048576",
+  MALLOC_TRIM_THRESHOLD_: "1048576",
+};
+
+/**
  * The kernelspec runs tslab with the very Node that runs windflow (`process.execPath`), not whatever `node`
- * is first on the PATH, so the kernel gets the same Node version and the native addons (zeromq) match.
+ * is first on the PATH, so the kernel gets the same Node version and the native addons (zeromq) match; its
+ * `env` sets malloc's thresholds (KERNEL_MALLOC_ENV).
  */
 export function tslabKernelspec(root: string): TslabKernelspec {
   return {
     argv: [process.execPath, jupyterPaths(root).tslabBin, "kernel", "--config-path", "{connection_file}"],
     display_name: "TypeScript",
     language: "typescript",
+    env: { ...KERNEL_MALLOC_ENV },
   };
 }
 
