@@ -11,7 +11,6 @@
  * (a worker killed -9, Redis stopped, two schedulers) on toy DAGs.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -23,6 +22,7 @@ import type { TaskTryRecord } from "../src/orchestration/store/index.js";
 import type { JsonObject } from "../src/orchestration/types.js";
 import { type RedisServer, startRedis } from "./helpers/redis.js";
 import { ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { type Spawned, spawnWorker } from "./helpers/spawn-cli.js";
 
 let redis: RedisServer | undefined;
 let dataDir: string | undefined;
@@ -75,41 +75,6 @@ function syntheticData(): Promise<string> {
     return file;
   })();
   return dataFile;
-}
-
-interface Spawned {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-  exited: () => boolean;
-}
-
-/** `windflow worker` in a process of its own (as tests/bullmq.test.ts starts them); resolves once it is ready. */
-async function spawnWorker(e: SchedulerEnv, name: string): Promise<Spawned> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "worker"], {
-    cwd: ROOT,
-    env: e.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  e.track(child);
-  let text = "";
-  child.stdout?.on("data", (b: Buffer) => {
-    text += b.toString();
-  });
-  child.stderr?.on("data", (b: Buffer) => {
-    text += b.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  const w = { child, output: () => text, exit, exited: () => exited };
-  await until(`worker ${name} ready`, () => {
-    assert.ok(!exited, `worker ${name} exited at start:\n${text}`);
-    return text.includes("windflow worker on") ? true : undefined;
-  });
-  return w;
 }
 
 interface TaskOutcome {

@@ -12,7 +12,6 @@
  * against `BullmqExecutor`, both modes, in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +30,7 @@ import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
 import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { type Spawned, spawnCli, spawnWorker } from "./helpers/spawn-cli.js";
 
 let redis: RedisServer;
 const homes: SchedulerEnv[] = [];
@@ -54,13 +54,6 @@ function bullmqHome(queue: string, settings: Record<string, string> = {}): Sched
   return e;
 }
 
-interface Spawned {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-  exited: () => boolean;
-}
-
 /**
  * A worker's own WINDFLOW_HOME for store-free tests: an empty folder (which must stay empty: the worker never
  * touches a store or a log folder), removed at the end.
@@ -75,38 +68,37 @@ after(() => {
   for (const dir of workerHomes) rmSync(dir, { recursive: true, force: true });
 });
 
-/** `windflow worker` in a process of its own (in `home` if given); resolves once it said it is ready. */
-async function spawnWorker(e: SchedulerEnv, name: string, home?: string): Promise<Spawned> {
-  const w = spawnCli(e, ["worker"], home === undefined ? undefined : { ...e.env, WINDFLOW_HOME: home });
-  await until(`worker ${name} ready`, () => {
-    assert.ok(!w.exited(), `worker ${name} exited at start:\n${w.output()}`);
-    return w.output().includes("windflow worker on") ? true : undefined;
-  });
-  return w;
+/**
+ * A home whose scheduler hands tries to the queue `queue` (`settings` added), `fixture` installed and parsed,
+ * and task `taskId` of a new manual run of `dagId` queued by hand: a try for an executor driven by the test.
+ */
+async function queuedTry(
+  queue: string,
+  fixture: string,
+  dagId: string,
+  taskId: string,
+  settings: Record<string, string> = {},
+) {
+  const e = bullmqHome(queue, settings);
+  e.install(fixture);
+  assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+  const { run } = triggerDag(e.store, dagId);
+  const key = { ...run, taskId };
+  assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
+  assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
+  const ti = e.store.getTaskInstance(key);
+  assert.ok(ti);
+  return { e, run, key, ti };
 }
 
-/** `windflow ARGS...` from the sources in a process of its own, its output kept. */
-function spawnCli(e: SchedulerEnv, args: readonly string[], env = e.env): Spawned {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
+const STORE_FREE = { WINDFLOW__BULLMQ__SHARED_HOME: "false" };
+
+/** A store-free worker in this process, its home an empty folder of its own. */
+const storeFreeWorker = (e: SchedulerEnv) =>
+  startWorker({
+    config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
+    log: () => {},
   });
-  e.track(child);
-  let text = "";
-  child.stdout?.on("data", (b: Buffer) => {
-    text += b.toString();
-  });
-  child.stderr?.on("data", (b: Buffer) => {
-    text += b.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let exited = false;
-  void exit.then(() => {
-    exited = true;
-  });
-  return { child, output: () => text, exit, exited: () => exited };
-}
 
 describe("the BullMQ executor with windflow workers", () => {
   for (const storeFree of [false, true])
@@ -428,15 +420,7 @@ describe("the BullMQ executor with windflow workers", () => {
   });
 
   test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {
-    const e = bullmqHome("again");
-    e.install("bullmq-chain.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    const { run } = triggerDag(e.store, "bullmq_chain");
-    const key = { ...run, taskId: "prepare" };
-    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
-    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
-    const ti = e.store.getTaskInstance(key);
-    assert.ok(ti);
+    const { e, run, key, ti } = await queuedTry("again", "bullmq-chain.ts", "bullmq_chain", "prepare");
     const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
     const events = async () => {
       const deadline = Date.now() + HANG_GUARD_MS;
@@ -558,18 +542,14 @@ describe("the BullMQ executor with windflow workers", () => {
     const distributed = await outcome(bullmqHome("parity"), true);
     assert.deepEqual(distributed, local);
     // Store-free, the scheduler's executor records what the tries report: the same again.
-    const storeFree = await outcome(
-      bullmqHome("parity-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" }),
-      true,
-      true,
-    );
+    const storeFree = await outcome(bullmqHome("parity-free", STORE_FREE), true, true);
     assert.deepEqual(storeFree, local);
     assert.equal(local[0]?.run, "success");
     assert.equal(local[1]?.run, "failed", "the failing DAG fails the same way on both");
   });
 
   test("store-free: a chain whose workers have an empty home of their own: states, return values, a retry, log lines in the scheduler's files as they come", async () => {
-    const e = bullmqHome("remote", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
+    const e = bullmqHome("remote", STORE_FREE);
     e.install("bullmq-remote.ts");
     assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
     setDagPaused(e.store, "bullmq_remote", false);
@@ -659,20 +639,15 @@ describe("the BullMQ executor with windflow workers", () => {
   });
 
   test("store-free: a job of a try claimed already runs nothing (the claim is the scheduler's compare-and-set)", async () => {
-    const e = bullmqHome("again-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
-    e.install("bullmq-chain.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    const { run } = triggerDag(e.store, "bullmq_chain");
-    const key = { ...run, taskId: "prepare" };
-    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
-    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
-    const ti = e.store.getTaskInstance(key);
-    assert.ok(ti);
+    const { e, run, key, ti } = await queuedTry(
+      "again-free",
+      "bullmq-chain.ts",
+      "bullmq_chain",
+      "prepare",
+      STORE_FREE,
+    );
     const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
-    const worker = await startWorker({
-      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
-      log: () => {},
-    });
+    const worker = await storeFreeWorker(e);
     try {
       x.start(ti);
       const [ran] = await nextEvent(x);
@@ -719,20 +694,15 @@ describe("the BullMQ executor with windflow workers", () => {
 
 describe("the store-free BullMQ executor: timeouts", () => {
   test("a try past its execution timeout fails as a local one does: TaskTimeoutError recorded, the task told (ctx.signal) in the scheduler's log file", async () => {
-    const e = bullmqHome("timeout-free", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
-    e.install("executor.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    const { run } = triggerDag(e.store, "fixture_executor");
-    const key = { ...run, taskId: "slow" };
-    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
-    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
-    const ti = e.store.getTaskInstance(key);
-    assert.ok(ti);
+    const { e, key, ti } = await queuedTry(
+      "timeout-free",
+      "executor.ts",
+      "fixture_executor",
+      "slow",
+      STORE_FREE,
+    );
     const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
-    const worker = await startWorker({
-      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
-      log: () => {},
-    });
+    const worker = await storeFreeWorker(e);
     try {
       x.start(ti);
       const [event] = await nextEvent(x);
@@ -753,19 +723,14 @@ describe("the store-free BullMQ executor: timeouts", () => {
 
 describe("the store-free BullMQ executor without a scheduler watching", () => {
   test("a try that ended while no executor watched it: the one that adopts it records the outcome its job holds", async () => {
-    const e = bullmqHome("unwatched", { WINDFLOW__BULLMQ__SHARED_HOME: "false" });
-    e.install("bullmq-remote.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    const { run } = triggerDag(e.store, "bullmq_remote");
-    const key = { ...run, taskId: "fit" };
-    assert.equal(e.store.setTaskState(key, "none", "scheduled"), true);
-    assert.equal(e.store.setTaskState(key, "scheduled", "queued"), true);
-    const ti = e.store.getTaskInstance(key);
-    assert.ok(ti);
-    const worker = await startWorker({
-      config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
-      log: () => {},
-    });
+    const { e, run, key, ti } = await queuedTry(
+      "unwatched",
+      "bullmq-remote.ts",
+      "bullmq_remote",
+      "fit",
+      STORE_FREE,
+    );
+    const worker = await storeFreeWorker(e);
     const queue = new Queue("unwatched", { connection: connectionOptions(redis.url) });
     const first = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
     const second = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
