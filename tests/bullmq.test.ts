@@ -422,36 +422,18 @@ describe("the BullMQ executor with windflow workers", () => {
   test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {
     const { e, run, key, ti } = await queuedTry("again", "bullmq-chain.ts", "bullmq_chain", "prepare");
     const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
-    const events = async () => {
-      const deadline = Date.now() + HANG_GUARD_MS;
-      for (;;) {
-        const got = x.poll();
-        if (got.length > 0) return got;
-        assert.ok(Date.now() < deadline, "no event");
-        await new Promise<void>((resolve) => {
-          const stop = x.subscribe(() => {
-            stop();
-            resolve();
-          });
-          setTimeout(() => {
-            stop();
-            resolve();
-          }, 200);
-        });
-      }
-    };
     let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
       x.start(ti); // no worker yet: the job waits
       assert.equal(x.kill(ti), true);
       worker = await startWorker({ config: e.config, log: () => {} });
-      const [cancelled] = await events();
+      const [cancelled] = await nextEvent(x);
       assert.equal(cancelled?.killedBy, "kill");
       assert.equal(cancelled?.pid, null, "no process was started");
       assert.equal(e.store.getTaskInstance(key)?.state, "queued", "nothing ran");
       // The same try started again: its finished job is replaced, its cancel flag cleared.
       x.start(ti);
-      const [ran] = await events();
+      const [ran] = await nextEvent(x);
       assert.equal(ran?.exitCode, 0);
       const after = e.store.getTaskInstance(key);
       assert.equal(after?.state, "success");
