@@ -112,7 +112,7 @@ test-fast: node_modules/.installed dist/.built ## The pure tests only (no proces
 	$(NODE) --import tsx --import ./tests/helpers/pure-guard.ts --test --test-concurrency=2 --test-reporter=spec --test-reporter-destination=stdout $(FAST_TESTS)
 
 test-stress: install $(ORACLEVENV)/.installed $(AIRFLOWVENV)/.installed lint ## The whole suite RUNS=10 times with both cores kept busy (LOAD=2); summary in artifacts/stress/
-	RUNS=$(or $(RUNS),10) LOAD=$(or $(LOAD),2) TESTS='$(TESTS)' bash scripts/test-stress.sh
+	RUNS=$(or $(RUNS),10) FROM=$(or $(FROM),1) LOAD=$(or $(LOAD),2) TESTS='$(TESTS)' bash scripts/test-stress.sh
 
 student: node_modules/.installed dist/.built ## The trainee's version in build/student/ (solutions replaced by TODO stubs), ready to hand out
 	$(WINDFLOW) student --output build/student

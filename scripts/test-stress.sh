@@ -6,16 +6,24 @@
 #
 #   bash scripts/test-stress.sh            # 10 runs, 2 busy processes, every test file
 #   RUNS=3 LOAD=0 TESTS=tests/executor.test.ts bash scripts/test-stress.sh
+#   FROM=3 bash scripts/test-stress.sh      # go on with runs 3..10 of an interrupted series (same clone):
+#                                           # runs 1-2's logs and summary lines are kept
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-10}"
+FROM="${FROM:-1}"
 LOAD="${LOAD:-2}"
 TESTS="${TESTS:-tests/*.test.ts tests/adversarial/*.test.ts}"
 NODE="${NODE:-node}"
 OUT="artifacts/stress"
 mkdir -p "$OUT"
-rm -f "$OUT"/run-*.log "$OUT/summary.txt"
+if [ "$FROM" -le 1 ]; then
+  rm -f "$OUT"/run-*.log "$OUT/summary.txt"
+elif [ ! -f "$OUT/summary.txt" ]; then
+  echo "FROM=$FROM: no $OUT/summary.txt of the earlier runs to go on from" >&2
+  exit 2
+fi
 
 load_pids=()
 run_pid=""
@@ -36,10 +44,10 @@ for _ in $(seq 1 "$LOAD"); do
 done
 
 say() { echo "$*" | tee -a "$OUT/summary.txt"; }
-say "== test-stress: $RUNS run(s) of ${TESTS} with $LOAD busy process(es) (pids ${load_pids[*]:-none}), $(nproc) cores"
+say "== test-stress: runs $FROM..$RUNS of ${TESTS} with $LOAD busy process(es) (pids ${load_pids[*]:-none}), $(nproc) cores"
 failed_runs=0
 total_start=$(date +%s)
-for i in $(seq 1 "$RUNS"); do
+for i in $(seq "$FROM" "$RUNS"); do
   log="$OUT/run-$i.log"
   start=$(date +%s)
   # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
@@ -62,5 +70,7 @@ for i in $(seq 1 "$RUNS"); do
     sed -n '/^✖ failing tests:/,$p' "$log" | grep -E '^(  )?✖ ' | sed 's/^/    /' | tee -a "$OUT/summary.txt"
   fi
 done
-say "== $((RUNS - failed_runs)) of $RUNS run(s) green in $(( $(date +%s) - total_start )) s"
-[ "$failed_runs" -eq 0 ]
+# The count covers the whole series, the earlier (resumed) runs' lines included.
+green=$(grep -cE '^run [0-9]+/[0-9]+: green' "$OUT/summary.txt")
+say "== $green of $RUNS run(s) green (runs $FROM..$RUNS in $(( $(date +%s) - total_start )) s this time)"
+[ "$green" -eq "$RUNS" ]
