@@ -10,8 +10,9 @@
  * `[model] backend` (`WINDFLOW__MODEL__BACKEND`, `--backend` on the CLI) forces one: then no other is tried, and
  * a forced backend that cannot start is an error that says why, not a silent fallback.
  */
-import * as tf from "@tensorflow/tfjs";
+
 import { WindflowError } from "../errors.js";
+import { tf } from "./tf.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 /** What `[model] backend` may say. */

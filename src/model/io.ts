@@ -41,7 +41,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import * as tf from "@tensorflow/tfjs";
+import type * as TF from "@tensorflow/tfjs";
 import { WindflowError } from "../errors.js";
 import {
   checkWritable,
@@ -52,6 +52,7 @@ import {
 } from "../util/atomic.js";
 import { type BackendName, ensureBackend } from "./backend.js";
 import { type ModelMetadata, parseMetadata } from "./metadata.js";
+import { tf } from "./tf.js";
 
 export const MODEL_FILE = "model.json";
 export const WEIGHTS_FILE = "weights.bin";
@@ -67,7 +68,7 @@ const NO_MODEL_HINT = (dir: string) =>
 
 /** A loaded model with its metadata and the folder it came from. */
 export interface LoadedModel {
-  model: tf.LayersModel;
+  model: TF.LayersModel;
   metadata: ModelMetadata;
   dir: string;
 }
@@ -95,7 +96,7 @@ export interface LoadModelOptions {
  */
 export async function saveModel(
   dir: string,
-  model: tf.LayersModel,
+  model: TF.LayersModel,
   metadata: ModelMetadata,
   options: SaveModelOptions = {},
 ): Promise<string> {
@@ -133,7 +134,7 @@ export async function saveModel(
  */
 export async function saveToRegistry(
   modelsDir: string,
-  model: tf.LayersModel,
+  model: TF.LayersModel,
   metadata: ModelMetadata,
   options: RegistryOptions = {},
 ): Promise<{ name: string; dir: string }> {
@@ -244,7 +245,7 @@ export async function loadModel(dirOrRegistry: string, options: LoadModelOptions
     ...(options.backend ? { prefer: options.backend } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
-  let model: tf.LayersModel;
+  let model: TF.LayersModel;
   try {
     model = await tf.loadLayersModel(fileHandler(join(dir, MODEL_FILE)));
   } catch (error) {
@@ -288,13 +289,13 @@ export function readMetadata(dir: string): ModelMetadata {
  * A tfjs load handler reading a standard `model.json` and the weight files its manifest names (paths relative
  * to model.json): `tf.loadLayersModel(fileHandler("models/20250101-120000/model.json"))` on any backend.
  */
-export function fileHandler(modelJsonPath: string): tf.io.IOHandler {
+export function fileHandler(modelJsonPath: string): TF.io.IOHandler {
   const path = resolve(modelJsonPath);
   return {
     load: async () => {
-      let json: tf.io.ModelJSON;
+      let json: TF.io.ModelJSON;
       try {
-        json = JSON.parse(readFileSync(path, "utf8")) as tf.io.ModelJSON;
+        json = JSON.parse(readFileSync(path, "utf8")) as TF.io.ModelJSON;
       } catch (error) {
         throw new WindflowError(`${path}: not a readable model.json (${(error as Error).message})`, {
           hint: "the model folder is damaged: train again (run the train DAG or `windflow train`)",
@@ -311,7 +312,7 @@ export function fileHandler(modelJsonPath: string): tf.io.IOHandler {
         );
       }
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const specs: tf.io.WeightsManifestEntry[] = [];
+        const specs: TF.io.WeightsManifestEntry[] = [];
         const buffers: ArrayBuffer[] = [];
         for (const group of manifest) {
           for (const p of group.paths) {
@@ -347,7 +348,7 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /** Bytes of unquantised weights; undefined when some weight is quantised or of variable size. */
-function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+function expectedBytes(specs: readonly TF.io.WeightsManifestEntry[]): number | undefined {
   const size: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
   let total = 0;
   for (const s of specs) {
@@ -359,14 +360,14 @@ function expectedBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | u
 }
 
 /** Serialises the model and writes the three files into a new hidden folder of `parent`; returns its path. */
-async function stageModel(parent: string, model: tf.LayersModel, metadata: ModelMetadata): Promise<string> {
+async function stageModel(parent: string, model: TF.LayersModel, metadata: ModelMetadata): Promise<string> {
   const inputs = model.inputs[0]?.shape[1];
   if (inputs !== metadata.features.length) {
     throw new WindflowError(
       `the model takes ${inputs} inputs but the metadata lists ${metadata.features.length} features`,
     );
   }
-  let artifacts: tf.io.ModelArtifacts | undefined;
+  let artifacts: TF.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
       artifacts = a;
@@ -377,7 +378,7 @@ async function stageModel(parent: string, model: tf.LayersModel, metadata: Model
     throw new WindflowError("TensorFlow.js returned no topology or weights when saving the model");
   }
   // The same JSON as tfjs' own file handlers (io_utils.getModelJSONForModelArtifacts, not exported).
-  const modelJson: tf.io.ModelJSON = {
+  const modelJson: TF.io.ModelJSON = {
     modelTopology: artifacts.modelTopology,
     format: artifacts.format ?? "layers-model",
     generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,

@@ -43,7 +43,7 @@
  * 0.444; 20 epochs 0.513 (seed 2: 0.593, above the tree); batch 1024, learning rate 0.006, 30 epochs 0.655, 15
  * epochs 0.984. The defaults keep 40 epochs of batch 512: the time saved is per step, not in steps.
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as TF from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { Rng } from "../data/random.js";
 import { WindflowError } from "../errors.js";
@@ -62,6 +62,7 @@ import {
 } from "./metadata.js";
 import { type QuantileParams, QuantileTransformer } from "./quantile.js";
 import { type ScalerParams, StandardScaler } from "./scaler.js";
+import { tf } from "./tf.js";
 import { FlatTrainer, RowBatches } from "./trainer.js";
 import { speedUpWasmMatMul } from "./wasm-matmul.js";
 
@@ -124,7 +125,7 @@ export const MODEL_DEFAULTS = {
  * `member_{m}_pitch`). Without either, a plain Sequential model. Pure: no data, no backend choice (call
  * ensureBackend first to pick the backend).
  */
-export function createModel(inputSize: number, options: CreateModelOptions = {}): tf.LayersModel {
+export function createModel(inputSize: number, options: CreateModelOptions = {}): TF.LayersModel {
   const hiddenUnits = options.hiddenUnits ?? MODEL_DEFAULTS.hiddenUnits;
   const learningRate = options.learningRate ?? MODEL_DEFAULTS.learningRate;
   const seed = options.seed ?? MODEL_DEFAULTS.seed;
@@ -145,7 +146,7 @@ export function createModel(inputSize: number, options: CreateModelOptions = {})
   if (!(learningRate > 0))
     throw new WindflowError(`createModel: learningRate must be > 0, got ${learningRate}`);
   /** The dense layers of one MLP: hidden ReLU layers, then the linear output (the first one given `input`). */
-  const mlp = (first: number, prefix: string, memberL2: number, input?: number[]): tf.layers.Layer[] => [
+  const mlp = (first: number, prefix: string, memberL2: number, input?: number[]): TF.layers.Layer[] => [
     ...hiddenUnits.map((units, i) =>
       tf.layers.dense({
         ...(i === 0 && input ? { inputShape: input } : {}),
@@ -164,7 +165,7 @@ export function createModel(inputSize: number, options: CreateModelOptions = {})
       name: `${prefix}pitch`,
     }),
   ];
-  let model: tf.LayersModel;
+  let model: TF.LayersModel;
   if (members === 1 && !rankInputs) {
     const sequential = tf.sequential({ name: "windflow_pitch_mlp" });
     for (const layer of mlp(seed, "", l2, [inputSize])) sequential.add(layer);
@@ -175,11 +176,11 @@ export function createModel(inputSize: number, options: CreateModelOptions = {})
       ...(rankInputs ? [tf.input({ shape: [inputSize], name: "ranks" })] : []),
     ];
     const x = rankInputs
-      ? (tf.layers.concatenate({ name: "features_and_ranks" }).apply(inputs) as tf.SymbolicTensor)
-      : (inputs[0] as tf.SymbolicTensor);
-    const apply = (layers: tf.layers.Layer[]) =>
-      layers.reduce<tf.SymbolicTensor>((h, layer) => layer.apply(h) as tf.SymbolicTensor, x);
-    let pitch: tf.SymbolicTensor;
+      ? (tf.layers.concatenate({ name: "features_and_ranks" }).apply(inputs) as TF.SymbolicTensor)
+      : (inputs[0] as TF.SymbolicTensor);
+    const apply = (layers: TF.layers.Layer[]) =>
+      layers.reduce<TF.SymbolicTensor>((h, layer) => layer.apply(h) as TF.SymbolicTensor, x);
+    let pitch: TF.SymbolicTensor;
     if (members === 1) {
       pitch = apply(mlp(seed, "", l2));
     } else {
@@ -189,7 +190,7 @@ export function createModel(inputSize: number, options: CreateModelOptions = {})
       const outputs = Array.from({ length: members }, (_, m) =>
         apply(mlp(seed + m * (hiddenUnits.length + 1), `member_${m + 1}_`, l2 / members)),
       );
-      pitch = tf.layers.average({ name: "pitch" }).apply(outputs) as tf.SymbolicTensor;
+      pitch = tf.layers.average({ name: "pitch" }).apply(outputs) as TF.SymbolicTensor;
     }
     model = tf.model({
       name: members === 1 ? "windflow_pitch_mlp" : "windflow_pitch_ensemble",
@@ -271,7 +272,7 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 export interface TrainResult {
-  model: tf.LayersModel;
+  model: TF.LayersModel;
   metadata: ModelMetadata;
 }
 
@@ -364,7 +365,7 @@ export class EarlyStopping {
   /** 1-based epoch of the best loss; 0 before the first update. */
   bestEpoch = 0;
   private wait = 0;
-  private best: tf.Tensor[] | undefined;
+  private best: TF.Tensor[] | undefined;
 
   constructor(
     readonly patience: number,
@@ -377,7 +378,7 @@ export class EarlyStopping {
    * model or of the FlatTrainer that trains it.
    */
   update(
-    model: tf.LayersModel | FlatTrainer,
+    model: TF.LayersModel | FlatTrainer,
     epoch: number,
     valLoss: number,
   ): { improved: boolean; stop: boolean } {
@@ -398,9 +399,9 @@ export class EarlyStopping {
   }
 
   /** Puts the best weights back into `model` (no-op before any improvement) and frees the copy. */
-  restore(model: tf.LayersModel | FlatTrainer): void {
+  restore(model: TF.LayersModel | FlatTrainer): void {
     if (this.best) {
-      if (model instanceof FlatTrainer) model.restore(this.best[0] as tf.Tensor);
+      if (model instanceof FlatTrainer) model.restore(this.best[0] as TF.Tensor);
       else model.setWeights(this.best);
     }
     this.dispose();
@@ -609,8 +610,8 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   }
 
   // Scored through the layers model, as it will predict once saved: its inputs are the matrix's two halves.
-  const throughModel = (t: tf.Tensor2D) =>
-    model.predict(rankInputs ? tf.split(t, [d, d], 1) : t, { batchSize: PREDICT_BATCH_SIZE }) as tf.Tensor;
+  const throughModel = (t: TF.Tensor2D) =>
+    model.predict(rankInputs ? tf.split(t, [d, d], 1) : t, { batchSize: PREDICT_BATCH_SIZE }) as TF.Tensor;
   const score = (from: number, to: number, xs: Float32Array) =>
     regressionMetrics(
       yColumn.subarray(from, to),
@@ -668,7 +669,7 @@ export function cosine(start: number, end: number, epoch: number, epochs: number
 }
 
 /** tfjs optimisers read `learningRate` at every step but declare it protected: set it through a cast. */
-function setLearningRate(model: tf.LayersModel, rate: number): void {
+function setLearningRate(model: TF.LayersModel, rate: number): void {
   (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
 
@@ -736,7 +737,7 @@ export function modelInputs(
 }
 
 /** `forward` applied to the rows of a row-major matrix `width` wide, PREDICT_BATCH_SIZE rows at a time. */
-function predictMatrix(forward: (x: tf.Tensor2D) => tf.Tensor, x: Float32Array, width: number): Float32Array {
+function predictMatrix(forward: (x: TF.Tensor2D) => TF.Tensor, x: Float32Array, width: number): Float32Array {
   const rows = x.length / width;
   const out = new Float32Array(rows);
   for (let start = 0; start < rows; start += PREDICT_BATCH_SIZE) {
@@ -759,7 +760,7 @@ function predictMatrix(forward: (x: tf.Tensor2D) => tf.Tensor, x: Float32Array, 
  * tensor).
  */
 export function predictRows(
-  model: tf.LayersModel,
+  model: TF.LayersModel,
   x: Float32Array | readonly Float32Array[],
   d: number,
 ): Float32Array {
@@ -770,9 +771,9 @@ export function predictRows(
     const n = Math.min(PREDICT_BATCH_SIZE, rows - start);
     const batch = tf.tidy(() => {
       const tensors = inputs.map((m) => tf.tensor2d(m.subarray(start * d, (start + n) * d), [n, d]));
-      return model.predict(tensors.length === 1 ? (tensors[0] as tf.Tensor) : tensors, {
+      return model.predict(tensors.length === 1 ? (tensors[0] as TF.Tensor) : tensors, {
         batchSize: PREDICT_BATCH_SIZE,
-      }) as tf.Tensor;
+      }) as TF.Tensor;
     });
     try {
       out.set(batch.dataSync() as Float32Array, start);
@@ -792,7 +793,7 @@ export type PredictionSpec = Pick<ModelMetadata, "features" | "scaler" | "target
  * present (a training-mode frame), is ignored. A missing or an extra column is a WindflowError naming it.
  */
 export function predict(
-  model: tf.LayersModel,
+  model: TF.LayersModel,
   metadata: PredictionSpec,
   features: pl.DataFrame,
 ): Float32Array {

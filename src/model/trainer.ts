@@ -14,12 +14,13 @@
  * an ensemble is fitted as trainModel documents (each member on its own error). The weights start from and go
  * back to the layers model (`writeTo`), which is what is saved and what predicts.
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as TF from "@tensorflow/tfjs";
 import { WindflowError } from "../errors.js";
+import { tf } from "./tf.js";
 
 /** One dense layer of one member, as it sits in the flat parameter vector. */
 interface DenseSlot {
-  layer: tf.layers.Layer;
+  layer: TF.layers.Layer;
   inputs: number;
   units: number;
   /** Offset of the kernel (inputs x units, row-major) in the flat vector; the bias (units) follows it. */
@@ -43,25 +44,25 @@ const EPSILON = 1e-7;
 export class FlatTrainer {
   private readonly members: DenseSlot[][];
   private readonly size: number;
-  private readonly params: tf.Variable;
-  private readonly m: tf.Variable;
-  private readonly v: tf.Variable;
+  private readonly params: TF.Variable;
+  private readonly m: TF.Variable;
+  private readonly v: TF.Variable;
   /** 2 x L2 where a hidden kernel sits, 0 elsewhere: the penalty's gradient is `decay * params`. */
-  private readonly decay: tf.Tensor | null;
+  private readonly decay: TF.Tensor | null;
   private readonly constants: {
-    beta1: tf.Scalar;
-    beta2: tf.Scalar;
-    one1: tf.Scalar;
-    one2: tf.Scalar;
-    epsilon: tf.Scalar;
+    beta1: TF.Scalar;
+    beta2: TF.Scalar;
+    one1: TF.Scalar;
+    one2: TF.Scalar;
+    epsilon: TF.Scalar;
   };
   /** 2 / (rows x members), the derivative of the mean squared error, for the usual batch size. */
-  private scale: { rows: number; value: tf.Scalar } | undefined;
-  private lossSum: tf.Tensor;
+  private scale: { rows: number; value: TF.Scalar } | undefined;
+  private lossSum: TF.Tensor;
   private lossRows = 0;
   private steps = 0;
 
-  constructor(model: tf.LayersModel, options: FlatTrainerOptions) {
+  constructor(model: TF.LayersModel, options: FlatTrainerOptions) {
     const { members, depth, l2 } = options;
     const prefix = (m: number) => (members === 1 ? "" : `member_${m + 1}_`);
     let offset = 0;
@@ -109,7 +110,7 @@ export class FlatTrainer {
    * Every layer's kernel and bias, cut out of the flat vector by one split (inside a tidy). On tfjs-node a slice
    * or a reshape costs an op plus the upload of its shape: one split for all the pieces, a reshape per kernel.
    */
-  private weights(): Map<DenseSlot, [tf.Tensor2D, tf.Tensor1D]> {
+  private weights(): Map<DenseSlot, [TF.Tensor2D, TF.Tensor1D]> {
     const slots = this.members.flat();
     const pieces = tf.split(
       this.params,
@@ -119,8 +120,8 @@ export class FlatTrainer {
       slots.map((s, i) => [
         s,
         [
-          (pieces[2 * i] as tf.Tensor).reshape([s.inputs, s.units]) as tf.Tensor2D,
-          pieces[2 * i + 1] as tf.Tensor1D,
+          (pieces[2 * i] as TF.Tensor).reshape([s.inputs, s.units]) as TF.Tensor2D,
+          pieces[2 * i + 1] as TF.Tensor1D,
         ],
       ]),
     );
@@ -129,13 +130,13 @@ export class FlatTrainer {
   /** One member's forward pass; keeps every layer's output (the input first) for the backward pass. */
   private forward(
     member: DenseSlot[],
-    weights: Map<DenseSlot, [tf.Tensor2D, tf.Tensor1D]>,
-    x: tf.Tensor2D,
-  ): tf.Tensor2D[] {
+    weights: Map<DenseSlot, [TF.Tensor2D, TF.Tensor1D]>,
+    x: TF.Tensor2D,
+  ): TF.Tensor2D[] {
     const outputs = [x];
     for (const slot of member) {
-      const [w, b] = weights.get(slot) as [tf.Tensor2D, tf.Tensor1D];
-      const z = tf.add(tf.matMul(outputs.at(-1) as tf.Tensor2D, w), b) as tf.Tensor2D;
+      const [w, b] = weights.get(slot) as [TF.Tensor2D, TF.Tensor1D];
+      const z = tf.add(tf.matMul(outputs.at(-1) as TF.Tensor2D, w), b) as TF.Tensor2D;
       outputs.push(slot.relu ? tf.relu(z) : z);
     }
     return outputs;
@@ -145,7 +146,7 @@ export class FlatTrainer {
    * One Adam step on a batch: `x` (rows x inputs, the model's inputs side by side) and `y` (rows x 1, the
    * standardised target). Neither is disposed.
    */
-  step(x: tf.Tensor2D, y: tf.Tensor2D, learningRate: number): void {
+  step(x: TF.Tensor2D, y: TF.Tensor2D, learningRate: number): void {
     const rows = x.shape[0];
     const members = this.members.length;
     this.steps++;
@@ -156,28 +157,28 @@ export class FlatTrainer {
     }
     const scale = this.scale.value;
     tf.tidy(() => {
-      const grads: tf.Tensor[] = [];
-      let loss: tf.Tensor | undefined;
+      const grads: TF.Tensor[] = [];
+      let loss: TF.Tensor | undefined;
       const weights = this.weights();
       for (const member of this.members) {
         const outs = this.forward(member, weights, x);
-        const error = tf.sub(outs.at(-1) as tf.Tensor2D, y);
+        const error = tf.sub(outs.at(-1) as TF.Tensor2D, y);
         // error^T error: the sum of squares in one op (square + sum is two, plus the upload of the axis).
         const squared = tf.matMul(error, error, true, false);
         loss = loss ? tf.add(loss, squared) : squared;
         // d(mean over rows and members of error^2) / d(output)
-        let delta = tf.mul(error, scale) as tf.Tensor2D;
-        const memberGrads: tf.Tensor[] = [];
+        let delta = tf.mul(error, scale) as TF.Tensor2D;
+        const memberGrads: TF.Tensor[] = [];
         for (let i = member.length - 1; i >= 0; i--) {
           const slot = member[i] as DenseSlot;
-          const input = outs[i] as tf.Tensor2D;
+          const input = outs[i] as TF.Tensor2D;
           memberGrads.unshift(tf.matMul(input, delta, true, false).reshape([-1]), tf.sum(delta, 0));
           if (i > 0) {
-            const [w] = weights.get(slot) as [tf.Tensor2D, tf.Tensor1D];
+            const [w] = weights.get(slot) as [TF.Tensor2D, TF.Tensor1D];
             const back = tf.matMul(delta, w, false, true);
             // ReLU's derivative: 1 where the layer's output is positive, i.e. its sign (the output is >= 0);
             // one op, where tf.step is seven on tfjs-node.
-            delta = tf.mul(back, tf.sign(input)) as tf.Tensor2D;
+            delta = tf.mul(back, tf.sign(input)) as TF.Tensor2D;
           }
         }
         grads.push(...memberGrads);
@@ -193,7 +194,7 @@ export class FlatTrainer {
       this.params.assign(tf.sub(this.params, tf.mul(tf.div(m, denominator), tf.scalar(rate))));
       this.m.assign(m);
       this.v.assign(v);
-      const total = tf.add(this.lossSum, loss as tf.Tensor);
+      const total = tf.add(this.lossSum, loss as TF.Tensor);
       this.lossSum.dispose();
       this.lossSum = tf.keep(total);
     });
@@ -210,21 +211,21 @@ export class FlatTrainer {
   }
 
   /** The averaged prediction of the members for `x` (rows x 1). */
-  predict(x: tf.Tensor2D): tf.Tensor2D {
+  predict(x: TF.Tensor2D): TF.Tensor2D {
     return tf.tidy(() => {
       const weights = this.weights();
-      const outs = this.members.map((member) => this.forward(member, weights, x).at(-1) as tf.Tensor2D);
-      return (outs.length === 1 ? outs[0] : tf.div(tf.addN(outs), outs.length)) as tf.Tensor2D;
+      const outs = this.members.map((member) => this.forward(member, weights, x).at(-1) as TF.Tensor2D);
+      return (outs.length === 1 ? outs[0] : tf.div(tf.addN(outs), outs.length)) as TF.Tensor2D;
     });
   }
 
   /** A copy of the current weights (for early stopping). */
-  snapshot(): tf.Tensor {
+  snapshot(): TF.Tensor {
     return this.params.clone();
   }
 
   /** Sets the weights from a snapshot (not disposed). */
-  restore(snapshot: tf.Tensor): void {
+  restore(snapshot: TF.Tensor): void {
     this.params.assign(snapshot);
   }
 

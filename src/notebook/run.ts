@@ -17,15 +17,14 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type Kernel,
-  KernelManager,
-  KernelMessage,
-  ServerConnection,
-  type Session,
-  SessionManager,
-} from "@jupyterlab/services";
+import type { Kernel, KernelMessage, Session, SessionManager } from "@jupyterlab/services";
 import { WindflowError } from "../errors.js";
+
+/** `@jupyterlab/services`, required when first used (see runNotebook). */
+function services(): typeof import("@jupyterlab/services") {
+  return require("@jupyterlab/services") as typeof import("@jupyterlab/services");
+}
+
 import { writeFileAtomicSync } from "../util/atomic.js";
 import { findProjectRoot } from "./jupyter-env.js";
 import { type JupyterServer, type StartJupyterServerOptions, startJupyterServer } from "./server.js";
@@ -321,6 +320,9 @@ async function withKernel<T>(
     });
   }
   const kernelName = options.kernelName ?? "tslab";
+  // Required here, not at the top: @jupyterlab/services takes 0.1-0.6 s to load, and every `windflow` import
+  // paid it (a DAG file's task, the DAG processor).
+  const { KernelManager, ServerConnection, SessionManager } = services();
   const serverSettings = ServerConnection.makeSettings({
     baseUrl: options.serverUrl,
     ...(options.token === undefined ? {} : { token: options.token }),
@@ -581,12 +583,12 @@ class OutputCollector {
   private readonly displays = new Map<string, Array<DisplayDataOutput | ExecuteResultOutput>>();
 
   add(msg: KernelMessage.IIOPubMessage): void {
-    if (KernelMessage.isClearOutputMsg(msg)) {
+    if (services().KernelMessage.isClearOutputMsg(msg)) {
       if (msg.content.wait) this.clearPending = true;
       else this.clear();
       return;
     }
-    if (KernelMessage.isUpdateDisplayDataMsg(msg)) {
+    if (services().KernelMessage.isUpdateDisplayDataMsg(msg)) {
       for (const output of this.displays.get(msg.content.transient.display_id) ?? []) {
         output.data = { ...msg.content.data };
         output.metadata = { ...msg.content.metadata };
@@ -641,17 +643,17 @@ class OutputCollector {
 }
 
 function toOutput(msg: KernelMessage.IIOPubMessage): NotebookOutput | undefined {
-  if (KernelMessage.isStreamMsg(msg)) {
+  if (services().KernelMessage.isStreamMsg(msg)) {
     return { output_type: "stream", name: msg.content.name, text: msg.content.text };
   }
-  if (KernelMessage.isDisplayDataMsg(msg)) {
+  if (services().KernelMessage.isDisplayDataMsg(msg)) {
     return {
       output_type: "display_data",
       data: { ...msg.content.data },
       metadata: { ...msg.content.metadata },
     };
   }
-  if (KernelMessage.isExecuteResultMsg(msg)) {
+  if (services().KernelMessage.isExecuteResultMsg(msg)) {
     return {
       output_type: "execute_result",
       execution_count: msg.content.execution_count,
@@ -659,7 +661,7 @@ function toOutput(msg: KernelMessage.IIOPubMessage): NotebookOutput | undefined 
       metadata: { ...msg.content.metadata },
     };
   }
-  if (KernelMessage.isErrorMsg(msg)) {
+  if (services().KernelMessage.isErrorMsg(msg)) {
     return {
       output_type: "error",
       ename: msg.content.ename,
@@ -671,7 +673,7 @@ function toOutput(msg: KernelMessage.IIOPubMessage): NotebookOutput | undefined 
 }
 
 function displayIdOf(msg: KernelMessage.IIOPubMessage): string | undefined {
-  if (KernelMessage.isDisplayDataMsg(msg) || KernelMessage.isExecuteResultMsg(msg)) {
+  if (services().KernelMessage.isDisplayDataMsg(msg) || services().KernelMessage.isExecuteResultMsg(msg)) {
     return msg.content.transient?.display_id;
   }
   return undefined;

@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { register } from "tsx/cjs/api";
+import type { register as registerType } from "tsx/cjs/api";
 import { type Dag, isDag } from "./dag.js";
 import { DagImportError } from "./errors.js";
 import { installWindflowResolver } from "./resolve-windflow.js";
@@ -32,6 +32,8 @@ let shared: ScopedRequire | undefined;
 let freshCount = 0;
 
 function requireFor(fresh: boolean): ScopedRequire {
+  // tsx is required when the first DAG file is loaded, not when `windflow` is imported.
+  const { register } = require("tsx/cjs/api") as { register: typeof registerType };
   if (fresh) return register({ namespace: `windflow-fresh-${process.pid}-${++freshCount}` }).require;
   shared ??= register({ namespace: `windflow-${process.pid}` }).require;
   return shared;

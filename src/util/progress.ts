@@ -3,7 +3,7 @@
  * On a terminal: a cli-progress bar on stderr. Elsewhere (CI logs, pipes): one line every 10 %, so logs
  * stay readable instead of filling with carriage returns.
  */
-import { SingleBar } from "cli-progress";
+import type { SingleBar as SingleBarType } from "cli-progress";
 
 export interface Progress {
   /** Sets the amount done (and the total when it becomes known). */
@@ -28,6 +28,7 @@ export function progress(label: string, total: number | undefined, options: Prog
   let knownTotal = total;
   let stopped = false;
   if (stream.isTTY) {
+    const { SingleBar } = require("cli-progress") as { SingleBar: typeof SingleBarType }; // on a terminal only
     const bar = new SingleBar({
       format: `${label} [{bar}] {percentage}% | {doneText} / {totalText} | {eta_formatted} left`,
       stream,

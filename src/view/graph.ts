@@ -3,7 +3,7 @@
  * tasks left to right and routes the edges; the page draws the SVG from these coordinates, colouring each
  * task by its state in the selected run.
  */
-import dagre from "@dagrejs/dagre";
+import type dagreTypes from "@dagrejs/dagre";
 import type { DagSpec } from "../orchestration/types.js";
 
 export interface GraphLayout {
@@ -18,6 +18,8 @@ const nodeWidth = (chars: number) => Math.max(110, 16 + chars * 8);
 const NODE_HEIGHT = 36;
 
 export function layoutDag(spec: Pick<DagSpec, "tasks">): GraphLayout {
+  // Required on first use: a `windflow` import that draws no graph does not load dagre.
+  const dagre = require("@dagrejs/dagre") as typeof dagreTypes;
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 56, marginx: 12, marginy: 12 });
   g.setDefaultEdgeLabel(() => ({}));

@@ -209,27 +209,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
     children.add(child);
     say(`try ${tryNumber} of ${dagId}/${taskId} (run ${runId}): process ${child.pid ?? "?"}`);
-    const signalGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // Gone.
-      }
-    };
-    let killTimer: NodeJS.Timeout | undefined;
-    const poller = setInterval(() => {
-      connection.exists(flag).then(
-        (n) => {
-          if (n > 0 && killTimer === undefined) {
-            say(`try ${tryNumber} of ${dagId}/${taskId}: cancelled by the scheduler: stopping it`);
-            signalGroup("SIGTERM");
-            killTimer = setTimeout(() => signalGroup("SIGKILL"), config.core.killed_task_cleanup_time + 1000);
-          }
-        },
-        () => {}, // Redis away: read again at the next tick.
-      );
-    }, pollMs);
+    const cancel = watchCancel(child, {
+      connection,
+      flag,
+      pollMs,
+      graceMs: config.core.killed_task_cleanup_time + 1000,
+      onCancel: () => say(`try ${tryNumber} of ${dagId}/${taskId}: cancelled by the scheduler: stopping it`),
+    });
     try {
       return await new Promise<TryJobResult>((resolve) => {
         child.once("error", (error) => {
@@ -241,8 +227,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         );
       });
     } finally {
-      clearInterval(poller);
-      if (killTimer) clearTimeout(killTimer);
+      cancel.stop();
       children.delete(child);
       say(
         `try ${tryNumber} of ${dagId}/${taskId}: process ${child.pid ?? "?"} ended (exit ${child.exitCode ?? child.signalCode})`,
@@ -278,6 +263,36 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         connection.disconnect();
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * Reads the try's cancel flag every `pollMs` while its process runs; once set: `onCancel`, SIGTERM to the
+ * process group, SIGKILL `graceMs` later. `stop()` when the process has ended.
+ */
+function watchCancel(
+  child: ChildProcess,
+  o: { connection: Redis; flag: string; pollMs: number; graceMs: number; onCancel: () => void },
+): { cancelled(): boolean; stop(): void } {
+  let killTimer: NodeJS.Timeout | undefined;
+  const poller = setInterval(() => {
+    o.connection.exists(o.flag).then(
+      (n) => {
+        if (n > 0 && killTimer === undefined) {
+          o.onCancel();
+          signalGroup(child, "SIGTERM");
+          killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), o.graceMs);
+        }
+      },
+      () => {}, // Redis away: read again at the next tick.
+    );
+  }, o.pollMs);
+  return {
+    cancelled: () => killTimer !== undefined,
+    stop() {
+      clearInterval(poller);
+      if (killTimer) clearTimeout(killTimer);
     },
   };
 }
@@ -397,22 +412,13 @@ async function runStoreFree(
       }
     }),
   ]);
-  let killTimer: NodeJS.Timeout | undefined;
-  const poller = setInterval(() => {
-    connection.exists(flag).then(
-      (n) => {
-        if (n > 0 && killTimer === undefined) {
-          say(`try ${tryNumber} of ${dagId}/${taskId}: cancelled by the scheduler: stopping it`);
-          signalGroup(child, "SIGTERM");
-          killTimer = setTimeout(
-            () => signalGroup(child, "SIGKILL"),
-            config.core.killed_task_cleanup_time + 1000,
-          );
-        }
-      },
-      () => {}, // Redis away: read again at the next tick.
-    );
-  }, ctx.pollMs);
+  const cancel = watchCancel(child, {
+    connection,
+    flag,
+    pollMs: ctx.pollMs,
+    graceMs: config.core.killed_task_cleanup_time + 1000,
+    onCancel: () => say(`try ${tryNumber} of ${dagId}/${taskId}: cancelled by the scheduler: stopping it`),
+  });
   try {
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>(
       (resolve) => {
@@ -426,7 +432,7 @@ async function runStoreFree(
     await read;
     // Stopped on the scheduler's request before it could report (SIGTERM during its start): the try was
     // stopped, as a local try stopped by SIGTERM records it.
-    if (!report && killTimer !== undefined)
+    if (!report && cancel.cancelled())
       report = {
         outcome: "failed",
         error: errorInfo(new TaskKilledError(dagId, taskId, "cancelled by the scheduler")),
@@ -444,8 +450,7 @@ async function runStoreFree(
       ...(report ? { report } : {}),
     };
   } finally {
-    clearInterval(poller);
-    if (killTimer) clearTimeout(killTimer);
+    cancel.stop();
     ctx.children.delete(child);
     say(
       `try ${tryNumber} of ${dagId}/${taskId}: process ${child.pid ?? "?"} ended (exit ${child.exitCode ?? child.signalCode})`,
