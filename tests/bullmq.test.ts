@@ -414,9 +414,60 @@ describe("the BullMQ executor with windflow workers", () => {
     } finally {
       await careless.stop();
     }
+    // With the queue: its workers counted (none connected to this one: a warning with what to start).
+    const none = await redisDoctor(redis.url, 5000, "doctor-no-worker");
+    assert.equal(statuses(none)["windflow workers"], "warn");
+    assert.match(none.at(-1)?.fix ?? "", /windflow worker/);
+    const e = bullmqHome("doctor-one-worker");
+    assert.ok(e.store, "the home's database exists (a worker checks the shared paths)");
+    const worker = await startWorker({ config: e.config, log: () => {} });
+    try {
+      const one = await redisDoctor(redis.url, 5000, "doctor-one-worker");
+      assert.equal(statuses(one)["windflow workers"], "ok");
+      assert.match(one.at(-1)?.detail ?? "", /^1 connected to queue doctor-one-worker/);
+    } finally {
+      await worker.stop();
+    }
     const nobody = await redisDoctor(`redis://127.0.0.1:${await freePort()}`);
     assert.equal(nobody[0]?.status, "fail");
     assert.match(nobody[0]?.fix ?? "", /redis_url/);
+  });
+
+  test("tries waiting with no worker connected: the scheduler is told once, what to start, and when a worker is back", async () => {
+    const { e, key, ti } = await queuedTry("workerless", "bullmq-chain.ts", "bullmq_chain", "prepare");
+    const notices: string[] = [];
+    const x = new BullmqExecutor({
+      config: e.config,
+      checkIntervalMs: 200,
+      noWorkerNoticeMs: 600,
+      onNotice: (line) => notices.push(line),
+    });
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      x.start(ti);
+      await until("the no-worker notice", () => (notices.length > 0 ? true : undefined));
+      assert.match(
+        notices[0] ?? "",
+        /^no windflow worker is connected to queue workerless on redis:\/\/127\.0\.0\.1:\d+: 1 try waits for one\. Start one with `windflow worker`/,
+      );
+      // Said once, however many checks follow.
+      await x.nextCheck();
+      await x.nextCheck();
+      assert.equal(notices.length, 1, notices.join("\n"));
+      worker = await startWorker({ config: e.config, log: () => {} });
+      const [ran] = await nextEvent(x);
+      assert.equal(ran?.exitCode, 0);
+      assert.equal(e.store.getTaskInstance(key)?.state, "success");
+      await until("the worker-back notice", () => (notices.length > 1 ? true : undefined));
+      assert.match(
+        notices[1] ?? "",
+        /^1 windflow worker is connected to queue workerless: the waiting tries go on$/,
+      );
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker?.stop();
+    }
   });
 
   test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {

@@ -123,7 +123,7 @@ program
     })();
     if (config?.core.executor === "bullmq") {
       const { redisDoctor } = await import("../orchestration/executor/bullmq.js");
-      results.push(...(await redisDoctor(config.bullmq.redis_url)));
+      results.push(...(await redisDoctor(config.bullmq.redis_url, 5000, config.bullmq.queue)));
     }
     process.stdout.write(`${opts.json ? JSON.stringify(results, null, 2) : formatDoctor(results)}\n`);
     if (results.some((r) => r.status === "fail")) process.exitCode = 1;

@@ -182,6 +182,13 @@ export interface BullmqExecutorOptions {
   checkIntervalMs?: number;
   /** Errors of the connection (logged by the scheduler). @default ignored */
   onError?: (error: Error) => void;
+  /**
+   * What the scheduler should say about the queue: tries waiting with no `windflow worker` connected for
+   * `noWorkerNoticeMs`, then a worker back. @default ignored
+   */
+  onNotice?: (line: string) => void;
+  /** How long tries wait with no worker connected before `onNotice` says so. @default 10000 */
+  noWorkerNoticeMs?: number;
   /** Store-free mode: the store where tries are claimed and recorded. @default openStore(config), closed with the executor */
   store?: MetadataStore;
   /** Store-free mode: the clock of the records. @default () => new Date() */
@@ -251,6 +258,10 @@ export class BullmqExecutor implements TaskExecutor {
   private closing: Promise<void> | null = null;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly onError: (error: Error) => void;
+  private readonly onNotice: (line: string) => void;
+  private readonly noWorkerNoticeMs: number;
+  /** Since when tries wait with no worker connected (performance.now()), and whether that was said. */
+  private workerless: { since: number; said: boolean } | null = null;
   /** Store-free mode (`[bullmq] shared_home = false`): the store, the stream reader and its wake-up stream. */
   private readonly storeFree: boolean;
   private storeOf: MetadataStore | undefined;
@@ -270,6 +281,8 @@ export class BullmqExecutor implements TaskExecutor {
     this.queueName = queue;
     this.description = `bullmq (queue ${queue} on ${redactUrl(url)})`;
     this.onError = options.onError ?? (() => {});
+    this.onNotice = options.onNotice ?? (() => {});
+    this.noWorkerNoticeMs = options.noWorkerNoticeMs ?? 10_000;
     this.connection = redisConnection(url);
     this.connection.on("error", (e) => this.onError(e));
     this.queue = new Queue(queue, { connection: connectionOptions(url) });
@@ -750,6 +763,7 @@ export class BullmqExecutor implements TaskExecutor {
           live.set(keyOf({ dagId: d.dagId, runId: d.runId, taskId: d.taskId }), job.id);
       }
       if (!this.closed) this.live = live;
+      await this.checkWorkers();
       for (const resolve of waiting) resolve();
     } catch (error) {
       this.checked.unshift(...waiting); // answered by the next check that completes
@@ -760,6 +774,34 @@ export class BullmqExecutor implements TaskExecutor {
         this.recheck = false;
         void this.check();
       }
+    }
+  }
+
+  /**
+   * Tries that wait while no worker is connected to the queue would wait silently forever (as Airflow's queued
+   * tasks do with no Celery worker): after `noWorkerNoticeMs` of that, one line says so and what to start; one
+   * more when a worker is back. Workers are counted by BullMQ (the named connections of the queue's workers).
+   */
+  private async checkWorkers(): Promise<void> {
+    const counts = await this.queue.getJobCounts("waiting", "prioritized");
+    const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    const workers = waiting > 0 || this.workerless?.said ? await this.queue.getWorkersCount() : null;
+    if (waiting > 0 && workers === 0) {
+      this.workerless ??= { since: performance.now(), said: false };
+      if (!this.workerless.said && performance.now() - this.workerless.since >= this.noWorkerNoticeMs) {
+        this.workerless.said = true;
+        this.onNotice(
+          `no windflow worker is connected to queue ${this.queueName} on ${redactUrl(this.config.bullmq.redis_url)}: ` +
+            `${waiting} ${waiting === 1 ? "try waits" : "tries wait"} for one. Start one with \`windflow worker\` ` +
+            "on a host that sees the data root (README: the distributed set-up)",
+        );
+      }
+    } else if (this.workerless) {
+      if (this.workerless.said && workers !== null && workers > 0)
+        this.onNotice(
+          `${workers} windflow worker${workers === 1 ? " is" : "s are"} connected to queue ${this.queueName}: the waiting tries go on`,
+        );
+      this.workerless = null;
     }
   }
 
@@ -805,9 +847,10 @@ export interface RedisFinding {
 /**
  * `windflow doctor` with `[core] executor = bullmq`: Redis answers, and is set up as BullMQ's production guide
  * asks (AOF on, so that queued tries survive a restart; `maxmemory-policy noeviction`, so that Redis never
- * drops a job's keys). Never throws.
+ * drops a job's keys); with `queue`, how many `windflow worker`s are connected to it (none: tries would wait).
+ * Never throws.
  */
-export async function redisDoctor(url: string, timeoutMs = 5000): Promise<RedisFinding[]> {
+export async function redisDoctor(url: string, timeoutMs = 5000, queue?: string): Promise<RedisFinding[]> {
   const client = new Redis({
     ...connectionOptions(url),
     maxRetriesPerRequest: 0,
@@ -825,6 +868,25 @@ export async function redisDoctor(url: string, timeoutMs = 5000): Promise<RedisF
     const setting = async (name: string) => ((await client.config("GET", name)) as string[])[1] ?? "";
     const aof = await setting("appendonly");
     const policy = await setting("maxmemory-policy");
+    const workers: RedisFinding[] = [];
+    if (queue !== undefined) {
+      const q = new Queue(queue, { connection: client });
+      try {
+        const n = await q.getWorkersCount();
+        workers.push(
+          n > 0
+            ? { name: "windflow workers", status: "ok", detail: `${n} connected to queue ${queue}` }
+            : {
+                name: "windflow workers",
+                status: "warn",
+                detail: `none connected to queue ${queue}: triggered tries will wait`,
+                fix: "start `windflow worker` on a host that sees the data root (README: the distributed set-up)",
+              },
+        );
+      } finally {
+        await q.close();
+      }
+    }
     return [
       { name: "Redis", status: "ok", detail: `${where} answers` },
       aof === "yes"
@@ -843,6 +905,7 @@ export async function redisDoctor(url: string, timeoutMs = 5000): Promise<RedisF
             detail: `${policy || "unknown"}: Redis may evict the queue's keys when memory is full`,
             fix: "set `maxmemory-policy noeviction` in redis.conf (BullMQ's production guide)",
           },
+      ...workers,
     ];
   } catch (error) {
     return [

@@ -87,15 +87,16 @@ import { createLogger, type LogLevel, type SchedulerLogger } from "./log.js";
 import { WAKEUP_FILE } from "./trigger.js";
 
 /** `[core] executor = bullmq`: loaded only then (BullMQ and ioredis are not needed otherwise). */
-function bullmqExecutor(
-  config: WindflowConfig,
-  store: MetadataStore,
-  onError: (error: Error) => void,
-): TaskExecutor {
+function bullmqExecutor(config: WindflowConfig, store: MetadataStore, log: SchedulerLogger): TaskExecutor {
   const { BullmqExecutor } = require("../executor/bullmq.js") as typeof import("../executor/bullmq.js");
   // The scheduler's own store: store-free tries are claimed and recorded where the scheduler reads them (an
   // in-memory store too), not through a second connection.
-  return new BullmqExecutor({ config, store, onError });
+  return new BullmqExecutor({
+    config,
+    store,
+    onError: (error) => log.warn(`bullmq: ${error.message}`),
+    onNotice: (line) => log.warn(`bullmq: ${line}`),
+  });
 }
 
 /** How long the scheduler runs (see the module comment). */
@@ -291,7 +292,7 @@ export class Scheduler {
     this.executor =
       options.executor ??
       (options.config.core.executor === "bullmq"
-        ? bullmqExecutor(options.config, this.store, (error) => this.log.warn(`bullmq: ${error.message}`))
+        ? bullmqExecutor(options.config, this.store, this.log)
         : this.warmWorkers > 0
           ? new WarmExecutor({
               config: options.config,
