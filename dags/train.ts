@@ -24,7 +24,7 @@ export default dag(
       featuresPath: "data/prepared_features_train.parquet",
       modelsDir: "models",
       /** Most training epochs (early stopping may end sooner). */
-      epochs: 40,
+      epochs: 20,
     },
   },
   (d) => {

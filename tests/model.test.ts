@@ -271,7 +271,7 @@ describe("writing into a wider matrix (modelInputs)", () => {
 });
 
 describe("createModel", () => {
-  test("135 features and their 135 ranks -> 128 -> 64 -> 1, compiled with MSE", () => {
+  test("135 features and their 135 ranks -> 64 -> 32 -> 1, compiled with MSE", () => {
     const model = createModel(135);
     assert.deepEqual(
       model.inputs.map((i) => [i.name, i.shape]),
@@ -286,11 +286,11 @@ describe("createModel", () => {
         .filter((l) => l.getClassName() === "Dense")
         .map((l) => [l.name, (l.getConfig() as { units: number }).units]);
     assert.deepEqual(dense(model), [
-      ["hidden_1", 128],
-      ["hidden_2", 64],
+      ["hidden_1", 64],
+      ["hidden_2", 32],
       ["pitch", 1],
     ]);
-    assert.deepEqual(model.getLayer("hidden_1").getWeights()[0]?.shape, [270, 128]);
+    assert.deepEqual(model.getLayer("hidden_1").getWeights()[0]?.shape, [270, 64]);
     assert.equal(model.loss, "meanSquaredError");
     const out = model.predict([tf.zeros([5, 135]), tf.zeros([5, 135])]) as tf.Tensor;
     assert.deepEqual(out.shape, [5, 1]);

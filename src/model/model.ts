@@ -30,18 +30,24 @@
  *   the course's tree (random_state 0, 1, 2)                    test RMSE 0.549 (0.515 .. 0.583)
  *   standardised features only, batch 256, 40 epochs            test RMSE 0.641 (0.600 .. 0.710)
  *   + rank inputs, batch 1024, 40 epochs                        test RMSE 0.548 (0.510 .. 0.588)
- *   + rank inputs, batch 512, learning rate 0.004, 40 epochs    test RMSE 0.491 (0.449 .. 0.563, the defaults)
+ *   + rank inputs, batch 512, learning rate 0.004, 40 epochs    test RMSE 0.491 (0.449 .. 0.563; 128-64 units)
+ *   the same, 64-32 units                                       test RMSE 0.455 (0.433 .. 0.468)
+ *   64-32 units, batch 256, 20 epochs (the defaults)            test RMSE 0.462 (0.451 .. 0.468)
  * Why: the error of a ReLU MLP on standardised features came from imprecision on the plateaus of the pitch
  * (-1, 45, 90 deg, where the tree's leaves are exact), not from capacity: it split idling from feathered blades
  * poorly (active power -1 kW vs -2.4 kW in a column reaching 2000 kW). The ranks make such splits easy; the
  * standardised values keep the linear ramp above rated wind, which ranks alone lost (0.668 on seed 1).
- * Batch 512 halves the steps of batch 256 for about 1.6x its speed on the native backend; 1024 took too few
- * steps in 40 epochs. A longer schedule with a decaying rate, a little L2 and clamping the predictions into the
+ * Batch 1024 took too few steps in 40 epochs (see below for batch 256 and 512). A longer schedule with a decaying rate, a little L2 and clamping the predictions into the
  * target's training range helped before; adding width or depth did not. Averaging MLPs (`members`) lowers the
  * error further (3 seeds averaged: 0.424) for `members` times the training time.
  * Fewer steps cost accuracy (issue 10, FlatTrainer, seed 1 unless said; the tree: 0.549): batch 512 for 40 epochs
  * 0.444; 20 epochs 0.513 (seed 2: 0.593, above the tree); batch 1024, learning rate 0.006, 30 epochs 0.655, 15
- * epochs 0.984. The defaults keep 40 epochs of batch 512: the time saved is per step, not in steps.
+ * epochs 0.984. What counts is the number of steps, not the width: a second round (3 seeds each, 42-44, native,
+ * the machine loaded by other work) gave 64-32 units 0.455 at batch 512 x 40 epochs, 0.462 at batch 256 x 20
+ * epochs (the same steps), 0.493 at 256 x 15; 32-16 units 0.487 at 512 x 40, 0.493 at 256 x 20, 0.53 at 256 x
+ * 15; 128-64 units at 512 x 20 0.54-0.57, batch 1024 x 20 0.76-0.92. At batch 256 a step is mostly TensorFlow.js'
+ * per-operation cost, so 64-32 units at 256 x 20 take about 0.6x the time of 64-32 at 512 x 40 and about a third
+ * of the former defaults (128-64 at 512 x 40), for a lower error: the defaults since issue 10's second round.
  */
 import type * as TF from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
@@ -81,8 +87,9 @@ export interface CreateModelOptions {
    * a first layer about as wide as the input, then a narrower one, separates the regimes of the pitch (fine
    * pitch -1 deg below rated wind, a ramp above it, 45 deg idling, 90 deg feathered when stopped) with sharp
    * piecewise-linear edges. Measured on the course-size synthetic file, 30 epochs each: 256-128 was no more
-   * accurate for twice the time, 128-64-32 overfitted, 64-64 was less accurate.
-   * @default [128, 64]
+   * accurate for twice the time, 128-64-32 overfitted, 64-64 was less accurate; then (module comment) 64-32 was
+   * more accurate than 128-64 for the same steps, at half the arithmetic.
+   * @default [64, 32]
    */
   hiddenUnits?: readonly number[];
   /** Adam's (initial) learning rate. @default 0.004 */
@@ -110,7 +117,7 @@ export interface CreateModelOptions {
 }
 
 export const MODEL_DEFAULTS = {
-  hiddenUnits: [128, 64],
+  hiddenUnits: [64, 32],
   learningRate: 4e-3,
   seed: 42,
   l2: 1e-5,
@@ -208,7 +215,7 @@ export function createModel(inputSize: number, options: CreateModelOptions = {})
 export interface TrainOptions extends CreateModelOptions, SplitOptions {
   /** The column to predict; every other column of the frame is a feature. @default "Ba_avg" */
   target?: string;
-  /** Most epochs to run (early stopping may end sooner). @default 40 */
+  /** Most epochs to run (early stopping may end sooner). @default 20 */
   epochs?: number;
   /**
    * Learning rate at the last epoch: the rate follows a cosine from `learningRate` down to this over `epochs`
@@ -217,10 +224,10 @@ export interface TrainOptions extends CreateModelOptions, SplitOptions {
    */
   finalLearningRate?: number;
   /**
-   * Rows per gradient step. On the native backend an epoch at 512 takes about 0.6x the time of one at 256 for
-   * the same accuracy (with learningRate 0.004); 1024 is faster again but takes too few steps in 40 epochs
-   * (test RMSE 0.548 instead of about 0.47 on the full-size synthetic file). On wasm, larger batches are not
-   * faster per epoch. @default 512
+   * Rows per gradient step. The accuracy follows the number of steps: 256 x 20 epochs is about as accurate as
+   * 512 x 40 for 0.6x its time on the native backend; 1024 takes too few steps (test RMSE 0.548 at 40 epochs
+   * instead of about 0.47 on the full-size synthetic file). On wasm, larger batches are not faster per epoch.
+   * @default 256
    */
   batchSize?: number;
   /** Epochs without a better validation loss before stopping (counted from `startFromEpoch`). @default 8 */
@@ -263,8 +270,8 @@ export const TRAIN_DEFAULTS = {
   target: TARGET,
   validationFraction: 0.1,
   testFraction: 0.1,
-  epochs: 40,
-  batchSize: 512,
+  epochs: 20,
+  batchSize: 256,
   patience: 8,
   minDelta: 0,
   clipToTrainingRange: true,

@@ -16,6 +16,7 @@ import { createLogger } from "../orchestration/scheduler/log.js";
 import { schedulerMain } from "../orchestration/scheduler/main.js";
 import { triggerDag } from "../orchestration/scheduler/trigger.js";
 import { formatRunState, runStateView, type TaskInstanceRow } from "../orchestration/scheduler/views.js";
+import { DuplicateRunError } from "../orchestration/store/errors.js";
 import { openStore } from "../orchestration/store/index.js";
 import { formatTestRun, type TestRunResult, testDag } from "../orchestration/test-run.js";
 import type { JsonObject } from "../orchestration/types.js";
@@ -121,10 +122,34 @@ export async function runInEngine(
         "fix it, then run this cell again",
       );
     }
-    const { run } = triggerDag(store, dagId, {
-      ...(options.conf ? { conf: options.conf } : {}),
-      ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
-    });
+    let run: ReturnType<typeof triggerDag>["run"];
+    try {
+      ({ run } = triggerDag(store, dagId, {
+        ...(options.conf ? { conf: options.conf } : {}),
+        ...(options.logicalDate ? { logicalDate: options.logicalDate } : {}),
+      }));
+    } catch (error) {
+      // A logical date asked for that has its run already (the same second: notebook 05's past intervals can
+      // meet a run notebook 04 triggered then, or the cell run twice): each logical date runs once, as in
+      // Airflow; that run is shown as it is rather than failing the cell.
+      const existing =
+        error instanceof DuplicateRunError && error.reason === "run_id" && options.logicalDate !== undefined
+          ? store.getRun({ dagId, runId: error.runId })
+          : undefined;
+      if (!existing) throw error;
+      const view = runStateView(store, existing);
+      process.stdout.write(
+        `${dagId}: logical date ${existing.logicalDate.toISOString()} has its run already (${existing.runId}): ` +
+          `each logical date runs once; here it is as it stands\n${formatRunState(view)}\n`,
+      );
+      return {
+        dagId,
+        runId: existing.runId,
+        state: view.run.state,
+        stamp: view.run.stamp,
+        tasks: view.tasks,
+      };
+    }
     await schedulerMain({
       config,
       store,
