@@ -4,12 +4,12 @@
  * runs; new, changed, fixed and deleted files picked up by watching the folder while a scheduler runs.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { DagProcessor, syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag } from "../src/orchestration/scheduler/trigger.js";
-import { FIXTURES, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { FIXTURES, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 const make = (settings: Record<string, string> = {}) => {
@@ -143,6 +143,62 @@ describe("DAG processor without a folder watch", () => {
         () => (seen.at(-1)?.length === 0 ? true : undefined),
         60_000,
       );
+    } finally {
+      processor.close();
+    }
+  });
+});
+
+describe("DAG processor: a report read after the child's exit", () => {
+  test("a report that arrives after the child's exit is taken, not 'exited with code 0 before reporting'", async () => {
+    // Node may emit a child's 'exit' before its last IPC message is read (a stress run saw a good DAG file fail
+    // so on a busy machine). Made certain here: the child hands its IPC channel (fd 3) to a grandchild and exits
+    // at once with code 0; the grandchild sends the report 1 s later on that channel, then closes it.
+    const e = make();
+    e.install("scheduler-chain.ts", "chain.ts");
+    const parse = join(ROOT, "dist", "orchestration", "scheduler", "parse-process.js");
+    const late = join(e.config.home, "late-report.js");
+    writeFileSync(
+      late,
+      `const { spawn } = require("node:child_process");
+       if (process.env.LATE_GRANDCHILD) {
+         const { parseDagFileMessage } = require(${JSON.stringify(parse)});
+         const message = parseDagFileMessage(process.argv[2]);
+         setTimeout(() => process.send(message, () => process.exit(0)), 1000);
+       } else {
+         const fd = process.channel.fd; // Node removed NODE_CHANNEL_FD from the environment
+         const stdio = ["ignore", "ignore", "ignore"];
+         stdio[fd] = fd;
+         spawn(process.execPath, [__filename, process.argv[2]], {
+           env: {
+             ...process.env,
+             LATE_GRANDCHILD: "1",
+             NODE_CHANNEL_FD: String(fd),
+             NODE_CHANNEL_SERIALIZATION_MODE: "json",
+           },
+           stdio,
+           detached: true,
+         }).unref();
+         process.exit(0);
+       }`,
+    );
+    const results: { kind: string; message?: string }[] = [];
+    const processor = new DagProcessor({
+      folder: e.dags,
+      timeoutMs: 120_000,
+      listIntervalMs: 0,
+      watch: false,
+      command: [process.execPath, late],
+      env: { ...e.config.env, WINDFLOW_HOME: e.config.home },
+      cwd: ROOT,
+      onResult: () => {
+        for (const r of processor.take()) if (r.kind !== "listed") results.push(r);
+      },
+    });
+    try {
+      processor.start();
+      await until("the file's result", () => (results.length > 0 ? true : undefined));
+      assert.equal(results[0]?.kind, "parsed", results[0]?.message);
     } finally {
       processor.close();
     }

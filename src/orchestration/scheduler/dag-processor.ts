@@ -92,6 +92,8 @@ interface Tracked {
 }
 
 const STDERR_TAIL = 4000;
+/** After a parse child exits without its report: how long the report may still arrive (see parse). */
+const EXIT_GRACE_MS = 10_000;
 /** Children past `slowMs` allowed beyond the concurrency (a bound, should many files hang at once). */
 const SLOW_EXTRA = 4;
 
@@ -253,8 +255,10 @@ export class DagProcessor {
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_TAIL);
     });
+    let exited: (() => void) | undefined;
     child.on("message", (m) => {
       message = m as ParseMessage;
+      exited?.(); // the report came in after the exit (see below)
     });
     const timer = setTimeout(() => {
       if (done) return;
@@ -296,14 +300,26 @@ export class DagProcessor {
     );
     child.once("exit", (code, signal) => {
       if (message) return finish(message);
+      // Node may emit 'exit' before the last IPC message of the child is read (a busy machine: seen in a stress
+      // run as "exited with code 0 before reporting" for a good file): the report is awaited until the IPC
+      // channel closes ('disconnect', after what it carried is read), or EXIT_GRACE_MS at most (a process the
+      // DAG file started may hold the channel open).
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const tail = stderr.trim().split("\n").slice(-5).join("\n");
-      finish({
-        ok: false,
-        file,
-        message: `${file}: the DAG file processor ${how} before reporting${tail ? `:\n${tail}` : ""}`,
-        hint: "a DAG file that exits the process or crashes Node at import time cannot be loaded",
-      });
+      const fail = () => {
+        clearTimeout(grace);
+        if (message) return finish(message);
+        const tail = stderr.trim().split("\n").slice(-5).join("\n");
+        finish({
+          ok: false,
+          file,
+          message: `${file}: the DAG file processor ${how} before reporting${tail ? `:\n${tail}` : ""}`,
+          hint: "a DAG file that exits the process or crashes Node at import time cannot be loaded",
+        });
+      };
+      const grace = setTimeout(fail, EXIT_GRACE_MS);
+      exited = fail;
+      if (child.connected) child.once("disconnect", fail);
+      else setImmediate(fail);
     });
   }
 
