@@ -141,6 +141,11 @@ async function tryBackend(backend: BackendName, load: (name: string) => unknown)
       // TensorFlow's C++ start-up lines (CPU features, oneDNN) are INFO and WARNING: keep them off the user's
       // screen. Read by libtensorflow when it loads, so it is set before.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
+      // One thread per operation: the training step's operations are small (a 256-row batch through 64 and 32
+      // units) and handing each to TensorFlow's intra-op pool costs more than it saves: 1.6x the samples/s
+      // measured at batch 256 (issue 10). Read by TensorFlow when tfjs-node creates its context, at load;
+      // a value set by the user is kept.
+      process.env.TF_NUM_INTRAOP_THREADS ??= "1";
       try {
         load(NATIVE_PACKAGE); // registers the "tensorflow" backend as a side effect
       } catch (error) {
