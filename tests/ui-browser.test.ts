@@ -23,6 +23,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { synthesizeDataset } from "../src/data/synthetic.js";
 import { isProcessAlive } from "../src/orchestration/executor/local.js";
+import { loadDagFile } from "../src/orchestration/loader.js";
 import { runIdFor } from "../src/orchestration/schedule.js";
 import { runTasksOf } from "../src/orchestration/store/records.js";
 import { launchChromium, screenshot, watchErrors } from "./helpers/browser.js";
@@ -307,7 +308,11 @@ describe("the web UI in Chromium", () => {
       /success, returned/.test(document.getElementById("log")?.textContent ?? ""),
     );
     const log = (await page.textContent("#log")) ?? "";
-    assert.match(log, /epoch 1\/40: loss/);
+    // As many epochs as the project's train DAG asks (its `epochs` param), counted in the log.
+    const [trainDag] = loadDagFile(join(ROOT, "dags", "train.ts"));
+    const epochs = (trainDag?.spec.params as { epochs?: number } | undefined)?.epochs;
+    assert.ok(typeof epochs === "number" && epochs > 0);
+    assert.match(log, new RegExp(`epoch 1/${epochs}: loss`));
     assert.match((await page.textContent("#log-status")) ?? "", /ended/);
     await screenshot(page, "08-task-log");
   });
