@@ -139,7 +139,8 @@ void (async () => {
     const said = (await toast.textContent()) ?? "";
     const runId = /(manual__\d{8}-\d{6})/.exec(said)?.[1];
     if (!runId) throw new Error(`the trigger's toast names no run: ${said}`);
-    // What the trainee was told (the course's flow: ON first, so the trigger may wait for the interval's run).
+    // What the trainee was told (the course's flow: ON first; train's maxActiveRuns of 2 starts the trigger's run
+    // next to the interval's run instead of after it).
     process.stderr.write(`  (${said.replace(/\s+/g, " ").trim().slice(0, 160)})\n`);
     await ui.click('tr[data-dag="train"] a.dag-id');
     await ui.waitForSelector("table.grid");

@@ -17,6 +17,10 @@ export default dag(
     schedule: { every: "28d" }, // every 4 weeks
     startDate: "2026-01-01T00:00:00Z",
     catchup: false,
+    // The run that turning the DAG ON creates (the latest complete interval) and the trainee's Trigger run side
+    // by side, as in Airflow (16 runs at once by default): a triggered run never waits for one nobody asked for.
+    // Each training uses one core (TF_NUM_INTRAOP_THREADS=1): two fit a 2-core machine; a third run waits.
+    maxActiveRuns: 2,
     tags: ["ml", "training"],
     outputs: ["models/{stamp}/"],
     params: {
