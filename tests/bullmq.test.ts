@@ -470,6 +470,34 @@ describe("the BullMQ executor with windflow workers", () => {
     }
   });
 
+  test("the scheduler writes the no-worker notice into its log as a warning; the run goes on when a worker comes", async () => {
+    const e = bullmqHome("workerless-scheduler");
+    e.install("scheduler-chain.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "sched_chain", false);
+    const { run } = triggerDag(e.store, "sched_chain");
+    const done = e.scheduler().run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      // The scheduler's own executor (default notice delay, 10 s): a WARNING line of its log, prefixed bullmq.
+      const said = await until("the scheduler's no-worker line", () =>
+        e.lines.find((l) => /bullmq: no windflow worker is connected to queue workerless-scheduler/.test(l)),
+      );
+      assert.match(said, /WARNING/);
+      assert.match(said, /1 try waits for one\. Start one with `windflow worker`/);
+      worker = await startWorker({ config: e.config, log: () => {} });
+      const report = await done;
+      assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+      assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+      assert.deepEqual(e.marks(run.runId), ["extract 1", "transform 1", "load 1"], "each task ran once");
+      // (The "worker is back" line comes at the executor's next check, which a short run may end before: it is
+      // tested on the executor above.)
+    } finally {
+      await done.catch(() => {});
+      await worker?.stop();
+    }
+  });
+
   test("a try killed before a worker took it runs nothing; started again (same try), it runs once", async () => {
     const { e, run, key, ti } = await queuedTry("again", "bullmq-chain.ts", "bullmq_chain", "prepare");
     const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });

@@ -20,9 +20,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Kernel, KernelMessage, Session, SessionManager } from "@jupyterlab/services";
 import { WindflowError } from "../errors.js";
 
-/** `@jupyterlab/services`, required when first used (see runNotebook). */
+let jupyterServices: typeof import("@jupyterlab/services") | undefined;
+
+/**
+ * `@jupyterlab/services`, required when first used (as `tfjs()` in model/tf.ts): importing `windflow` does not
+ * load the Jupyter client. Kept after the first call, so the per-message type guards cost no module look-up.
+ */
 function services(): typeof import("@jupyterlab/services") {
-  return require("@jupyterlab/services") as typeof import("@jupyterlab/services");
+  jupyterServices ??= require("@jupyterlab/services") as typeof import("@jupyterlab/services");
+  return jupyterServices;
 }
 
 import { writeFileAtomicSync } from "../util/atomic.js";

@@ -763,7 +763,8 @@ export class BullmqExecutor implements TaskExecutor {
           live.set(keyOf({ dagId: d.dagId, runId: d.runId, taskId: d.taskId }), job.id);
       }
       if (!this.closed) this.live = live;
-      await this.checkWorkers();
+      // Nothing in the queue (the idle case): no try can wait for a worker, no count to ask Redis for.
+      if (jobs.length > 0 || this.workerless) await this.checkWorkers();
       for (const resolve of waiting) resolve();
     } catch (error) {
       this.checked.unshift(...waiting); // answered by the next check that completes
