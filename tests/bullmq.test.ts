@@ -699,6 +699,24 @@ describe("the BullMQ executor with windflow workers", () => {
     }
   });
 
+  test("store-free: upstream values over the 128 KiB a single argument may hold reach the try (through a file)", async () => {
+    const e = bullmqHome("big-xcom", { ...STORE_FREE, WINDFLOW__CORE__MAX_XCOM_SIZE: "150000" });
+    e.install("bullmq-big-xcom.ts");
+    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+    setDagPaused(e.store, "bullmq_big_xcom", false);
+    const { run } = triggerDag(e.store, "bullmq_big_xcom");
+    const worker = await storeFreeWorker(e);
+    try {
+      const report = await e.runScheduler();
+      assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+      const join_ = e.store.getTaskInstance({ ...run, taskId: "join" });
+      assert.equal(join_?.state, "success", `${join_?.state}: ${e.lines.join("\n")}`);
+      assert.deepEqual(join_?.returnValue, { left: 100_000, right: 100_000, sample: "lr" });
+    } finally {
+      await worker.stop();
+    }
+  });
+
   test("store-free: a job of a try claimed already runs nothing (the claim is the scheduler's compare-and-set)", async () => {
     const { e, run, key, ti } = await queuedTry(
       "again-free",

@@ -108,6 +108,24 @@ describe("an external try", () => {
     assert.deepEqual(nothing.stdout, ["null"]);
   });
 
+  test("--conf @FILE and --xcom @FILE: the JSON read from files, past the kernel's 128 KiB per argument", async () => {
+    const big = "x".repeat(100_000);
+    const r = await run([
+      ...base("down"),
+      "--conf",
+      `@${tmp.file("conf.json", '{"label": "from a file"}')}`,
+      "--xcom",
+      // Three upstream values of 100 kB each (max_xcom_size raised): 300 kB of JSON in one argument.
+      `@${tmp.file("xcom.json", JSON.stringify({ a: big, b: big, up: "data/x.parquet" }))}`,
+      "--file",
+      FILE,
+    ]);
+    assert.equal(r.code, EXTERNAL_EXIT_CODES.success, r.stderr.join("\n"));
+    const value = JSON.parse(r.stdout.at(-1) as string) as { label: string; up: string };
+    assert.equal(value.label, "from a file");
+    assert.equal(value.up, "data/x.parquet");
+  });
+
   test("skipped: exit 99; failed: exit 1 with the error on stderr, and no retry of its own", async () => {
     const skipped = await run([...base("skipper"), "--file", FILE]);
     assert.equal(skipped.code, 99);
@@ -132,6 +150,12 @@ describe("an external try", () => {
       [["ext"], /usage: windflow tasks external/],
       [[...base("down").slice(0, 4), "--logical-date", "yesterday"], /--logical-date: expected an ISO date/],
       [[...base("down"), "--conf", "{nope"], /--conf: not JSON/],
+      [
+        [...base("down"), "--xcom", `@${join(tmp.dir, "absent.json")}`],
+        /--xcom @.*absent\.json: cannot read .*ENOENT/,
+      ],
+      [[...base("down"), "--xcom", `@${tmp.file("bad.json", "{nope")}`], /--xcom @.*bad\.json: not JSON/],
+      [[...base("down"), "--conf", `@${tmp.file("list.json", "[1]")}`], /--conf: expected a JSON object/],
       [[...base("down"), "--try", "0"], /--try: expected a whole number >= 1/],
       [["nope", ...base("down").slice(1)], /no DAG "nope"/],
       [[...base("missing"), "--file", FILE], /missing/],

@@ -23,8 +23,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { hostname as osHostname } from "node:os";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { hostname as osHostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -90,9 +90,26 @@ export function externalTryCommand(): string[] {
   return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
 }
 
-/** The arguments of `windflow tasks external` for a store-free try's job. */
-export function externalTryArgs(data: TryJobData & { external: ExternalTryInput }): string[] {
+/** Largest `--conf`/`--xcom` JSON passed inline; larger goes through a file (Linux: 128 KiB per argument). */
+export const MAX_INLINE_JSON_ARG = 64 * 1024;
+
+/**
+ * The arguments of `windflow tasks external` for a store-free try's job. A conf or upstream return values
+ * larger than `MAX_INLINE_JSON_ARG` are written to `spillDir` (made by the caller, removed after the try) and
+ * passed as `@FILE`: as arguments they could pass the kernel's limit and the try would not start (E2BIG).
+ */
+export function externalTryArgs(
+  data: TryJobData & { external: ExternalTryInput },
+  spillDir?: string,
+): string[] {
   const x = data.external;
+  const json = (name: string, value: unknown) => {
+    const text = JSON.stringify(value);
+    if (spillDir === undefined || Buffer.byteLength(text) <= MAX_INLINE_JSON_ARG) return text;
+    const file = join(spillDir, `${name}.json`);
+    writeFileSync(file, text, { mode: 0o600 });
+    return `@${file}`;
+  };
   return [
     data.dagId,
     data.taskId,
@@ -109,9 +126,9 @@ export function externalTryArgs(data: TryJobData & { external: ExternalTryInput 
     "--max-tries",
     String(x.maxTries),
     "--conf",
-    JSON.stringify(x.conf),
+    json("conf", x.conf),
     "--xcom",
-    JSON.stringify(x.xcoms),
+    json("xcom", x.xcoms),
     "--file",
     x.file,
   ];
@@ -364,9 +381,10 @@ async function runStoreFree(
 
   // 2. The try, its output relayed to the stream (in order, each line once).
   const [program, ...args] = ctx.command;
+  const spillDir = mkdtempSync(join(tmpdir(), "windflow-try-"));
   let child: ChildProcess;
   try {
-    child = spawn(program as string, [...args, ...externalTryArgs(job.data)], {
+    child = spawn(program as string, [...args, ...externalTryArgs(job.data, spillDir)], {
       cwd: config.bullmq.data_root,
       env: {
         ...config.env,
@@ -378,6 +396,7 @@ async function runStoreFree(
       stdio: ["pipe", "pipe", "pipe", "pipe"],
     });
   } catch (error) {
+    rmSync(spillDir, { recursive: true, force: true });
     return notStarted((error as Error).message);
   }
   const began = performance.now();
@@ -450,6 +469,7 @@ async function runStoreFree(
       ...(report ? { report } : {}),
     };
   } finally {
+    rmSync(spillDir, { recursive: true, force: true });
     cancel.stop();
     ctx.children.delete(child);
     say(

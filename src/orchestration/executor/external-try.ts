@@ -19,7 +19,7 @@
  *   so that the worker relays them and the scheduler records the try as a local one is recorded; with
  *   `WINDFLOW_STOP_WITH_PARENT=1` the try stops (as on SIGTERM) when stdin, a pipe from the worker, closes.
  */
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, type WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
@@ -43,7 +43,7 @@ export const EXTERNAL_EXIT_CODES = {
 
 export const EXTERNAL_USAGE =
   "windflow tasks external DAG_ID TASK_ID --run-id ID --logical-date ISO [--data-interval-start ISO " +
-  "--data-interval-end ISO] [--try N] [--max-tries M] [--conf JSON] [--xcom JSON] [--file DAG_FILE]";
+  "--data-interval-end ISO] [--try N] [--max-tries M] [--conf JSON|@FILE] [--xcom JSON|@FILE] [--file DAG_FILE]";
 
 /** Where an external try writes (the process's streams unless given: tests). */
 export interface ExternalTryIO {
@@ -71,15 +71,33 @@ function date(name: string, value: string | undefined): Date {
   return d;
 }
 
+/**
+ * `--conf`/`--xcom`: the JSON itself, or `@FILE`, a file that holds it (curl's convention; JSON objects start
+ * with `{`, so `@` is unambiguous). Linux refuses any single argument over 128 KiB (`E2BIG`), less than a few
+ * upstream return values may weigh (`[core] max_xcom_size` each): `windflow worker` passes larger ones as files.
+ */
 function jsonObject(name: string, value: string | undefined): JsonObject {
   if (value === undefined) return {};
+  let text = value;
+  if (value.startsWith("@")) {
+    const file = value.slice(1);
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new ExternalTryUsageError(
+        `--${name} ${value}: cannot read ${JSON.stringify(file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        { hint: `--${name} @FILE reads the JSON from FILE: give a file that exists, or the JSON itself` },
+      );
+    }
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value);
+    parsed = JSON.parse(text);
   } catch (error) {
-    throw new ExternalTryUsageError(`--${name}: not JSON (${(error as Error).message})`, {
-      hint: `--${name} '{"key": "value"}'`,
-    });
+    throw new ExternalTryUsageError(
+      `--${name}${text === value ? "" : ` ${value}`}: not JSON (${(error as Error).message})`,
+      { hint: `--${name} '{"key": "value"}', or --${name} @FILE with that in FILE` },
+    );
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
     throw new ExternalTryUsageError(`--${name}: expected a JSON object`, {
