@@ -32,6 +32,7 @@ import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
+import { nodeEntryCommand } from "../../util/node-entry.js";
 import {
   cancelKey,
   claimAnswerKey,
@@ -85,9 +86,7 @@ export interface RunningWorker {
 
 /** The program of a store-free try: this Node on `external-try` (through tsx when running from the sources). */
 export function externalTryCommand(): string[] {
-  const fromSources = __filename.endsWith(".ts");
-  const entry = join(__dirname, fromSources ? "external-try.ts" : "external-try.js");
-  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+  return nodeEntryCommand(__filename, "external-try");
 }
 
 /** Largest `--conf`/`--xcom` JSON passed inline; larger goes through a file (Linux: 128 KiB per argument). */

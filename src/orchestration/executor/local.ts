@@ -20,8 +20,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
+import { nodeEntryCommand } from "../../util/node-entry.js";
 import type { TaskInstanceKey } from "../store/store.js";
 import {
   type AdoptVerdict,
@@ -66,9 +67,7 @@ const keyOf = (k: TaskInstanceKey) => `${k.dagId}\0${k.runId}\0${k.taskId}`;
 
 /** The program that runs a try: this Node on `task-process`, through tsx when running from the sources. */
 export function defaultTaskCommand(): string[] {
-  const fromSources = __filename.endsWith(".ts");
-  const entry = join(__dirname, fromSources ? "task-process.ts" : "task-process.js");
-  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+  return nodeEntryCommand(__filename, "task-process");
 }
 
 /**

@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
+import { nodeEntryCommand } from "../../util/node-entry.js";
 import type { TaskInstanceKey } from "../store/store.js";
 import {
   type AdoptVerdict,
@@ -54,9 +55,7 @@ export interface WarmExecutorOptions {
 
 /** This Node on `warm-worker`, through tsx when running from the sources. */
 export function defaultWarmWorkerCommand(): string[] {
-  const fromSources = __filename.endsWith(".ts");
-  const entry = join(__dirname, fromSources ? "warm-worker.ts" : "warm-worker.js");
-  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+  return nodeEntryCommand(__filename, "warm-worker");
 }
 
 /** How long an end seen by the pid watch waits for Node's report of how a warm process ended. */

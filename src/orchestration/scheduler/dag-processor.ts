@@ -23,8 +23,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, type FSWatcher, statSync, watch } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import type { Environment, WindflowConfig } from "../../config.js";
+import { nodeEntryCommand } from "../../util/node-entry.js";
 import { dagFolders, listDagFiles } from "../loader.js";
 import type { MetadataStore } from "../store/store.js";
 import type { DagSpec } from "../types.js";
@@ -78,9 +78,7 @@ export interface DagProcessorOptions {
 
 /** This Node on `parse-process`, through tsx when running from the sources (as `defaultTaskCommand`). */
 export function defaultParseCommand(): string[] {
-  const fromSources = __filename.endsWith(".ts");
-  const entry = join(__dirname, fromSources ? "parse-process.ts" : "parse-process.js");
-  return fromSources ? [process.execPath, "--import", "tsx", entry] : [process.execPath, entry];
+  return nodeEntryCommand(__filename, "parse-process");
 }
 
 interface Tracked {
