@@ -135,6 +135,8 @@ describe("exported DAGs run by Airflow (airflow dags test)", { timeout: 1_800_00
       ...airflowEnv(home),
       AIRFLOW__LOGGING__LOGGING_LEVEL: "INFO",
       WINDFLOW__CORE__LOAD_EXAMPLES: "False",
+      // airflow_big's tasks return 100 kB each.
+      WINDFLOW__CORE__MAX_XCOM_SIZE: "150000",
     };
     await run(join(ROOT, ".venv-airflow", "bin", "airflow"), ["db", "migrate"], { env, maxBuffer: 64 << 20 });
   });
@@ -186,6 +188,14 @@ describe("exported DAGs run by Airflow (airflow dags test)", { timeout: 1_800_00
     // The failed first try of flaky: windflow's message and hint in Airflow's log, then Airflow's retry.
     assert.match(r.output, /the source is down/);
     assert.match(r.output, /hint: it comes back/);
+  });
+
+  test("upstream values over the 128 KiB one argument may hold reach the task (the operator passes a file)", async () => {
+    const r = await dagsTest("airflow_big", "2026-11-28T10:00:00+00:00");
+    assert.equal(r.report.state, "success", r.output.slice(-3000));
+    assert.deepEqual(r.report.tasks.join?.xcom, { left: 100_000, right: 100_000, sample: "lr" });
+    // Airflow's log shows the start of a large return value, not 100 kB of it.
+    assert.match(r.output, /return value: "l{100,}\.\.\. \(100002 characters in all\)/);
   });
 
   test("the course's DAGs: train writes its model, get_data its records, predict its dated CSV", async () => {

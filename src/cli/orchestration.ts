@@ -12,6 +12,7 @@ import type { Dag } from "../orchestration/dag.js";
 import type { ProcessorResult } from "../orchestration/scheduler/dag-processor.js";
 import type { SqliteStore } from "../orchestration/store/sqlite.js";
 import type { DagSpec, Json, JsonObject } from "../orchestration/types.js";
+import { exitWhenFlushed } from "../util/exit.js";
 
 export interface CliContext {
   /** The project root. */
@@ -481,7 +482,7 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       const { tasksRunMain } = await import("../orchestration/executor/run-task.js");
       const code = await tasksRunMain([dagId, taskId, runId], { config: await config() });
       // Exit now: a stopped task may have left work behind; the try is over and recorded.
-      process.exit(code);
+      await exitWhenFlushed(code);
     });
   tasks
     .command("external")
@@ -498,8 +499,9 @@ export function registerOrchestrationCommands(program: Command, { root, say }: C
       for (const signal of ["SIGTERM", "SIGINT"] as const)
         process.on(signal, () => stop.abort(`received ${signal}`));
       const code = await externalTryMain(args, { config: await config(), stop: stop.signal });
-      // Exit now: a stopped task may have left work behind; the try is over.
-      process.exit(code);
+      // Exit now (a stopped task may have left work behind; the try is over), once the return value has left
+      // through the pipe: a plain process.exit cut values over 64 KiB for a slow reader.
+      await exitWhenFlushed(code);
     });
   tasks
     .command("test")

@@ -23,6 +23,7 @@ import { readFileSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, type WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
+import { exitWhenFlushed } from "../../util/exit.js";
 import type { Dag } from "../dag.js";
 import { DagImportError } from "../errors.js";
 import { listConfiguredDagFiles, loadDag, loadDagFile } from "../loader.js";
@@ -213,13 +214,14 @@ if (require.main === module) {
   const events =
     Number.isInteger(fd) && fd > 2 ? (e: object) => writeSync(fd, `${JSON.stringify(e)}\n`) : undefined;
   externalTryMain(process.argv.slice(2), { stop: stop.signal, ...(events ? { events } : {}) }).then(
-    // Exit now: a stopped task may have left work behind (timers, sockets); the try is over.
-    (code) => process.exit(code),
+    // Exit now (a stopped task may have left work behind: timers, sockets; the try is over), once the
+    // return value has left through the pipe.
+    (code) => exitWhenFlushed(code),
     (error: unknown) => {
       process.stderr.write(
         `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
-      process.exit(EXTERNAL_EXIT_CODES.notRun);
+      return exitWhenFlushed(EXTERNAL_EXIT_CODES.notRun);
     },
   );
 }

@@ -23,8 +23,10 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 
 from airflow.plugins_manager import AirflowPlugin
@@ -36,6 +38,8 @@ from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataInte
 from airflow.timetables.simple import NullTimetable
 
 SKIP_EXIT_CODE = {{SKIP_CODE}}
+# Larger --conf/--xcom JSON goes through a file (@FILE): Linux refuses one argument over 128 KiB (E2BIG).
+MAX_INLINE_JSON_ARG = 64 * 1024
 
 
 def _iso(value: datetime.datetime) -> str:
@@ -55,6 +59,18 @@ class WindflowOperator(BaseOperator):
         self.windflow_file = windflow_file
         self.xcom_from = list(xcom_from)
         self._process = None
+        self._spill = None
+
+    def _json_arg(self, name: str, value) -> str:
+        text = json.dumps(value)
+        if len(text.encode("utf-8")) <= MAX_INLINE_JSON_ARG:
+            return text
+        if self._spill is None:
+            self._spill = tempfile.mkdtemp(prefix="windflow-try-")
+        path = os.path.join(self._spill, name + ".json")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return "@" + path
 
     def command(self, context) -> list[str]:
         ti = context["ti"]
@@ -83,8 +99,8 @@ class WindflowOperator(BaseOperator):
             "--try", str(ti.try_number),
             # Airflow's max_tries counts the retries: the last try is max_tries + 1.
             "--max-tries", str(ti.max_tries + 1),
-            "--conf", json.dumps(dag_run.conf or {}),
-            "--xcom", json.dumps(xcoms),
+            "--conf", self._json_arg("conf", dag_run.conf or {}),
+            "--xcom", self._json_arg("xcom", xcoms),
         ]
         if self.windflow_file:
             cmd += ["--file", os.path.join(project, self.windflow_file)]
@@ -93,6 +109,14 @@ class WindflowOperator(BaseOperator):
         return cmd
 
     def execute(self, context):
+        try:
+            return self._execute(context)
+        finally:
+            if self._spill is not None:
+                shutil.rmtree(self._spill, ignore_errors=True)
+                self._spill = None
+
+    def _execute(self, context):
         cmd = self.command(context)
         project = os.environ.get("WINDFLOW_PROJECT", self.windflow_project)
         self.log.info("windflow: %s", " ".join(cmd[2:6]))
@@ -134,7 +158,10 @@ class WindflowOperator(BaseOperator):
             value = json.loads(last) if last else None
         except ValueError as error:
             raise AirflowException(f"windflow printed no JSON return value on its last line: {last!r}") from error
-        self.log.info("return value: %s", json.dumps(value))
+        shown = json.dumps(value)
+        if len(shown) > 2000:
+            shown = f"{shown[:2000]}... ({len(shown)} characters in all)"
+        self.log.info("return value: %s", shown)
         return value
 
     def on_kill(self):

@@ -1,0 +1,28 @@
+/**
+ * `process.exit` once what was written to stdout and stderr has left the process. Node writes to a pipe
+ * asynchronously: `process.exit` right after a large write drops what the pipe (64 KiB) could not take yet,
+ * so a reader (Airflow's operator, `windflow worker`) got a return value cut in the middle. A write of nothing
+ * with a callback is called back after every earlier write of the stream has been handed to the system.
+ * Bounded: a reader that never reads does not keep the process alive (10 s, then exit anyway).
+ */
+export async function exitWhenFlushed(code: number, boundMs = 10_000): Promise<never> {
+  const flushed = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => {
+      if (stream.destroyed || !stream.writable) return resolve();
+      try {
+        stream.write("", () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([flushed(process.stdout), flushed(process.stderr)]),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, boundMs);
+      timer.unref();
+    }),
+  ]);
+  if (timer) clearTimeout(timer);
+  process.exit(code);
+}
