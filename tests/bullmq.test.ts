@@ -528,46 +528,48 @@ describe("the BullMQ executor with windflow workers", () => {
     }
   });
 
-  test("Redis stopped for a few seconds mid-run: scheduler and worker reconnect; each task runs once", async () => {
-    const own = await startRedis(); // its own server: the others' tests keep theirs
-    try {
-      const e = schedulerEnv({
-        WINDFLOW__CORE__EXECUTOR: "bullmq",
-        WINDFLOW__BULLMQ__REDIS_URL: own.url,
-        WINDFLOW__BULLMQ__QUEUE: "outage",
-      });
-      homes.push(e);
-      e.install("scheduler-chain.ts");
-      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-      setDagPaused(e.store, "sched_chain", false);
-      const { run } = triggerDag(e.store, "sched_chain", { conf: { label: "sum" } });
-      const worker = await spawnWorker(e, "w");
-      const scheduler = e.scheduler();
-      const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+  for (const storeFree of [false, true])
+    test(`${storeFree ? "store-free: " : ""}Redis stopped for a few seconds mid-run: scheduler and worker reconnect; each task runs once`, async () => {
+      const own = await startRedis(); // its own server: the others' tests keep theirs
       try {
-        await until("extract done", () =>
-          e.store.getTaskInstance({ ...run, taskId: "extract" })?.state === "success" ? true : undefined,
-        );
-        await own.restart(3000); // down for 3 s (plus the restart), its AOF kept
-        const report = await done;
-        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
-        assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
-        assert.deepEqual(e.marks(run.runId), ["extract 1", "transform 1", "load 1"], "each task ran once");
-        // The outage was seen (the connections were refused), and lived through.
-        assert.ok(
-          e.lines.some((l) => /bullmq: .*ECONNREFUSED/.test(l)),
-          `the scheduler saw Redis go:\n${e.lines.join("\n")}`,
-        );
-        worker.child.kill("SIGTERM");
-        assert.equal(await worker.exit, 0, worker.output());
+        const e = schedulerEnv({
+          WINDFLOW__CORE__EXECUTOR: "bullmq",
+          WINDFLOW__BULLMQ__REDIS_URL: own.url,
+          WINDFLOW__BULLMQ__QUEUE: storeFree ? "outage-free" : "outage",
+          ...(storeFree ? STORE_FREE : {}),
+        });
+        homes.push(e);
+        e.install("scheduler-chain.ts");
+        assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+        setDagPaused(e.store, "sched_chain", false);
+        const { run } = triggerDag(e.store, "sched_chain", { conf: { label: "sum" } });
+        const worker = await spawnWorker(e, "w", storeFree ? workerHome() : undefined);
+        const scheduler = e.scheduler();
+        const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+        try {
+          await until("extract done", () =>
+            e.store.getTaskInstance({ ...run, taskId: "extract" })?.state === "success" ? true : undefined,
+          );
+          await own.restart(3000); // down for 3 s (plus the restart), its AOF kept
+          const report = await done;
+          assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+          assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+          assert.deepEqual(e.marks(run.runId), ["extract 1", "transform 1", "load 1"], "each task ran once");
+          // The outage was seen (the connections were refused), and lived through.
+          assert.ok(
+            e.lines.some((l) => /bullmq: .*ECONNREFUSED/.test(l)),
+            `the scheduler saw Redis go:\n${e.lines.join("\n")}`,
+          );
+          worker.child.kill("SIGTERM");
+          assert.equal(await worker.exit, 0, worker.output());
+        } finally {
+          scheduler.stop("test end");
+          await done.catch(() => {});
+        }
       } finally {
-        scheduler.stop("test end");
-        await done.catch(() => {});
+        await own.stop();
       }
-    } finally {
-      await own.stop();
-    }
-  });
+    });
 
   test("parity: the same runs on the local and the BullMQ executors (both modes) end with the same states, tries and return values", async () => {
     const now = new Date("2026-03-01T12:00:00Z");
