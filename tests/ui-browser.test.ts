@@ -268,6 +268,8 @@ describe("the web UI in Chromium", () => {
     assert.doesNotMatch(text, /It waits/);
     await page.click('tr[data-dag="train"] a.dag-id');
     await page.waitForSelector("table.grid");
+    // The DAG's page says how many runs go at once (why the trigger did not wait).
+    assert.match((await page.textContent("p.meta")) ?? "", /catch-up off · up to 2 runs at a time · file:/);
     await page.evaluate(() => {
       (window as unknown as { __sameDocument: number }).__sameDocument = 1;
     });

@@ -144,6 +144,8 @@ export const EN = {
   "dag.nextRun": "next run:",
   "dag.catchupOn": "catch-up on",
   "dag.catchupOff": "catch-up off",
+  "dag.maxActiveRuns.one": "{count} run at a time",
+  "dag.maxActiveRuns.other": "up to {count} runs at a time",
   "dag.file": "file:",
   "dag.noRuns": "No runs yet.",
 
@@ -412,6 +414,8 @@ export const FR: Record<MessageKey, string> = {
   "dag.nextRun": "prochaine exécution :",
   "dag.catchupOn": "rattrapage (catchup) activé",
   "dag.catchupOff": "rattrapage (catchup) désactivé",
+  "dag.maxActiveRuns.one": "{count} exécution à la fois",
+  "dag.maxActiveRuns.other": "jusqu'à {count} exécutions à la fois",
   "dag.file": "fichier :",
   "dag.noRuns": "Pas encore d'exécution.",
 

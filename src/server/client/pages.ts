@@ -415,7 +415,7 @@ export function dagPage(): void {
         { className: "meta" },
         t("dag.schedule", { schedule: scheduleText(tr, d.schedule) }),
         d.nextRun?.logicalDate ? [` · ${t("dag.nextRun")} `, nextRunText(d.nextRun)] : "",
-        ` · ${t(d.catchup ? "dag.catchupOn" : "dag.catchupOff")} · ${t("dag.file")} `,
+        ` · ${t(d.catchup ? "dag.catchupOn" : "dag.catchupOff")} · ${tn("dag.maxActiveRuns", d.maxActiveRuns)} · ${t("dag.file")} `,
         h("code", {}, d.file),
         d.tags.length ? [" · ", d.tags.map((tag) => h("span", { className: "tag" }, tag))] : null,
       ),
