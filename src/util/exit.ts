@@ -6,6 +6,7 @@
  * Bounded: a reader that never reads does not keep the process alive (10 s, then exit anyway).
  */
 export async function exitWhenFlushed(code: number, boundMs = 10_000): Promise<never> {
+  process.exitCode = code; // should the loop empty before a callback, Node still exits with this code
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>((resolve) => {
       if (stream.destroyed || !stream.writable) return resolve();
