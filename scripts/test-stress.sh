@@ -30,7 +30,15 @@ run_pid=""
 stop_load() {
   # The run in progress too: bash runs a trap only once its foreground child ends, so the run is a
   # background child that `wait` waits for (interruptible), and it is ended here with the load.
-  if [ -n "$run_pid" ]; then kill "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; run_pid=""; fi
+  if [ -n "$run_pid" ]; then
+    kill "$run_pid" 2>/dev/null
+    wait "$run_pid" 2>/dev/null
+    run_pid=""
+    # What the stopped run's tests started and could no longer clean up: task processes run detached (their
+    # own process group); one of an endless-loop test kept a core busy after a stopped series. Each names a
+    # file of this clone on its command line; this script's own does not (it is started by a relative path).
+    pkill -KILL -f -- "$PWD/(src|dist|tests|node_modules)/" 2>/dev/null
+  fi
   for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null; done
   load_pids=()
