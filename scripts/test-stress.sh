@@ -27,6 +27,7 @@ fi
 
 load_pids=()
 run_pid=""
+run_mark=""
 stop_load() {
   # The run in progress too: bash runs a trap only once its foreground child ends, so the run is a
   # background child that `wait` waits for (interruptible), and it is ended here with the load.
@@ -35,9 +36,13 @@ stop_load() {
     wait "$run_pid" 2>/dev/null
     run_pid=""
     # What the stopped run's tests started and could no longer clean up: task processes run detached (their
-    # own process group); one of an endless-loop test kept a core busy after a stopped series. Each names a
-    # file of this clone on its command line; this script's own does not (it is started by a relative path).
-    pkill -KILL -f -- "$PWD/(src|dist|tests|node_modules)/" 2>/dev/null
+    # own process group); one of an endless-loop test kept a core busy after a stopped series. They inherit
+    # the run's mark (WINDFLOW_TEST_STRESS_RUN): only those are ended, nothing else of the machine or clone.
+    for proc in /proc/[0-9]*; do
+      if tr '\0' '\n' < "$proc/environ" 2>/dev/null | grep -qx "WINDFLOW_TEST_STRESS_RUN=$run_mark"; then
+        kill -KILL "${proc#/proc/}" 2>/dev/null
+      fi
+    done
   fi
   for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null; done
@@ -59,8 +64,9 @@ for i in $(seq "$FROM" "$RUNS"); do
   log="$OUT/run-$i.log"
   start=$(date +%s)
   # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
-  "$NODE" --import tsx --test --test-reporter=spec --test-reporter-destination=stdout --test-concurrency=1 \
-    $TESTS > "$log" 2>&1 &
+  run_mark="$$-$i"
+  WINDFLOW_TEST_STRESS_RUN="$run_mark" "$NODE" --import tsx --test --test-reporter=spec \
+    --test-reporter-destination=stdout --test-concurrency=1 $TESTS > "$log" 2>&1 &
   run_pid=$!
   wait "$run_pid"
   code=$?
