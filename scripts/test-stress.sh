@@ -63,8 +63,8 @@ total_start=$(date +%s)
 for i in $(seq "$FROM" "$RUNS"); do
   log="$OUT/run-$i.log"
   start=$(date +%s)
-  # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
   run_mark="$$-$i"
+  # shellcheck disable=SC2086 # TESTS is a glob, expanded here as make does.
   WINDFLOW_TEST_STRESS_RUN="$run_mark" "$NODE" --import tsx --test --test-reporter=spec \
     --test-reporter-destination=stdout --test-concurrency=1 $TESTS > "$log" 2>&1 &
   run_pid=$!
