@@ -94,18 +94,19 @@ export const MAX_INLINE_JSON_ARG = 64 * 1024;
 
 /**
  * The arguments of `windflow tasks external` for a store-free try's job. A conf or upstream return values
- * larger than `MAX_INLINE_JSON_ARG` are written to `spillDir` (made by the caller, removed after the try) and
+ * larger than `MAX_INLINE_JSON_ARG` are written into the folder `spillDir()` gives (made on first call, by the
+ * caller, which removes it after the try) and
  * passed as `@FILE`: as arguments they could pass the kernel's limit and the try would not start (E2BIG).
  */
 export function externalTryArgs(
   data: TryJobData & { external: ExternalTryInput },
-  spillDir?: string,
+  spillDir?: () => string,
 ): string[] {
   const x = data.external;
   const json = (name: string, value: unknown) => {
     const text = JSON.stringify(value);
     if (spillDir === undefined || Buffer.byteLength(text) <= MAX_INLINE_JSON_ARG) return text;
-    const file = join(spillDir, `${name}.json`);
+    const file = join(spillDir(), `${name}.json`);
     writeFileSync(file, text, { mode: 0o600 });
     return `@${file}`;
   };
@@ -380,10 +381,18 @@ async function runStoreFree(
 
   // 2. The try, its output relayed to the stream (in order, each line once).
   const [program, ...args] = ctx.command;
-  const spillDir = mkdtempSync(join(tmpdir(), "windflow-try-"));
+  // Made only for a try whose conf or upstream values are too large to pass as arguments (most never are).
+  let spillDir: string | undefined;
+  const spill = () => {
+    spillDir ??= mkdtempSync(join(tmpdir(), "windflow-try-"));
+    return spillDir;
+  };
+  const removeSpill = () => {
+    if (spillDir !== undefined) rmSync(spillDir, { recursive: true, force: true });
+  };
   let child: ChildProcess;
   try {
-    child = spawn(program as string, [...args, ...externalTryArgs(job.data, spillDir)], {
+    child = spawn(program as string, [...args, ...externalTryArgs(job.data, spill)], {
       cwd: config.bullmq.data_root,
       env: {
         ...config.env,
@@ -395,7 +404,7 @@ async function runStoreFree(
       stdio: ["pipe", "pipe", "pipe", "pipe"],
     });
   } catch (error) {
-    rmSync(spillDir, { recursive: true, force: true });
+    removeSpill();
     return notStarted((error as Error).message);
   }
   const began = performance.now();
@@ -468,7 +477,7 @@ async function runStoreFree(
       ...(report ? { report } : {}),
     };
   } finally {
-    rmSync(spillDir, { recursive: true, force: true });
+    removeSpill();
     cancel.stop();
     ctx.children.delete(child);
     say(
