@@ -62,8 +62,16 @@ interface Setup {
   readonly storeFree?: boolean;
 }
 
+/** A worker process and what it wrote on stderr (kept to say why it ended, if it ends before the bench stops it). */
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+}
+
+const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
 /** `windflow worker` from the build, in a process of its own; resolves once it said it is ready. */
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
     [join(root, "dist", "cli", "main.js"), "worker", "--concurrency", String(concurrency)],
@@ -75,13 +83,13 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
     exited = true;
   });
   child.stderr?.on("data", (b: Buffer) => {
-    text += b.toString();
+    text = (text + b.toString()).slice(-65_536);
   });
   await until("a worker to be ready", () => {
     if (exited) throw new Error(`bench: windflow worker exited at start:\n${text}`);
     return text.includes("windflow worker on") ? true : undefined;
   });
-  return child;
+  return { child, stderr: () => text };
 }
 
 /** Runs one manual run of a DAG of `tasks` no-op tasks on `setup` in a temporary home; its task instances. */
@@ -112,7 +120,7 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
   if (setup.storeFree) mkdirSync(workerEnv.WINDFLOW_HOME as string);
   const config = loadConfig({ root, env });
   const store = openStore(config); // creates the store, which a worker checks for at its start
-  const workers: ChildProcess[] = [];
+  const workers: WorkerProcess[] = [];
   const scheduler = new Scheduler({ config, log: createLogger("WARNING"), warmWorkers: setup.warm ?? 0 });
   const running = scheduler.run({ mode: "forever" });
   try {
@@ -124,6 +132,13 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
     const { run } = triggerDag(store, dagId);
     wakeScheduler(home);
     const done = await until("the run to finish", () => {
+      // Every worker gone (killed from outside, crashed): nothing will run the queued tries; say so at once.
+      if (workers.length > 0 && workers.every((w) => ended(w.child)))
+        throw new Error(
+          `bench: every windflow worker ended before the run did (${workers
+            .map((w) => `pid ${w.child.pid}: ${w.child.signalCode ?? `exit ${w.child.exitCode}`}`)
+            .join(", ")}); the last one wrote:\n${workers.at(-1)?.stderr().slice(-2000)}`,
+        );
       const r = store.getRun(run);
       return r?.state === "success" || r?.state === "failed" ? r : undefined;
     });
@@ -134,9 +149,9 @@ async function runOnce(setup: Setup, shape: "chain" | "independent", tasks: numb
     await running;
     await Promise.all(
       workers.map(
-        (w) =>
+        ({ child: w }) =>
           new Promise<void>((resolve) => {
-            if (w.exitCode !== null || w.signalCode !== null) return resolve();
+            if (ended(w)) return resolve();
             w.once("exit", () => resolve());
             w.kill("SIGTERM");
           }),
