@@ -33,6 +33,7 @@ import type { Redis } from "ioredis";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
 import { nodeEntryCommand } from "../../util/node-entry.js";
+import { MAX_INLINE_JSON_ARG } from "../external-contract.js";
 import {
   cancelKey,
   claimAnswerKey,
@@ -88,9 +89,6 @@ export interface RunningWorker {
 export function externalTryCommand(): string[] {
   return nodeEntryCommand(__filename, "external-try");
 }
-
-/** Largest `--conf`/`--xcom` JSON passed inline; larger goes through a file (Linux: 128 KiB per argument). */
-export const MAX_INLINE_JSON_ARG = 64 * 1024;
 
 /**
  * The arguments of `windflow tasks external` for a store-free try's job. A conf or upstream return values

@@ -2,7 +2,8 @@
  * The Airflow plugin module written by `windflow dags export --to airflow` into `<AIRFLOW_HOME>/plugins/`:
  * the operator every exported task uses and the two timetables of exported schedules. Kept as text here so
  * that the export needs no file beside the build; `tests/airflow-export.test.ts` imports it in real Airflow.
- * `{{VERSION}}` and `{{SKIP_CODE}}` are filled in by `airflowPluginFile`.
+ * `{{VERSION}}`, `{{SKIP_CODE}}` and `{{MAX_INLINE_JSON_ARG}}` are filled in by `airflowPluginFile`
+ * (external-contract.ts).
  */
 export const WINDFLOW_AIRFLOW_PLUGIN = `"""windflow for Apache Airflow 3: the operator and timetables of DAGs exported by windflow {{VERSION}}.
 
@@ -39,7 +40,7 @@ from airflow.timetables.simple import NullTimetable
 
 SKIP_EXIT_CODE = {{SKIP_CODE}}
 # Larger --conf/--xcom JSON goes through a file (@FILE): Linux refuses one argument over 128 KiB (E2BIG).
-MAX_INLINE_JSON_ARG = 64 * 1024
+MAX_INLINE_JSON_ARG = {{MAX_INLINE_JSON_ARG}}
 
 
 def _iso(value: datetime.datetime) -> str:
