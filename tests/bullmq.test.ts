@@ -12,7 +12,15 @@
  * against `BullmqExecutor`, both modes, in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -28,6 +36,7 @@ import {
 import { startWorker, WorkerSetupError } from "../src/orchestration/executor/bullmq-worker.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
+import { deadPid } from "./helpers/pids.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
 import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 import { type Spawned, spawnCli, spawnWorker } from "./helpers/spawn-cli.js";
@@ -707,6 +716,10 @@ describe("the BullMQ executor with windflow workers", () => {
     assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
     setDagPaused(e.store, "bullmq_big_xcom", false);
     const { run } = triggerDag(e.store, "bullmq_big_xcom");
+    // What a worker killed with -9 mid-try left: the next spill on the host removes it.
+    const left = join(tmpdir(), `windflow-try-${deadPid()}-AbC12_`);
+    mkdirSync(left);
+    writeFileSync(join(left, "xcom.json"), "{}");
     const worker = await storeFreeWorker(e);
     try {
       const report = await e.runScheduler();
@@ -716,7 +729,14 @@ describe("the BullMQ executor with windflow workers", () => {
       assert.deepEqual(join_?.returnValue, { left: 100_000, right: 100_000, sample: "lr" });
     } finally {
       await worker.stop();
+      rmSync(left, { recursive: true, force: true });
     }
+    assert.equal(existsSync(left), false, "a dead worker's spill folder swept");
+    // The worker (in this process) removed its own after the try.
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`windflow-try-${process.pid}-`)),
+      [],
+    );
   });
 
   test("store-free: a job of a try claimed already runs nothing (the claim is the scheduler's compare-and-set)", async () => {
