@@ -103,10 +103,11 @@ async function queuedTry(
 const STORE_FREE = { WINDFLOW__BULLMQ__SHARED_HOME: "false" };
 
 /** A store-free worker in this process, its home an empty folder of its own. */
-const storeFreeWorker = (e: SchedulerEnv) =>
+const storeFreeWorker = (e: SchedulerEnv, externalCommand?: readonly string[]) =>
   startWorker({
     config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
     log: () => {},
+    ...(externalCommand ? { externalCommand } : {}),
   });
 
 describe("the BullMQ executor with windflow workers", () => {
@@ -737,6 +738,29 @@ describe("the BullMQ executor with windflow workers", () => {
       readdirSync(tmpdir()).filter((n) => n.startsWith(`windflow-try-${process.pid}-`)),
       [],
     );
+  });
+
+  test("store-free: a claimed try whose process cannot start ends with the reason (the scheduler logs it)", async () => {
+    const { e, key, ti } = await queuedTry(
+      "nostart-free",
+      "bullmq-chain.ts",
+      "bullmq_chain",
+      "prepare",
+      STORE_FREE,
+    );
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const worker = await storeFreeWorker(e, [join(e.home, "no-such-program")]);
+    try {
+      x.start(ti);
+      const [ended] = await nextEvent(x);
+      assert.match(ended?.spawnError ?? "", /no-such-program ENOENT/, JSON.stringify(ended));
+      const log = readFileSync(e.store.getTaskInstance(key)?.logPath as string, "utf8");
+      assert.match(log, /reported no outcome: spawn .*no-such-program ENOENT/);
+    } finally {
+      x.close();
+      await x.whenClosed();
+      await worker.stop();
+    }
   });
 
   test("store-free: a job of a try claimed already runs nothing (the claim is the scheduler's compare-and-set)", async () => {
