@@ -16,6 +16,7 @@ import {
   pyTimedelta,
   staleFiles,
 } from "../src/orchestration/export/airflow.js";
+import { EXTERNAL_EXIT_CODES, MAX_INLINE_JSON_ARG } from "../src/orchestration/external-contract.js";
 
 const options = { projectRoot: "/srv/windflow", version: "9.9.9" };
 
@@ -151,14 +152,16 @@ describe("the exported DAG file", () => {
 
 describe("the export and its check", () => {
   const files = exportToAirflow([sample()], options);
-  test("one file per DAG under dags/, and the plugin with the skip code", () => {
+  test("one file per DAG under dags/, and the plugin with the external try's contract (skip code, inline JSON limit)", () => {
     assert.deepEqual(
       files.map((f) => f.path),
       ["dags/sample.py", "plugins/windflow_airflow.py"],
     );
     const plugin = files[1]?.text ?? "";
     assert.match(plugin, /windflow 9\.9\.9/);
-    assert.match(plugin, /^SKIP_EXIT_CODE = 99$/m);
+    assert.match(plugin, new RegExp(`^SKIP_EXIT_CODE = ${EXTERNAL_EXIT_CODES.skipped}$`, "m"));
+    assert.equal(EXTERNAL_EXIT_CODES.skipped, 99, "Airflow's BashOperator's skip_on_exit_code default");
+    assert.match(plugin, new RegExp(`^MAX_INLINE_JSON_ARG = ${MAX_INLINE_JSON_ARG}$`, "m"));
     assert.doesNotMatch(plugin, /\{\{/);
     assert.match(
       plugin,

@@ -25,6 +25,7 @@ import { exportToAirflow } from "../src/orchestration/export/airflow.js";
 import { listDagFiles, loadDagFile } from "../src/orchestration/loader.js";
 import { manualRun, upcomingRuns } from "../src/orchestration/schedule.js";
 import type { DagSpec } from "../src/orchestration/types.js";
+import { deadPid } from "./helpers/pids.js";
 
 const ROOT = resolve(__dirname, "..");
 export const AIRFLOW_PYTHON = join(ROOT, ".venv-airflow", "bin", "python");
@@ -191,11 +192,20 @@ describe("exported DAGs run by Airflow (airflow dags test)", { timeout: 1_800_00
   });
 
   test("upstream values over the 128 KiB one argument may hold reach the task (the operator passes a file)", async () => {
-    const r = await dagsTest("airflow_big", "2026-11-28T10:00:00+00:00");
-    assert.equal(r.report.state, "success", r.output.slice(-3000));
-    assert.deepEqual(r.report.tasks.join?.xcom, { left: 100_000, right: 100_000, sample: "lr" });
-    // Airflow's log shows the start of a large return value, not 100 kB of it.
-    assert.match(r.output, /return value: "l{100,}\.\.\. \(100002 characters in all\)/);
+    // What an Airflow task process killed with -9 mid-try left: the operator's next spill removes it.
+    const left = join(tmpdir(), `windflow-try-${deadPid()}-ab_c1234`);
+    mkdirSync(left);
+    writeFileSync(join(left, "xcom.json"), "{}");
+    try {
+      const r = await dagsTest("airflow_big", "2026-11-28T10:00:00+00:00");
+      assert.equal(r.report.state, "success", r.output.slice(-3000));
+      assert.deepEqual(r.report.tasks.join?.xcom, { left: 100_000, right: 100_000, sample: "lr" });
+      // Airflow's log shows the start of a large return value, not 100 kB of it.
+      assert.match(r.output, /return value: "l{100,}\.\.\. \(100002 characters in all\)/);
+      assert.equal(existsSync(left), false, "a dead task process's spill folder swept");
+    } finally {
+      rmSync(left, { recursive: true, force: true });
+    }
   });
 
   test("the course's DAGs: train writes its model, get_data its records, predict its dated CSV", async () => {

@@ -13,19 +13,19 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, describe, test } from "node:test";
-import { sweepDeadTemps, tempPathFor, writeFileAtomicSync } from "../src/util/atomic.js";
+import {
+  makeSpillDir,
+  SPILL_NAME,
+  sweepDeadTemps,
+  tempPathFor,
+  writeFileAtomicSync,
+} from "../src/util/atomic.js";
+import { deadPid } from "./helpers/pids.js";
 
 const dir = mkdtempSync(join(tmpdir(), "windflow-atomic-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A pid no process has (checked): the writer killed with -9. */
-function deadPid(): number {
-  const max = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
-  for (let pid = max - 1; pid > max - 1000; pid--) if (!existsSync(`/proc/${pid}`)) return pid;
-  throw new Error("no free pid found");
-}
 
 describe("atomic writes and what dead writers left", () => {
   test("the next write into a folder removes dead writers' temporaries, and only those", () => {
@@ -65,5 +65,29 @@ describe("atomic writes and what dead writers left", () => {
       tempPathFor(join(folder, "x.csv")),
       new RegExp(`\\.x\\.csv\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`),
     );
+  });
+
+  test("a spill folder names its process; the next one on the host sweeps those of dead processes only", () => {
+    const dead = deadPid();
+    const left = [`windflow-try-${dead}-AbC12_`, `windflow-try-${dead}-abcd_123`]; // a worker's, an Airflow operator's
+    const kept = ["windflow-try-1-AbC12_", "windflow-try-AbC12_", `windflow-try-${dead}-toolongname`];
+    for (const name of [...left, ...kept]) mkdirSync(join(tmpdir(), name));
+    try {
+      const mine = makeSpillDir();
+      try {
+        assert.match(mine, new RegExp(`windflow-try-${process.pid}-[A-Za-z0-9_]{6}$`));
+        assert.match(basename(mine), SPILL_NAME);
+        for (const name of left) assert.equal(existsSync(join(tmpdir(), name)), false, name);
+        for (const name of kept) assert.equal(existsSync(join(tmpdir(), name)), true, name);
+        // This process's own folder outlives its next spill.
+        const second = makeSpillDir();
+        assert.equal(existsSync(mine), true);
+        rmSync(second, { recursive: true });
+      } finally {
+        rmSync(mine, { recursive: true, force: true });
+      }
+    } finally {
+      for (const name of [...left, ...kept]) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
   });
 });

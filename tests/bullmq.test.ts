@@ -12,7 +12,15 @@
  * against `BullmqExecutor`, both modes, in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -28,6 +36,7 @@ import {
 import { startWorker, WorkerSetupError } from "../src/orchestration/executor/bullmq-worker.js";
 import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
+import { deadPid } from "./helpers/pids.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
 import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 import { type Spawned, spawnCli, spawnWorker } from "./helpers/spawn-cli.js";
@@ -94,10 +103,11 @@ async function queuedTry(
 const STORE_FREE = { WINDFLOW__BULLMQ__SHARED_HOME: "false" };
 
 /** A store-free worker in this process, its home an empty folder of its own. */
-const storeFreeWorker = (e: SchedulerEnv) =>
+const storeFreeWorker = (e: SchedulerEnv, externalCommand?: readonly string[]) =>
   startWorker({
     config: loadConfig({ env: { ...e.env, WINDFLOW_HOME: workerHome() }, root: ROOT }),
     log: () => {},
+    ...(externalCommand ? { externalCommand } : {}),
   });
 
 describe("the BullMQ executor with windflow workers", () => {
@@ -274,93 +284,102 @@ describe("the BullMQ executor with windflow workers", () => {
       assert.equal(await w.exit, 0, `worker ${"abc"[i]}:\n${w.output()}`);
   });
 
-  test("two schedulers: one killed -9 mid-run; the other left its tries alone while it lived, then adopts them on the workers; each try runs once", async () => {
-    const e = bullmqHome("adopt");
-    e.install("bullmq-gate.ts");
-    assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
-    setDagPaused(e.store, "bullmq_gate", false);
-    const workers = await Promise.all(["a", "b"].map((name) => spawnWorker(e, name)));
-    const first = spawnCli(e, ["scheduler"]);
-    let second: Spawned | undefined;
-    const outputs = () =>
-      [
-        `--- first scheduler:\n${first.output()}`,
-        `--- second scheduler:\n${second?.output() ?? ""}`,
-        ...workers.map((w, i) => `--- worker ${"ab"[i]}:\n${w.output()}`),
-      ].join("\n");
-    const gated = ["a", "b"];
-    try {
-      await until("the first scheduler", () => {
-        assert.ok(!first.exited(), `the first scheduler exited:\n${outputs()}`);
-        return e.store.listSchedulerJobs(10, "home").some((j) => j.endedAt === null) ? true : undefined;
-      });
-      const { run } = triggerDag(e.store, "bullmq_gate");
-      wakeScheduler(e.config.home);
-      const running = await until("a and b running on the workers", () => {
-        const tis = gated.map((taskId) => e.store.getTaskInstance({ ...run, taskId }));
-        return tis.every((ti) => ti?.state === "running") ? tis : undefined;
-      });
-      const firstKey = running[0]?.queuedBy;
-      assert.ok(firstKey);
-      assert.deepEqual(
-        running.map((ti) => ti?.queuedBy),
-        [firstKey, firstKey],
-      );
-      // A second scheduler's pass while the first lives leaves the first's tries alone.
-      const once = spawnCli(e, ["scheduler", "--once"]);
-      assert.equal(await once.exit, 0, once.output());
-      // (Had it offered them to its executor, it would say adopted, lost, or left alone.)
-      assert.doesNotMatch(once.output(), /adopted|left alone|gone|lost/, once.output());
-      for (const taskId of gated) {
-        const ti = e.store.getTaskInstance({ ...run, taskId });
-        assert.deepEqual([ti?.state, ti?.queuedBy, ti?.tryNumber], ["running", firstKey, 1], taskId);
-      }
-      // The first scheduler killed -9: the second adopts its running tries (their jobs are live on the workers).
-      second = spawnCli(e, ["scheduler"]);
-      first.child.kill("SIGKILL");
-      await first.exit;
-      await until("the second scheduler to adopt a and b", () => {
-        assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
-        const out = second?.output() ?? "";
-        return gated.every((t) =>
-          new RegExp(`bullmq_gate/${run.runId}/${t}: adopted its running process`).test(out),
-        )
-          ? true
-          : undefined;
-      });
-      writeFileSync(join(e.out, `${run.runId}.open`), "");
-      await until("the run to end", () => {
-        assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
-        const state = e.store.getRun(run)?.state;
-        return state === "success" || state === "failed" ? true : undefined;
-      });
-      assert.equal(e.store.getRun(run)?.state, "success", outputs());
-      const marks = e.marks(run.runId);
-      for (const taskId of [...gated, "c"]) {
-        const mine = marks.filter((l) => l.startsWith(`${taskId} `));
-        const pid = mine[0]?.split(" ")[3];
-        assert.deepEqual(mine, [`${taskId} 1 start ${pid}`, `${taskId} 1 end ${pid}`], taskId);
-        const key = { ...run, taskId };
+  for (const storeFree of [false, true])
+    test(`${storeFree ? "store-free: " : ""}two schedulers: one killed -9 mid-run; the other left its tries alone while it lived, then adopts them on the workers; each try runs once`, async () => {
+      const e = bullmqHome(storeFree ? "adopt-free" : "adopt", storeFree ? STORE_FREE : {});
+      e.install("bullmq-gate.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      setDagPaused(e.store, "bullmq_gate", false);
+      const homes = storeFree ? [workerHome(), workerHome()] : [undefined, undefined];
+      const workers = await Promise.all(["a", "b"].map((name, i) => spawnWorker(e, name, homes[i])));
+      const first = spawnCli(e, ["scheduler"]);
+      let second: Spawned | undefined;
+      const outputs = () =>
+        [
+          `--- first scheduler:\n${first.output()}`,
+          `--- second scheduler:\n${second?.output() ?? ""}`,
+          ...workers.map((w, i) => `--- worker ${"ab"[i]}:\n${w.output()}`),
+        ].join("\n");
+      const gated = ["a", "b"];
+      try {
+        await until("the first scheduler", () => {
+          assert.ok(!first.exited(), `the first scheduler exited:\n${outputs()}`);
+          return e.store.listSchedulerJobs(10, "home").some((j) => j.endedAt === null) ? true : undefined;
+        });
+        const { run } = triggerDag(e.store, "bullmq_gate");
+        wakeScheduler(e.config.home);
+        const running = await until("a and b running on the workers", () => {
+          const tis = gated.map((taskId) => e.store.getTaskInstance({ ...run, taskId }));
+          return tis.every((ti) => ti?.state === "running") ? tis : undefined;
+        });
+        const firstKey = running[0]?.queuedBy;
+        assert.ok(firstKey);
         assert.deepEqual(
-          e.store.listTries(key).map((x) => [x.tryNumber, x.state, String(x.pid)]),
-          [[1, "success", pid]],
-          taskId,
+          running.map((ti) => ti?.queuedBy),
+          [firstKey, firstKey],
         );
-        const log = readFileSync(e.store.getTaskInstance(key)?.logPath as string, "utf8");
-        assert.doesNotMatch(log, /error|not queued/i, `${taskId}: ${log}`);
+        // A second scheduler's pass while the first lives leaves the first's tries alone.
+        const once = spawnCli(e, ["scheduler", "--once"]);
+        assert.equal(await once.exit, 0, once.output());
+        // (Had it offered them to its executor, it would say adopted, lost, or left alone.)
+        assert.doesNotMatch(once.output(), /adopted|left alone|gone|lost/, once.output());
+        for (const taskId of gated) {
+          const ti = e.store.getTaskInstance({ ...run, taskId });
+          assert.deepEqual([ti?.state, ti?.queuedBy, ti?.tryNumber], ["running", firstKey, 1], taskId);
+        }
+        // The first scheduler killed -9: the second adopts its running tries (their jobs are live on the workers).
+        second = spawnCli(e, ["scheduler"]);
+        first.child.kill("SIGKILL");
+        await first.exit;
+        await until("the second scheduler to adopt a and b", () => {
+          assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
+          const out = second?.output() ?? "";
+          return gated.every((t) =>
+            new RegExp(`bullmq_gate/${run.runId}/${t}: adopted its running process`).test(out),
+          )
+            ? true
+            : undefined;
+        });
+        writeFileSync(join(e.out, `${run.runId}.open`), "");
+        await until("the run to end", () => {
+          assert.ok(!second?.exited(), `the second scheduler exited:\n${outputs()}`);
+          const state = e.store.getRun(run)?.state;
+          return state === "success" || state === "failed" ? true : undefined;
+        });
+        assert.equal(e.store.getRun(run)?.state, "success", outputs());
+        const marks = e.marks(run.runId);
+        for (const taskId of [...gated, "c"]) {
+          const mine = marks.filter((l) => l.startsWith(`${taskId} `));
+          const pid = mine[0]?.split(" ")[3];
+          assert.deepEqual(mine, [`${taskId} 1 start ${pid}`, `${taskId} 1 end ${pid}`], taskId);
+          const key = { ...run, taskId };
+          // Store-free, a try is claimed with its worker's pid; else with its own process's.
+          const claimedBy = storeFree
+            ? String(workers.find((w) => w.output().includes(`process ${pid}`))?.child.pid)
+            : pid;
+          assert.deepEqual(
+            e.store.listTries(key).map((x) => [x.tryNumber, x.state, String(x.pid)]),
+            [[1, "success", claimedBy]],
+            taskId,
+          );
+          const log = readFileSync(e.store.getTaskInstance(key)?.logPath as string, "utf8");
+          assert.doesNotMatch(log, /error|not queued/i, `${taskId}: ${log}`);
+        }
+        // c was queued by the second scheduler (the first was dead by then).
+        assert.notEqual(e.store.getTaskInstance({ ...run, taskId: "c" })?.queuedBy, firstKey);
+        assert.equal(e.store.getTaskInstance({ ...run, taskId: "c" })?.returnValue, "ab");
+      } finally {
+        first.child.kill("SIGKILL");
+        second?.child.kill("SIGTERM");
+        for (const w of workers) w.child.kill("SIGTERM");
       }
-      // c was queued by the second scheduler (the first was dead by then).
-      assert.notEqual(e.store.getTaskInstance({ ...run, taskId: "c" })?.queuedBy, firstKey);
-      assert.equal(e.store.getTaskInstance({ ...run, taskId: "c" })?.returnValue, "ab");
-    } finally {
-      first.child.kill("SIGKILL");
-      second?.child.kill("SIGTERM");
-      for (const w of workers) w.child.kill("SIGTERM");
-    }
-    if (second) assert.equal(await second.exit, 0, second.output());
-    for (const [i, w] of workers.entries())
-      assert.equal(await w.exit, 0, `worker ${"ab"[i]}:\n${w.output()}`);
-  });
+      if (second) assert.equal(await second.exit, 0, second.output());
+      for (const [i, w] of workers.entries())
+        assert.equal(await w.exit, 0, `worker ${"ab"[i]}:\n${w.output()}`);
+      for (const home of homes)
+        if (home !== undefined)
+          assert.deepEqual(readdirSync(home), [], "a store-free worker's home stays empty");
+    });
 
   test("a worker whose paths differ from the scheduler's refuses to start, naming them", async () => {
     const e = bullmqHome("paths");
@@ -707,6 +726,10 @@ describe("the BullMQ executor with windflow workers", () => {
     assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
     setDagPaused(e.store, "bullmq_big_xcom", false);
     const { run } = triggerDag(e.store, "bullmq_big_xcom");
+    // What a worker killed with -9 mid-try left: the next spill on the host removes it.
+    const left = join(tmpdir(), `windflow-try-${deadPid()}-AbC12_`);
+    mkdirSync(left);
+    writeFileSync(join(left, "xcom.json"), "{}");
     const worker = await storeFreeWorker(e);
     try {
       const report = await e.runScheduler();
@@ -715,6 +738,36 @@ describe("the BullMQ executor with windflow workers", () => {
       assert.equal(join_?.state, "success", `${join_?.state}: ${e.lines.join("\n")}`);
       assert.deepEqual(join_?.returnValue, { left: 100_000, right: 100_000, sample: "lr" });
     } finally {
+      await worker.stop();
+      rmSync(left, { recursive: true, force: true });
+    }
+    assert.equal(existsSync(left), false, "a dead worker's spill folder swept");
+    // The worker (in this process) removed its own after the try.
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((n) => n.startsWith(`windflow-try-${process.pid}-`)),
+      [],
+    );
+  });
+
+  test("store-free: a claimed try whose process cannot start ends with the reason (the scheduler logs it)", async () => {
+    const { e, key, ti } = await queuedTry(
+      "nostart-free",
+      "bullmq-chain.ts",
+      "bullmq_chain",
+      "prepare",
+      STORE_FREE,
+    );
+    const x = new BullmqExecutor({ config: e.config, checkIntervalMs: 500 });
+    const worker = await storeFreeWorker(e, [join(e.home, "no-such-program")]);
+    try {
+      x.start(ti);
+      const [ended] = await nextEvent(x);
+      assert.match(ended?.spawnError ?? "", /no-such-program ENOENT/, JSON.stringify(ended));
+      const log = readFileSync(e.store.getTaskInstance(key)?.logPath as string, "utf8");
+      assert.match(log, /reported no outcome: spawn .*no-such-program ENOENT/);
+    } finally {
+      x.close();
+      await x.whenClosed();
       await worker.stop();
     }
   });

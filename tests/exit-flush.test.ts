@@ -4,10 +4,14 @@
  * a plain `process.exit`; this waits until the reader took it. What an external try's return value needs
  * (Airflow's operator read a 100 kB value cut in the middle). The child says "exiting" on stderr in the same
  * tick as its exit call, so when the test starts reading stdout the exit has been asked.
+ * `settleFileWrites` (the same module): file writes under way when a process exits on purpose land first
+ * (tsx's transform cache: tests/dag-compile-cache.test.ts).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
@@ -46,4 +50,28 @@ test("exitWhenFlushed: every byte written reaches a slow reader; a plain process
     plain.bytes < 4_000_001,
     `a plain exit lost nothing (${plain.bytes} bytes): the test shows no loss`,
   );
+});
+
+test("settleFileWrites: a file write under way when the process exits lands whole; a plain process.exit drops it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "windflow-settle-"));
+  try {
+    const write = (file: string, exitCall: string) => {
+      const script = `
+        require("node:fs").promises.writeFile(${JSON.stringify(file)}, "y".repeat(8000000));
+        ${exitCall};
+      `;
+      const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return existsSync(file) ? statSync(file).size : -1;
+    };
+    const settled = join(dir, "settled.txt");
+    assert.equal(
+      write(settled, `require(${JSON.stringify(EXIT)}).settleFileWrites(30000).then(() => process.exit(0))`),
+      8_000_000,
+    );
+    // The control: the write's first step needs the main thread again, which a plain exit never gives it.
+    assert.ok(write(join(dir, "plain.txt"), "process.exit(0)") < 8_000_000, "a plain exit lost nothing");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

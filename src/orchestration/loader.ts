@@ -29,14 +29,23 @@ export interface LoadDagOptions {
 
 type ScopedRequire = (id: string, fromFile: string) => unknown;
 let shared: ScopedRequire | undefined;
-let freshCount = 0;
+let namespaces = 0;
 
 function requireFor(fresh: boolean): ScopedRequire {
+  if (!fresh && shared) return shared;
   // tsx is required when the first DAG file is loaded, not when `windflow` is imported.
   const { register } = require("tsx/cjs/api") as { register: typeof registerType };
-  if (fresh) return register({ namespace: `windflow-fresh-${process.pid}-${++freshCount}` }).require;
-  shared ??= register({ namespace: `windflow-${process.pid}` }).require;
-  return shared;
+  // The first namespace of a process is "windflow", fresh or not: a task process (a fresh load) and a DAG
+  // processor child (a shared one) then compile a file under the same name, and tsx's transform cache (on
+  // disk, keyed by the code, the file and the namespace) serves every later process the code the first one
+  // compiled: esbuild is not even started. With the pid in the namespace, every task and parse process
+  // compiled its DAG file again (esbuild's start and the transform: 100-300 ms per process on a loaded 2-core
+  // machine) and left new cache files behind. (The cache is written asynchronously: processes that exit on
+  // purpose let those writes land first, util/exit.ts `settleFileWrites`.)
+  namespaces++;
+  const scoped = register({ namespace: namespaces === 1 ? "windflow" : `windflow-${namespaces}` }).require;
+  if (!fresh) shared = scoped;
+  return scoped;
 }
 
 /** The line:column in `file` where an error was thrown, from its stack, if there. */

@@ -4,12 +4,14 @@ import {
   constants,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   renameSync,
   rmSync,
   statfsSync,
   writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { WindflowError } from "../errors.js";
 
@@ -134,6 +136,19 @@ export function writeFileAtomicSync(dest: string, data: string | Uint8Array): vo
 /** A temporary name of this module (`.<name>.<pid>.<hex>.tmp`) or of a model being saved (`.tmp-model-<pid>-<hex>`). */
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$|^\.tmp-model-(\d+)-[0-9a-f]{8}$/;
 
+/**
+ * The folder of a try's `--conf`/`--xcom` too large for an argument (`@FILE`), made in the temporary folder by
+ * a BullMQ worker (`windflow-try-<pid>-` + mkdtemp's 6 characters) or an exported DAG's Airflow operator
+ * (Python's mkdtemp: 8). Removed after the try; the next spill on the host sweeps those of dead processes.
+ */
+export const SPILL_NAME = /^windflow-try-(\d+)-[A-Za-z0-9_]{6,8}$/;
+
+/** A new spill folder for this process (`SPILL_NAME`), after sweeping those dead processes left. */
+export function makeSpillDir(): string {
+  sweepDeadTemps(tmpdir(), SPILL_NAME);
+  return mkdtempSync(join(tmpdir(), `windflow-try-${process.pid}-`));
+}
+
 /** Whether a process with this pid exists (a pid reused by another process counts as alive: kept, to be safe). */
 function alive(pid: number): boolean {
   try {
@@ -148,9 +163,10 @@ function alive(pid: number): boolean {
  * Removes from `dir` the temporary files and model folders whose writer is dead (killed with -9, or a crash,
  * mid-write: nothing else removes them). Never a live writer's, this process's included: the writer's pid is in
  * the name. Called before each atomic write into a folder, so a folder is cleaned by its next writer. Returns
- * the names removed.
+ * the names removed. `pattern`: other temporaries named after their writer's pid (its first group that
+ * matched), such as the spill folders of external tries (`SPILL_NAME`).
  */
-export function sweepDeadTemps(dir: string): string[] {
+export function sweepDeadTemps(dir: string, pattern: RegExp = TEMP_NAME): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -159,9 +175,10 @@ export function sweepDeadTemps(dir: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const match = TEMP_NAME.exec(name);
+    const match = pattern.exec(name);
     if (!match) continue;
-    const pid = Number(match[1] ?? match[2]);
+    const pid = Number(match.slice(1).find((g) => g !== undefined));
+    if (!Number.isInteger(pid) || pid <= 0) continue;
     if (pid === process.pid || alive(pid)) continue;
     rmSync(join(dir, name), { recursive: true, force: true });
     removed.push(name);

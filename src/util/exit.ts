@@ -6,6 +6,7 @@
  * Bounded: a reader that never reads does not keep the process alive (10 s, then exit anyway).
  */
 export async function exitWhenFlushed(code: number, boundMs = 10_000): Promise<never> {
+  await settleFileWrites();
   process.exitCode = code; // should the loop empty before a callback, Node still exits with this code
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>((resolve) => {
@@ -26,4 +27,17 @@ export async function exitWhenFlushed(code: number, boundMs = 10_000): Promise<n
   ]);
   if (timer) clearTimeout(timer);
   process.exit(code);
+}
+
+/**
+ * Waits, `boundMs` at most, until no file system request of this process is in flight: `process.exit` drops
+ * writes still under way, such as tsx's transform cache, which it writes without waiting (a task process
+ * that exited at once left no cache entry, and every next one compiled its DAG file again). Bounded because
+ * a long scan may be running too (tsx's cache expiry), and what a stopped task left behind must not hold the
+ * exit up: a small file's write takes a few milliseconds. Returns at once when nothing is in flight.
+ */
+export async function settleFileWrites(boundMs = 100): Promise<void> {
+  const pending = () => process.getActiveResourcesInfo().some((r) => r.startsWith("FSReq"));
+  const deadline = performance.now() + boundMs;
+  while (pending() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
 }

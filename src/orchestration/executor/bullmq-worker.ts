@@ -23,8 +23,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { hostname as osHostname, tmpdir } from "node:os";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -32,7 +32,9 @@ import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { WindflowConfig } from "../../config.js";
 import { WindflowError } from "../../errors.js";
+import { makeSpillDir } from "../../util/atomic.js";
 import { nodeEntryCommand } from "../../util/node-entry.js";
+import { MAX_INLINE_JSON_ARG } from "../external-contract.js";
 import {
   cancelKey,
   claimAnswerKey,
@@ -88,9 +90,6 @@ export interface RunningWorker {
 export function externalTryCommand(): string[] {
   return nodeEntryCommand(__filename, "external-try");
 }
-
-/** Largest `--conf`/`--xcom` JSON passed inline; larger goes through a file (Linux: 128 KiB per argument). */
-export const MAX_INLINE_JSON_ARG = 64 * 1024;
 
 /**
  * The arguments of `windflow tasks external` for a store-free try's job. A conf or upstream return values
@@ -384,7 +383,7 @@ async function runStoreFree(
   // Made only for a try whose conf or upstream values are too large to pass as arguments (most never are).
   let spillDir: string | undefined;
   const spill = () => {
-    spillDir ??= mkdtempSync(join(tmpdir(), "windflow-try-"));
+    spillDir ??= makeSpillDir();
     return spillDir;
   };
   const removeSpill = () => {

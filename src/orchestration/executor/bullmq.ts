@@ -724,6 +724,8 @@ export class BullmqExecutor implements TaskExecutor {
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,
       ...(failedReason !== null ? { failed: failedReason } : {}),
+      // Claimed, but its process could not start (a program missing, E2BIG...): the scheduler's log says why.
+      ...(claimed && !result.report && result.notStarted ? { spawnError: result.notStarted } : {}),
     });
   }
 

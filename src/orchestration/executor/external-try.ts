@@ -26,21 +26,14 @@ import { WindflowError } from "../../errors.js";
 import { exitWhenFlushed } from "../../util/exit.js";
 import type { Dag } from "../dag.js";
 import { DagImportError } from "../errors.js";
+import { EXTERNAL_EXIT_CODES } from "../external-contract.js";
 import { listConfiguredDagFiles, loadDag, loadDagFile } from "../loader.js";
 import { taskOptions } from "../task-options.js";
 import type { Json, JsonObject } from "../types.js";
 import { loadedTask } from "./run-task.js";
 import { errorInfo, runTry, type TryReport, tryReport } from "./try-runner.js";
 
-/** Exit codes of an external try. */
-export const EXTERNAL_EXIT_CODES = {
-  success: 0,
-  failed: 1,
-  /** Bad arguments, no such DAG or task: nothing ran. */
-  notRun: 2,
-  /** The task skipped itself (`ctx.skip`): Airflow's BashOperator `skip_on_exit_code` default. */
-  skipped: 99,
-} as const;
+export { EXTERNAL_EXIT_CODES } from "../external-contract.js";
 
 export const EXTERNAL_USAGE =
   "windflow tasks external DAG_ID TASK_ID --run-id ID --logical-date ISO [--data-interval-start ISO " +

@@ -387,7 +387,13 @@ export const TASKS_RUN_USAGE = "windflow tasks run DAG_ID TASK_ID RUN_ID";
  */
 export async function tasksRunMain(
   argv: readonly string[],
-  options: { config?: WindflowConfig; stderr?: (line: string) => void; expectTry?: number } = {},
+  options: {
+    config?: WindflowConfig;
+    /** A store opened ahead (a warm process's): used, not closed. @default opened and closed here */
+    store?: MetadataStore;
+    stderr?: (line: string) => void;
+    expectTry?: number;
+  } = {},
 ): Promise<number> {
   const say = options.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
   const [dagId, taskId, runId, ...rest] = argv;
@@ -405,6 +411,7 @@ export async function tasksRunMain(
       taskId,
       runId,
       ...(options.config ? { config: options.config } : {}),
+      ...(options.store ? { store: options.store } : {}),
       captureStdio: true,
       stop: stop.signal,
       ...(options.expectTry === undefined ? {} : { expectTry: options.expectTry }),

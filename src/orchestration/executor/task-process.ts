@@ -4,6 +4,7 @@
  * what a try needs (the store, the DAG loader), not the CLI's commands and their libraries: the start of a
  * task process is most of the hand-off time between two tasks. `windflow tasks run` does the same thing.
  */
+import { settleFileWrites } from "../../util/exit.js";
 import { tasksRunMain } from "./run-task.js";
 
 if (require.main === module) {
@@ -17,7 +18,8 @@ if (require.main === module) {
   }
   tasksRunMain(process.argv.slice(2), expect ? { expectTry: Number(expect) } : {}).then(
     // Exit now, even if a stopped task left work behind (timers, sockets): the try is over and recorded.
-    (code) => process.exit(code),
+    // (Once the DAG file's compiled code is in tsx's cache for the next process: settleFileWrites.)
+    (code) => settleFileWrites().then(() => process.exit(code)),
     (error: unknown) => {
       process.stderr.write(
         `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -2,7 +2,8 @@
  * The Airflow plugin module written by `windflow dags export --to airflow` into `<AIRFLOW_HOME>/plugins/`:
  * the operator every exported task uses and the two timetables of exported schedules. Kept as text here so
  * that the export needs no file beside the build; `tests/airflow-export.test.ts` imports it in real Airflow.
- * `{{VERSION}}` and `{{SKIP_CODE}}` are filled in by `airflowPluginFile`.
+ * `{{VERSION}}`, `{{SKIP_CODE}}` and `{{MAX_INLINE_JSON_ARG}}` are filled in by `airflowPluginFile`
+ * (external-contract.ts).
  */
 export const WINDFLOW_AIRFLOW_PLUGIN = `"""windflow for Apache Airflow 3: the operator and timetables of DAGs exported by windflow {{VERSION}}.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,7 +41,32 @@ from airflow.timetables.simple import NullTimetable
 
 SKIP_EXIT_CODE = {{SKIP_CODE}}
 # Larger --conf/--xcom JSON goes through a file (@FILE): Linux refuses one argument over 128 KiB (E2BIG).
-MAX_INLINE_JSON_ARG = 64 * 1024
+MAX_INLINE_JSON_ARG = {{MAX_INLINE_JSON_ARG}}
+
+
+_SPILL_NAME = re.compile(r"^windflow-try-(\\d+)-[A-Za-z0-9_]{6,8}$")
+
+
+def _sweep_dead_spills() -> None:
+    """Removes the spill folders (windflow-try-<pid>-*) of processes that are gone: killed before cleaning up."""
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        match = _SPILL_NAME.match(name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # alive (or a pid reused: kept, to be safe)
+        except PermissionError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _iso(value: datetime.datetime) -> str:
@@ -66,7 +93,9 @@ class WindflowOperator(BaseOperator):
         if len(text.encode("utf-8")) <= MAX_INLINE_JSON_ARG:
             return text
         if self._spill is None:
-            self._spill = tempfile.mkdtemp(prefix="windflow-try-")
+            _sweep_dead_spills()
+            # The pid in the name: the next spill on this host removes it if this process is killed (-9).
+            self._spill = tempfile.mkdtemp(prefix="windflow-try-%d-" % os.getpid())
         path = os.path.join(self._spill, name + ".json")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)

@@ -19,11 +19,9 @@
  */
 import { isAbsolute, relative } from "node:path";
 import { parseDuration } from "../duration.js";
+import { EXTERNAL_EXIT_CODES, MAX_INLINE_JSON_ARG } from "../external-contract.js";
 import type { DagSpec, Json, TaskSpec } from "../types.js";
 import { WINDFLOW_AIRFLOW_PLUGIN } from "./airflow-plugin.js";
-
-/** The exit code of `windflow tasks external` for a task that skipped itself (Airflow's BashOperator's). */
-export const EXTERNAL_SKIP_EXIT_CODE = 99;
 
 /** The plugin module's file name (under `plugins/`), imported by every exported DAG file. */
 export const PLUGIN_FILE = "windflow_airflow.py";
@@ -51,10 +49,9 @@ export function exportToAirflow(specs: readonly DagSpec[], options: AirflowExpor
 
 /** The plugin module: the operator and the timetables (the same text for every export of one version). */
 export function airflowPluginFile(options: Pick<AirflowExportOptions, "version">): string {
-  return WINDFLOW_AIRFLOW_PLUGIN.replaceAll("{{VERSION}}", options.version).replaceAll(
-    "{{SKIP_CODE}}",
-    String(EXTERNAL_SKIP_EXIT_CODE),
-  );
+  return WINDFLOW_AIRFLOW_PLUGIN.replaceAll("{{VERSION}}", options.version)
+    .replaceAll("{{SKIP_CODE}}", String(EXTERNAL_EXIT_CODES.skipped))
+    .replaceAll("{{MAX_INLINE_JSON_ARG}}", String(MAX_INLINE_JSON_ARG));
 }
 
 /** A Python literal for a JSON value (None, True, False, str, int/float, list, dict). */

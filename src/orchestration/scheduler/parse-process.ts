@@ -5,6 +5,7 @@
  * whatever the file left running (timers, sockets): a process per file keeps a broken or hanging file from
  * harming anything else, and the parent kills it past `[scheduler] dag_file_processor_timeout`.
  */
+import { settleFileWrites } from "../../util/exit.js";
 import { loadDagFile } from "../loader.js";
 import { toJSON } from "../validate.js";
 
@@ -29,9 +30,11 @@ if (require.main === module) {
   const message: ParseMessage = file
     ? parseDagFileMessage(file)
     : { ok: false, file: "", message: "usage: parse-process FILE" };
-  if (process.send) process.send(message, () => process.exit(message.ok ? 0 : 1));
+  // The file's compiled code reaches tsx's cache before the exit: the task processes then load it from there.
+  const exit = () => settleFileWrites().then(() => process.exit(message.ok ? 0 : 1));
+  if (process.send) process.send(message, () => void exit());
   else {
     process.stdout.write(`${JSON.stringify(message)}\n`);
-    process.exit(message.ok ? 0 : 1);
+    void exit();
   }
 }
