@@ -17,6 +17,7 @@ import {
   staleFiles,
 } from "../src/orchestration/export/airflow.js";
 import { EXTERNAL_EXIT_CODES, MAX_INLINE_JSON_ARG } from "../src/orchestration/external-contract.js";
+import { SPILL_NAME } from "../src/util/atomic.js";
 
 const options = { projectRoot: "/srv/windflow", version: "9.9.9" };
 
@@ -162,6 +163,10 @@ describe("the export and its check", () => {
     assert.match(plugin, new RegExp(`^SKIP_EXIT_CODE = ${EXTERNAL_EXIT_CODES.skipped}$`, "m"));
     assert.equal(EXTERNAL_EXIT_CODES.skipped, 99, "Airflow's BashOperator's skip_on_exit_code default");
     assert.match(plugin, new RegExp(`^MAX_INLINE_JSON_ARG = ${MAX_INLINE_JSON_ARG}$`, "m"));
+    assert.ok(
+      plugin.includes(`_SPILL_NAME = re.compile(r"${SPILL_NAME.source}")`),
+      "the spill folders' pattern",
+    );
     assert.doesNotMatch(plugin, /\{\{/);
     assert.match(
       plugin,

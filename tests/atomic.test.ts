@@ -3,6 +3,7 @@
  * same folder removes the temporary files and model folders of dead writers, never a live writer's.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -69,8 +70,9 @@ describe("atomic writes and what dead writers left", () => {
 
   test("a spill folder names its process; the next one on the host sweeps those of dead processes only", () => {
     const dead = deadPid();
-    const left = [`windflow-try-${dead}-AbC12_`, `windflow-try-${dead}-abcd_123`]; // a worker's, an Airflow operator's
-    const kept = ["windflow-try-1-AbC12_", "windflow-try-AbC12_", `windflow-try-${dead}-toolongname`];
+    const tag = randomBytes(3).toString("hex"); // 6 characters: names of this run only
+    const left = [`windflow-try-${dead}-${tag}`, `windflow-try-${dead}-${tag}_1`]; // a worker's, an Airflow operator's
+    const kept = [`windflow-try-1-${tag}`, `windflow-try-${tag}`, `windflow-try-${dead}-${tag}toolong`];
     for (const name of [...left, ...kept]) mkdirSync(join(tmpdir(), name));
     try {
       const mine = makeSpillDir();

@@ -12,6 +12,7 @@
  * against `BullmqExecutor`, both modes, in tests/executor-contract.test.ts.)
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -355,7 +356,7 @@ describe("the BullMQ executor with windflow workers", () => {
           const key = { ...run, taskId };
           // Store-free, a try is claimed with its worker's pid; else with its own process's.
           const claimedBy = storeFree
-            ? String(workers.find((w) => w.output().includes(`process ${pid}`))?.child.pid)
+            ? String(workers.find((w) => new RegExp(`\\bprocess ${pid}\\b`).test(w.output()))?.child.pid)
             : pid;
           assert.deepEqual(
             e.store.listTries(key).map((x) => [x.tryNumber, x.state, String(x.pid)]),
@@ -727,7 +728,7 @@ describe("the BullMQ executor with windflow workers", () => {
     setDagPaused(e.store, "bullmq_big_xcom", false);
     const { run } = triggerDag(e.store, "bullmq_big_xcom");
     // What a worker killed with -9 mid-try left: the next spill on the host removes it.
-    const left = join(tmpdir(), `windflow-try-${deadPid()}-AbC12_`);
+    const left = join(tmpdir(), `windflow-try-${deadPid()}-${randomBytes(3).toString("hex")}`);
     mkdirSync(left);
     writeFileSync(join(left, "xcom.json"), "{}");
     const worker = await storeFreeWorker(e);
@@ -737,11 +738,11 @@ describe("the BullMQ executor with windflow workers", () => {
       const join_ = e.store.getTaskInstance({ ...run, taskId: "join" });
       assert.equal(join_?.state, "success", `${join_?.state}: ${e.lines.join("\n")}`);
       assert.deepEqual(join_?.returnValue, { left: 100_000, right: 100_000, sample: "lr" });
+      assert.equal(existsSync(left), false, "a dead worker's spill folder swept");
     } finally {
       await worker.stop();
       rmSync(left, { recursive: true, force: true });
     }
-    assert.equal(existsSync(left), false, "a dead worker's spill folder swept");
     // The worker (in this process) removed its own after the try.
     assert.deepEqual(
       readdirSync(tmpdir()).filter((n) => n.startsWith(`windflow-try-${process.pid}-`)),

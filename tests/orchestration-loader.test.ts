@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { DagCycleError, DagImportError } from "../src/orchestration/errors.js";
-import { listDagFiles, loadDag, loadDagFile } from "../src/orchestration/loader.js";
+import { listDagFiles, loadDag, loadDagFile, tsxCacheIsSafe } from "../src/orchestration/loader.js";
 import { testDag } from "../src/orchestration/test-run.js";
 import { tempDir } from "./helpers/csv.js";
 
@@ -122,4 +122,39 @@ test("listDagFiles: DAG files of a folder, sorted, without helpers, tests and de
     ["a.ts", "b.ts", "c.js"],
   );
   assert.deepEqual(listDagFiles(join(tmp.dir, "nowhere")), []);
+});
+
+test("tsx's cache folder is used only when it is this user's alone (a shared server's temporary folder)", () => {
+  const euid = 4242; // any user id: the folders below are checked against it, not against this process
+  const case_ = (name: string) => {
+    const dir = join(tmp.dir, "tsx-cache", name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  // Missing: made here, 0700 (then it is this process's, so it is checked with this process's id).
+  const fresh = case_("missing");
+  const me = process.geteuid?.() as number;
+  assert.equal(tsxCacheIsSafe(fresh, me), true);
+  assert.equal(statSync(join(fresh, `tsx-${me}`)).mode & 0o777, 0o700);
+  // Someone else's, or open to others, or not a folder: refused.
+  const open = case_("open");
+  mkdirSync(join(open, `tsx-${me}`));
+  chmodSync(join(open, `tsx-${me}`), 0o777);
+  assert.equal(tsxCacheIsSafe(open, me), false, "writable by others");
+  const notMine = case_("not-mine");
+  mkdirSync(join(notMine, `tsx-${euid}`), { mode: 0o700 });
+  assert.equal(tsxCacheIsSafe(notMine, euid), process.geteuid?.() === euid, "owned by another user");
+  const file = case_("file");
+  writeFileSync(join(file, `tsx-${me}`), "");
+  assert.equal(tsxCacheIsSafe(file, me), false, "a file");
+  const link = case_("link");
+  symlinkSync(fresh, join(link, `tsx-${me}`));
+  assert.equal(tsxCacheIsSafe(link, me), false, "a symbolic link");
+  if (me === 0) {
+    // As root, a folder handed to another user: refused too.
+    const given = case_("given");
+    mkdirSync(join(given, "tsx-0"), { mode: 0o700 });
+    chownSync(join(given, "tsx-0"), 65534, 65534);
+    assert.equal(tsxCacheIsSafe(given, 0), false, "owned by nobody");
+  }
 });

@@ -11,7 +11,8 @@
  * `fresh: true`, which evaluates the file (and what it imports) again in a new tsx namespace; each fresh
  * load keeps its modules in memory, so a long-lived process should load changed files in a child instead.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { register as registerType } from "tsx/cjs/api";
 import { type Dag, isDag } from "./dag.js";
@@ -21,6 +22,33 @@ import { installWindflowResolver } from "./resolve-windflow.js";
 // A DAGs folder outside the project can import "windflow" (resolve-windflow.ts).
 installWindflowResolver();
 
+/**
+ * Whether tsx's transform cache folder (`<tmp>/tsx-<euid>`, which tsx creates without checking who owns it) is
+ * this user's alone: created here (0700) if missing, then a directory of ours that nobody else may write to.
+ * Not so on a shared server (another user made it first, or opened it up), its compiled code could be someone
+ * else's: the cache is then turned off (`TSX_DISABLE_CACHE`, read when tsx loads) and every process compiles
+ * its DAG files itself, as before the cache was shared across processes.
+ */
+export function tsxCacheIsSafe(
+  tmp: string = tmpdir(),
+  euid: number | undefined = process.geteuid?.(),
+): boolean {
+  if (euid === undefined) return true; // no POSIX users
+  const dir = join(tmp, `tsx-${euid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    // There already (checked below), or the temporary folder is not writable (tsx fails its own way).
+  }
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === euid && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+if (!process.env.TSX_DISABLE_CACHE && !tsxCacheIsSafe()) process.env.TSX_DISABLE_CACHE = "1";
+
 /** Options of `loadDagFile`. */
 export interface LoadDagOptions {
   /** Evaluate the file again even if this process loaded it before (see the module comment). @default false */
@@ -29,7 +57,12 @@ export interface LoadDagOptions {
 
 type ScopedRequire = (id: string, fromFile: string) => unknown;
 let shared: ScopedRequire | undefined;
-let namespaces = 0;
+/**
+ * Namespaces registered in this process, whatever copy of this module did it (a DAG file that imports `windflow`
+ * may load a second copy, inside a namespace): "windflow" is the first one once per process.
+ */
+const COUNT = Symbol.for("windflow.loader.tsxNamespaces");
+const counter = globalThis as { [COUNT]?: number };
 
 function requireFor(fresh: boolean): ScopedRequire {
   if (!fresh && shared) return shared;
@@ -42,8 +75,9 @@ function requireFor(fresh: boolean): ScopedRequire {
   // compiled its DAG file again (esbuild's start and the transform: 100-300 ms per process on a loaded 2-core
   // machine) and left new cache files behind. (The cache is written asynchronously: processes that exit on
   // purpose let those writes land first, util/exit.ts `settleFileWrites`.)
-  namespaces++;
-  const scoped = register({ namespace: namespaces === 1 ? "windflow" : `windflow-${namespaces}` }).require;
+  const n = (counter[COUNT] ?? 0) + 1;
+  counter[COUNT] = n;
+  const scoped = register({ namespace: n === 1 ? "windflow" : `windflow-${n}` }).require;
   if (!fresh) shared = scoped;
   return scoped;
 }

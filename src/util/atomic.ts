@@ -180,8 +180,12 @@ export function sweepDeadTemps(dir: string, pattern: RegExp = TEMP_NAME): string
     const pid = Number(match.slice(1).find((g) => g !== undefined));
     if (!Number.isInteger(pid) || pid <= 0) continue;
     if (pid === process.pid || alive(pid)) continue;
-    rmSync(join(dir, name), { recursive: true, force: true });
-    removed.push(name);
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Best effort: another user's (a shared temporary folder) is theirs to remove.
+    }
   }
   return removed;
 }

@@ -35,8 +35,12 @@ export async function exitWhenFlushed(code: number, boundMs = 10_000): Promise<n
  * that exited at once left no cache entry, and every next one compiled its DAG file again). Bounded because
  * a long scan may be running too (tsx's cache expiry), and what a stopped task left behind must not hold the
  * exit up: a small file's write takes a few milliseconds. Returns at once when nothing is in flight.
+ * `WINDFLOW_SETTLE_WRITES_MS` changes the bound (tests/dag-compile-cache.test.ts sets it high: a process of a
+ * loaded machine may wait longer than 100 ms for its turn, and that test must not depend on it).
  */
-export async function settleFileWrites(boundMs = 100): Promise<void> {
+export async function settleFileWrites(
+  boundMs = Number(process.env.WINDFLOW_SETTLE_WRITES_MS) || 100,
+): Promise<void> {
   const pending = () => process.getActiveResourcesInfo().some((r) => r.startsWith("FSReq"));
   const deadline = performance.now() + boundMs;
   while (pending() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));

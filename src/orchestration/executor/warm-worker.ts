@@ -51,7 +51,9 @@ function warmUp(): Ahead | undefined {
     // Only a head start.
   }
   // The settings and the store, as the try would load and open them first thing: done ahead, a try's claim
-  // follows its assignment at once (bench/handoff.ts: the queued -> claim part of a warm hand-off).
+  // follows its assignment at once (bench/handoff.ts: the queued -> claim part of a warm hand-off). The settings
+  // are those of the warm-up: a change of windflow.cfg reaches the processes started after it (the pool turns
+  // over with every try), as it reaches the scheduler only when it starts again.
   try {
     const config = loadConfig();
     return { config, store: openStore(config) };

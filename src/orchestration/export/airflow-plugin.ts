@@ -2,7 +2,7 @@
  * The Airflow plugin module written by `windflow dags export --to airflow` into `<AIRFLOW_HOME>/plugins/`:
  * the operator every exported task uses and the two timetables of exported schedules. Kept as text here so
  * that the export needs no file beside the build; `tests/airflow-export.test.ts` imports it in real Airflow.
- * `{{VERSION}}`, `{{SKIP_CODE}}` and `{{MAX_INLINE_JSON_ARG}}` are filled in by `airflowPluginFile`
+ * `{{VERSION}}`, `{{SKIP_CODE}}`, `{{MAX_INLINE_JSON_ARG}}` and `{{SPILL_NAME}}` are filled in by `airflowPluginFile`
  * (external-contract.ts).
  */
 export const WINDFLOW_AIRFLOW_PLUGIN = `"""windflow for Apache Airflow 3: the operator and timetables of DAGs exported by windflow {{VERSION}}.
@@ -44,7 +44,7 @@ SKIP_EXIT_CODE = {{SKIP_CODE}}
 MAX_INLINE_JSON_ARG = {{MAX_INLINE_JSON_ARG}}
 
 
-_SPILL_NAME = re.compile(r"^windflow-try-(\\d+)-[A-Za-z0-9_]{6,8}$")
+_SPILL_NAME = re.compile(r"{{SPILL_NAME}}")
 
 
 def _sweep_dead_spills() -> None:
@@ -56,16 +56,15 @@ def _sweep_dead_spills() -> None:
         return
     for name in names:
         match = _SPILL_NAME.match(name)
-        if not match or int(match.group(1)) == os.getpid():
-            continue
         try:
-            os.kill(int(match.group(1)), 0)
+            pid = int(match.group(1)) if match else 0
+            if pid <= 0 or pid == os.getpid():
+                continue
+            os.kill(pid, 0)
             continue  # alive (or a pid reused: kept, to be safe)
-        except PermissionError:
-            continue
         except ProcessLookupError:
             shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-        except OSError:
+        except Exception:  # another user's process, a pid out of range...: best effort, left alone
             continue
 
 

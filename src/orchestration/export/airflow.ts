@@ -18,6 +18,7 @@
  * Pure: specs in, file texts out (the CLI writes them atomically; `--check` compares).
  */
 import { isAbsolute, relative } from "node:path";
+import { SPILL_NAME } from "../../util/atomic.js";
 import { parseDuration } from "../duration.js";
 import { EXTERNAL_EXIT_CODES, MAX_INLINE_JSON_ARG } from "../external-contract.js";
 import type { DagSpec, Json, TaskSpec } from "../types.js";
@@ -51,7 +52,8 @@ export function exportToAirflow(specs: readonly DagSpec[], options: AirflowExpor
 export function airflowPluginFile(options: Pick<AirflowExportOptions, "version">): string {
   return WINDFLOW_AIRFLOW_PLUGIN.replaceAll("{{VERSION}}", options.version)
     .replaceAll("{{SKIP_CODE}}", String(EXTERNAL_EXIT_CODES.skipped))
-    .replaceAll("{{MAX_INLINE_JSON_ARG}}", String(MAX_INLINE_JSON_ARG));
+    .replaceAll("{{MAX_INLINE_JSON_ARG}}", String(MAX_INLINE_JSON_ARG))
+    .replaceAll("{{SPILL_NAME}}", SPILL_NAME.source);
 }
 
 /** A Python literal for a JSON value (None, True, False, str, int/float, list, dict). */

@@ -734,19 +734,19 @@ export class Scheduler {
           ? "ended"
           : `exited with code ${event.exitCode}`;
     if (ti.state === "running" && event.pid !== null && ti.pid === event.pid) {
+      // A store-free try is claimed by its worker (event.pid, alive): what could not start is the try's process.
+      const which = event.spawnError ? "the try's process" : `process ${event.pid}`;
       const to = finishLostTry(
         this.store,
         keyFields(ti),
-        `its process ${event.pid} ${how} without recording the end of the try`,
+        `its ${which} ${how} without recording the end of the try`,
         {
           now,
         },
       );
       if (to) {
         this.stats.lostTries++;
-        this.log.warn(
-          `task ${taskKeyText(ti)}: process ${event.pid} ${how} without recording its end: ${to}`,
-        );
+        this.log.warn(`task ${taskKeyText(ti)}: ${which} ${how} without recording its end: ${to}`);
       }
     } else if (ti.state === "queued" && !this.executor.has(ti)) {
       this.startFailed(ti, `the task process ${how} before starting the try`);
