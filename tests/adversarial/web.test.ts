@@ -328,7 +328,12 @@ describe("adversarial: bad HTTP", () => {
     const token = /name="_login" value="([^"]+)"/.exec(page)?.[1];
     assert.ok(token, "the sign-in form carries its token");
     const r = await c.request("POST", "/login", {
-      form: { _login: token, username: "nobody-long-password", password: "p".repeat(1024 * 1024 - 200), next: "/" },
+      form: {
+        _login: token,
+        username: "nobody-long-password",
+        password: "p".repeat(1024 * 1024 - 200),
+        next: "/",
+      },
     });
     const text = await r.text();
     assert.equal(r.status, 401, text.slice(0, 300));
