@@ -40,7 +40,7 @@ import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import { deadPid } from "./helpers/pids.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
-import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 import { type Spawned, spawnCli, spawnWorker } from "./helpers/spawn-cli.js";
 
 let redis: RedisServer;
@@ -516,6 +516,21 @@ describe("the BullMQ executor with windflow workers", () => {
       const one = await redisDoctor(redis.url, 5000, "doctor-one-worker");
       assert.equal(statuses(one)["windflow workers"], "ok");
       assert.match(one.at(-1)?.detail ?? "", /^1 connected to queue doctor-one-worker/);
+      // `windflow doctor` itself, in a home set to the BullMQ executor: the same findings among the set-up's.
+      const doctor = await cli(["doctor", "--no-kernel", "--json"], e.env);
+      const listed = statuses(JSON.parse(doctor.stdout) as { name: string; status: string }[]);
+      for (const name of ["Redis", "Redis appendonly", "Redis maxmemory-policy", "windflow workers"])
+        assert.equal(
+          listed[name],
+          "ok",
+          `${name} in windflow doctor's output:\n${doctor.stdout}${doctor.stderr}`,
+        );
+      // A local home: no Redis findings.
+      const local = await cli(["doctor", "--no-kernel", "--json"], {
+        ...e.env,
+        WINDFLOW__CORE__EXECUTOR: "local",
+      });
+      assert.ok(!("Redis" in statuses(JSON.parse(local.stdout))), local.stdout);
     } finally {
       await worker.stop();
     }
