@@ -199,6 +199,15 @@ describe("JupyterLab in Chromium", () => {
     }
     await page.waitForSelector('.jp-OutputArea-output:has-text("second cell done")', { timeout: 120_000 });
     await status().filter({ hasText: "Idle" }).waitFor({ timeout: 120_000 });
+    // Saved, so that leaving the page asks nothing (an unsaved notebook holds the next page.goto at a dialog).
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+s");
+    const file = join(dir, "status.ipynb");
+    const deadline = Date.now() + 30_000;
+    while (!readFileSync(file, "utf8").includes("second cell done")) {
+      assert.ok(Date.now() < deadline, "the notebook was saved");
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 
   test("the launcher's windflow tile opens the windflow UI, proxied under /windflow/", {
