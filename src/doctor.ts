@@ -147,10 +147,10 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
         };
       }
       const spec = JSON.parse(readFileSync(paths.kernelspecFile, "utf8")) as { argv: string[] };
-      const [node, tslab] = spec.argv;
-      const missing = [node, tslab].filter((p) => p === undefined || !existsSync(p));
+      const [node, entry] = spec.argv;
+      const missing = [node, entry].filter((p) => p === undefined || !existsSync(p));
       return missing.length === 0
-        ? { status: "ok", detail: `${paths.kernelspecFile} -> ${tslab}` }
+        ? { status: "ok", detail: `${paths.kernelspecFile} -> ${entry}` }
         : {
             status: "fail",
             detail: `the kernelspec points at missing files: ${missing.join(", ")}`,

@@ -146,7 +146,8 @@ async function pipeline(e: SchedulerEnv, workerNames: readonly string[]): Promis
   } finally {
     for (const w of workers) w.child.kill("SIGTERM");
   }
-  // SIGTERM: a worker finishes its running tries and exits (a hang fails the test; cleanup kills it).
+  // SIGTERM once the runs are over: each worker exits 0, no try left (a hang fails the test; cleanup kills it).
+  // A SIGTERM with tries in progress is tests/bullmq.test.ts's "SIGTERM while two tries run".
   const ended = [];
   for (const [i, w] of workers.entries()) {
     await until(`worker ${workerNames[i]} to exit on SIGTERM`, () => (w.exited() ? true : undefined));

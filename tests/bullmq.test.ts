@@ -3,7 +3,8 @@
  * the test (127.0.0.1, a free port, AOF on, noeviction): the scheduler with `[core] executor = bullmq` and two
  * `windflow worker` processes run a three-task chain; the worker running the middle task is killed -9 mid-try,
  * and the try is retried on the other worker, never run twice at once; the surviving worker stops gracefully
- * on SIGTERM. Two `windflow scheduler` processes sharing the home and three workers run a fan-out and fan-in
+ * on SIGTERM; a worker sent SIGTERM while two of its tries run takes no new try, lets both finish, then exits
+ * (another worker runs the rest). Two `windflow scheduler` processes sharing the home and three workers run a fan-out and fan-in
  * three times: each try runs once, on one worker, and the tries are spread over several workers. And a worker
  * whose paths differ from the scheduler's refuses to start. Store-free (`[bullmq] shared_home = false`), the
  * workers' WINDFLOW_HOME an empty folder of their own that stays empty: a chain's states, return values and log
@@ -39,7 +40,7 @@ import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import { deadPid } from "./helpers/pids.js";
 import { freePort, type RedisServer, startRedis } from "./helpers/redis.js";
-import { HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, HANG_GUARD_MS, ROOT, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 import { type Spawned, spawnCli, spawnWorker } from "./helpers/spawn-cli.js";
 
 let redis: RedisServer;
@@ -194,6 +195,76 @@ describe("the BullMQ executor with windflow workers", () => {
         scheduler.stop("test end");
         await done.catch(() => {});
       }
+    });
+
+  for (const storeFree of [false, true])
+    test(`${storeFree ? "store-free: " : ""}SIGTERM while two tries run: the worker takes no new try, lets both finish (recorded success, try 1), then exits 0; another worker runs the rest`, async () => {
+      const e = bullmqHome(storeFree ? "graceful-free" : "graceful", {
+        WINDFLOW__BULLMQ__CONCURRENCY: "2",
+        WINDFLOW__BULLMQ__SHARED_HOME: String(!storeFree),
+      });
+      e.install("bullmq-gate.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      setDagPaused(e.store, "bullmq_gate", false);
+      const { run } = triggerDag(e.store, "bullmq_gate");
+      const first = await spawnWorker(e, "first", storeFree ? workerHome() : undefined);
+      let second: Spawned | undefined;
+      const scheduler = e.scheduler();
+      const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+      const outputs = () =>
+        [
+          `--- first worker:\n${first.output()}`,
+          `--- second worker:\n${second?.output() ?? ""}`,
+          ...e.lines,
+        ].join("\n");
+      try {
+        // a and b both running their function on the first worker (each waits for the gate).
+        await until("a and b running", () =>
+          ["a", "b"].every((t) => e.marks(run.runId).some((l) => l.startsWith(`${t} 1 start`)))
+            ? true
+            : undefined,
+        );
+        first.child.kill("SIGTERM");
+        await until("the first worker to say it waits for its tries", () =>
+          /stopping: waiting for 2 running tries to end/.test(first.output()) ? true : undefined,
+        );
+        // It waits: still alive, its tries still running, until the gate opens.
+        assert.equal(first.exited(), false, outputs());
+        for (const taskId of ["a", "b"])
+          assert.equal(e.store.getTaskInstance({ ...run, taskId })?.state, "running", taskId);
+        writeFileSync(join(e.out, `${run.runId}.open`), "");
+        assert.equal(await first.exit, 0, outputs());
+        await until("a and b recorded", () =>
+          ["a", "b"].every((taskId) => e.store.getTaskInstance({ ...run, taskId })?.state === "success")
+            ? true
+            : undefined,
+        );
+        // c waits for a worker: the one that stopped took no new try.
+        assert.ok(
+          !e.marks(run.runId).some((l) => l.startsWith("c ")),
+          "c did not run on the stopping worker",
+        );
+        second = await spawnWorker(e, "second", storeFree ? workerHome() : undefined);
+        const report = await done;
+        assert.equal(report.stoppedBy, "idle", outputs());
+        assert.equal(e.store.getRun(run)?.state, "success", outputs());
+        for (const taskId of ["a", "b", "c"]) {
+          const tries = e.store.listTries({ ...run, taskId }).map((x) => [x.tryNumber, x.state]);
+          assert.deepEqual(tries, [[1, "success"]], `${taskId}: one try, not stopped nor retried`);
+        }
+        assert.equal(e.store.getTaskInstance({ ...run, taskId: "c" })?.returnValue, "ab");
+        const cPid = e
+          .marks(run.runId)
+          .find((l) => l.startsWith("c 1 start"))
+          ?.split(" ")[3];
+        assert.match(second.output(), new RegExp(`\\bprocess ${cPid}\\b`), "c ran on the second worker");
+      } finally {
+        scheduler.stop("test end");
+        await done.catch(() => {});
+        first.child.kill("SIGKILL");
+        second?.child.kill("SIGTERM");
+      }
+      if (second) assert.equal(await second.exit, 0, second.output());
     });
 
   test("two schedulers and three workers: a fan-out and fan-in run three times; each try runs once, on one worker, spread over several", async (t) => {
@@ -445,6 +516,21 @@ describe("the BullMQ executor with windflow workers", () => {
       const one = await redisDoctor(redis.url, 5000, "doctor-one-worker");
       assert.equal(statuses(one)["windflow workers"], "ok");
       assert.match(one.at(-1)?.detail ?? "", /^1 connected to queue doctor-one-worker/);
+      // `windflow doctor` itself, in a home set to the BullMQ executor: the same findings among the set-up's.
+      const doctor = await cli(["doctor", "--no-kernel", "--json"], e.env);
+      const listed = statuses(JSON.parse(doctor.stdout) as { name: string; status: string }[]);
+      for (const name of ["Redis", "Redis appendonly", "Redis maxmemory-policy", "windflow workers"])
+        assert.equal(
+          listed[name],
+          "ok",
+          `${name} in windflow doctor's output:\n${doctor.stdout}${doctor.stderr}`,
+        );
+      // A local home: no Redis findings.
+      const local = await cli(["doctor", "--no-kernel", "--json"], {
+        ...e.env,
+        WINDFLOW__CORE__EXECUTOR: "local",
+      });
+      assert.ok(!("Redis" in statuses(JSON.parse(local.stdout))), local.stdout);
     } finally {
       await worker.stop();
     }

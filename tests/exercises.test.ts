@@ -40,8 +40,10 @@ after(() => rmSync(work, { recursive: true, force: true }));
 async function outcome(fn: () => unknown): Promise<{ passed: string } | { error: ExerciseError }> {
   const lines: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
-    lines.push(String(chunk));
+  // Text only: binary writes are the test runner's own reports, which must reach it (see notebook-lab.test.ts).
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== "string") return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    lines.push(chunk);
     return true;
   }) as typeof process.stdout.write;
   try {

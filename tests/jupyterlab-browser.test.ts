@@ -5,7 +5,7 @@
  * `/windflow/`. On a copy of the project with a small dataset; screenshots in artifacts/screenshots/.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -126,6 +126,88 @@ describe("JupyterLab in Chromium", () => {
       errors.filter((e) => !/favicon|\/api\/(workspaces|settings|lsp|translations)/.test(e)),
       [],
     );
+  });
+
+  // src/notebook/kernel.ts: tslab said "idle" after answering any request, also while a cell still ran (a
+  // trainee saw Idle during the training cell). Here, as a trainee would: Run All on a notebook whose second cell
+  // waits (for the test's go), and a Tab completion typed in the third cell meanwhile.
+  test("the kernel status says Busy while a cell runs, also after a completion typed meanwhile; Idle once done", {
+    timeout: 240_000,
+  }, async () => {
+    const dir = join(project, "notebooks");
+    const go = join(project, "status-go");
+    const cell = (source: string) => ({
+      cell_type: "code",
+      execution_count: null,
+      metadata: {},
+      outputs: [],
+      source,
+    });
+    writeFileSync(
+      join(dir, "status.ipynb"),
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+        cells: [
+          cell("await new Promise((r) => setTimeout(r, 200));\n1"),
+          cell(
+            [
+              'console.log("second cell running");',
+              `const go = ${JSON.stringify(go)};`,
+              'const { existsSync } = await import("node:fs");',
+              "for (let i = 0; i < 3600 && !existsSync(go); i++) await new Promise((r) => setTimeout(r, 50));",
+              '"second cell done"',
+            ].join("\n"),
+          ),
+          cell("Math.fl"),
+        ].map((c, i) => ({ ...c, id: `cell-${i + 1}` })),
+      }),
+    );
+    const status = () =>
+      page
+        .locator(".jp-StatusBar-Widget")
+        .filter({ hasText: /TypeScript \|/ })
+        .first();
+    const path = relative(ROOT, join(dir, "status.ipynb"));
+    await page.goto(`${server.url}lab/tree/${path}?reset&token=${server.token}`);
+    await page.waitForSelector('.jp-KernelName:has-text("TypeScript")', { timeout: 60_000 });
+    await status().filter({ hasText: "Idle" }).waitFor({ timeout: 120_000 });
+    await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
+    await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+    await page.waitForSelector('.jp-OutputArea-output:has-text("second cell running")', { timeout: 120_000 });
+    try {
+      assert.match((await status().textContent()) ?? "", /Busy/, "while the second cell runs");
+      // A completion in the third cell (queued after the second): the kernel answers it at once (tslab does).
+      await page.locator(".jp-Cell").nth(2).locator(".cm-content").click();
+      await page.keyboard.press("End");
+      await page.keyboard.press("Tab");
+      await page.waitForSelector(".jp-Completer", { timeout: 60_000 });
+      await screenshot(page, "jupyterlab-status-busy-after-completion");
+      // Whatever the kernel published for the completion has arrived by now (its reply came after its status).
+      assert.match(
+        (await status().textContent()) ?? "",
+        /Busy/,
+        "after the completion's reply, the cell still runs",
+      );
+      await page.keyboard.press("Escape");
+    } catch (error) {
+      await screenshot(page, "jupyterlab-status-FAILED");
+      throw error;
+    } finally {
+      writeFileSync(go, "");
+    }
+    await page.waitForSelector('.jp-OutputArea-output:has-text("second cell done")', { timeout: 120_000 });
+    await status().filter({ hasText: "Idle" }).waitFor({ timeout: 120_000 });
+    // Saved, so that leaving the page asks nothing (an unsaved notebook holds the next page.goto at a dialog).
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Control+s");
+    const file = join(dir, "status.ipynb");
+    const deadline = Date.now() + 30_000;
+    while (!readFileSync(file, "utf8").includes("second cell done")) {
+      assert.ok(Date.now() < deadline, "the notebook was saved");
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 
   test("the launcher's windflow tile opens the windflow UI, proxied under /windflow/", {

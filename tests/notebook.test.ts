@@ -28,6 +28,7 @@ import {
 import { type JupyterServer, startJupyterServer, withJupyterServer } from "../src/notebook/server.js";
 import { tempNotebookDir } from "./helpers/notebook-fixtures.js";
 import { descendantPids, survivors } from "./helpers/notebook-procs.js";
+import { until } from "./helpers/scheduler-env.js";
 
 const root = findProjectRoot(__dirname);
 const SETUP_NOTEBOOK = join(root, "notebooks", "00-setup-check.ipynb");
@@ -61,17 +62,26 @@ describe("project-local Jupyter environment", () => {
     const tslab = join(fake, "node_modules", "tslab", "bin", "tslab");
     mkdirSync(join(tslab, ".."), { recursive: true });
     writeFileSync(tslab, "");
+    const entry = join(fake, "dist", "notebook", "kernel.js");
+    assert.throws(
+      () => writeKernelspec(fake),
+      (e: unknown) =>
+        e instanceof WindflowError && e.message.includes(entry) && /make build/.test(e.hint ?? ""),
+      "tslab installed but windflow not built",
+    );
+    mkdirSync(join(entry, ".."), { recursive: true });
+    writeFileSync(entry, "");
 
     const first = writeKernelspec(fake);
     assert.equal(first.path, join(fake, ".jupyter", "data", "kernels", "tslab", "kernel.json"));
     assert.equal(first.written, true);
     assert.deepEqual(JSON.parse(readFileSync(first.path, "utf8")), {
-      argv: [process.execPath, tslab, "kernel", "--config-path", "{connection_file}"],
+      argv: [process.execPath, entry, "--config-path", "{connection_file}"],
       display_name: "TypeScript",
       language: "typescript",
       env: { MALLOC_MMAP_THRESHOLD_: "1048576", MALLOC_TRIM_THRESHOLD_: "1048576" },
     });
-    assert.deepEqual(tslabKernelspec(fake).argv[1], tslab);
+    assert.deepEqual(tslabKernelspec(fake).argv[1], entry);
 
     const mtime = statSync(first.path).mtimeMs;
     assert.equal(writeKernelspec(fake).written, false);
@@ -266,6 +276,73 @@ describe("running notebooks on a real Jupyter server", () => {
     const copy = readNotebook(good.replace(/\.ipynb$/, ".out.ipynb"));
     const last = copy.cells[1];
     assert.equal(last?.cell_type === "code" ? last.execution_count : undefined, 2);
+  });
+
+  // src/notebook/kernel.ts; tests/kernel-status.test.ts has the cases on tslab's classes. Here, the kernel the
+  // kernelspec starts, as JupyterLab's client (@jupyterlab/services) sees its status.
+  test("Run All: the kernel's status is busy while the second cell runs, and while a kernel_info request is answered mid-cell", {
+    timeout: 180_000,
+  }, async () => {
+    assert.ok(server, "the Jupyter server did not start (see the before hook's error)");
+    const { KernelManager, ServerConnection } = await import("@jupyterlab/services");
+    const serverSettings = ServerConnection.makeSettings({ baseUrl: server.url, token: server.token });
+    const debug = console.debug;
+    console.debug = () => {};
+    const manager = new KernelManager({ serverSettings });
+    const kernel = await manager.startNew({ name: "tslab" });
+    try {
+      await kernel.info;
+      const seen: string[] = [];
+      kernel.iopubMessage.connect((_, msg) => {
+        if (msg.header.msg_type !== "stream") return;
+        const text = String((msg.content as { text?: string }).text ?? "");
+        // What JupyterLab's status bar shows at that moment: the client's status, from the kernel's messages.
+        for (const mark of ["second cell running", "after kernel_info"])
+          if (text.includes(mark)) seen.push(`${mark}: ${kernel.status}`);
+      });
+      const first = kernel.requestExecute({ code: "await new Promise((r) => setTimeout(r, 200)); 1" });
+      // The second cell waits for the test's go (a file), written once the kernel_info reply is in: its
+      // "after kernel_info" line is printed after whatever the kernel published for that request.
+      const go = join(mkdtempSync(join(tmpdir(), "windflow-kernel-status-")), "go");
+      const second = kernel.requestExecute({
+        code: [
+          'console.log("second cell running");',
+          `const go = ${JSON.stringify(go)};`,
+          'const { existsSync } = await import("node:fs");',
+          "for (let i = 0; i < 2400 && !existsSync(go); i++) await new Promise((r) => setTimeout(r, 50));",
+          'console.log("after kernel_info");',
+          "2",
+        ].join("\n"),
+      });
+      // A kernel_info request while the second cell waits (JupyterLab sends one when it reconnects).
+      await new Promise<void>((resolve) => {
+        const watch = (_: unknown, msg: { header: { msg_type: string }; content: unknown }) => {
+          if (
+            msg.header.msg_type === "stream" &&
+            String((msg.content as { text?: string }).text).includes("second cell running")
+          ) {
+            kernel.iopubMessage.disconnect(watch);
+            resolve();
+          }
+        };
+        kernel.iopubMessage.connect(watch);
+      });
+      await kernel.requestKernelInfo();
+      writeFileSync(go, "");
+      await first.done;
+      await second.done;
+      rmSync(join(go, ".."), { recursive: true, force: true });
+      // Without the patch (tslab's own kernel), measured: "after kernel_info: idle", the request's idle came last.
+      assert.deepEqual(seen, ["second cell running: busy", "after kernel_info: busy"]);
+      await until("the kernel idle once both cells are done", () =>
+        kernel.status === "idle" ? true : undefined,
+      );
+    } finally {
+      await kernel.shutdown().catch(() => {});
+      kernel.dispose();
+      manager.dispose();
+      console.debug = debug;
+    }
   });
 });
 

@@ -64,11 +64,17 @@ describe("windflow dags / tasks / scheduler / db / config", () => {
       /^note +DAG sched_chain is paused: the run stays queued until `windflow dags unpause sched_chain`$/m,
     );
 
-    const [stored, badConf, again] = await Promise.all([
+    const [stored, badConf, again, future] = await Promise.all([
       run("dags", "list"),
       run("dags", "trigger", "sched_chain", "--conf", "[1]"),
       run("dags", "trigger", "sched_chain", "--date", "2026-11-25T17:30:05Z", "--json"),
+      run("dags", "trigger", "sched_chain", "--date", "2999-01-01T00:00:00Z"),
     ]);
+    assert.equal(future.code, 1, "a run dated in the future");
+    assert.match(
+      future.stderr,
+      /error: a run cannot be dated in the future: logical date 2999-01-01T00:00:00\.000Z is after now \(.*\)\nhint: leave the logical date out/,
+    );
     assert.match(stored.stdout, /^sched_chain +paused +manual only +3 tasks +\S+chain\.ts$/m);
     assert.match(stored.stdout, /^BROKEN \S+throws\.ts: .*dataPath is not configured/m);
     assert.equal(badConf.code, 1);

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cronMatches, nextCronTick, parseCron, prevCronTick } from "../src/orchestration/cron.js";
 import { formatDuration, parseDuration } from "../src/orchestration/duration.js";
-import { CronError, DateError, DurationError } from "../src/orchestration/errors.js";
+import { CronError, DateError, DurationError, FutureLogicalDateError } from "../src/orchestration/errors.js";
 import {
   describeSchedule,
   intervalStartingAt,
   manualRun,
+  manualRunNow,
   nextDueAt,
   nextRun,
   normalizeSchedule,
@@ -305,6 +306,25 @@ describe("manual runs", () => {
     const run = manualRun(at("2026-11-25T17:30:05Z"), "2026-01-01T00:00:00Z");
     assert.equal(run.stamp, "20260101-000000");
     assert.throws(() => manualRun(new Date(), "yesterday"), DateError);
+  });
+  test("a run created now is never dated in the future: a later logical date is refused, naming it and now", () => {
+    const now = at("2026-11-25T17:30:05.789Z");
+    assert.equal(manualRunNow(now).stamp, "20261125-173005", "no date: now, to the second");
+    assert.equal(
+      manualRunNow(now, "2026-11-25T17:30:05.789Z").logicalDate.getTime(),
+      now.getTime(),
+      "now itself",
+    );
+    assert.equal(manualRunNow(now, "2026-01-01T00:00:00Z").stamp, "20260101-000000", "the past");
+    assert.throws(
+      () => manualRunNow(now, "2026-11-25T17:30:06Z"),
+      (e: unknown) =>
+        e instanceof FutureLogicalDateError &&
+        e.message ===
+          "a run cannot be dated in the future: logical date 2026-11-25T17:30:06.000Z is after now (2026-11-25T17:30:05.789Z)" &&
+        /leave the logical date out/.test(e.hint ?? ""),
+    );
+    assert.throws(() => manualRunNow(now, "tomorrow"), DateError);
   });
   test("run ids", () => {
     assert.equal(runIdFor("scheduled", at("2026-01-01T00:00:00Z")), "scheduled__20260101-000000");

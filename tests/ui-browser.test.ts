@@ -163,7 +163,7 @@ before(async () => {
   mkdirSync(join(project, "dags"));
   for (const f of readdirSync(join(ROOT, "dags")))
     copyFileSync(join(ROOT, "dags", f), join(project, "dags", f));
-  for (const f of ["web-xss.ts", "web-slow.ts"])
+  for (const f of ["web-xss.ts", "web-slow.ts", "web-long.ts"])
     writeFileSync(
       join(project, "dags", f),
       readFileSync(join(FIXTURES, f), "utf8").replaceAll('"../../../src/', `"${join(ROOT, "src")}/`),
@@ -392,6 +392,46 @@ describe("the web UI in Chromium", () => {
     // The other DAGs are still there.
     assert.ok(await page.isVisible('tr[data-dag="train"]'));
     await screenshot(page, "13-broken-dag");
+  });
+
+  test("a long log opens on its tail; 'Show earlier lines' brings the rest back a window at a time, every line once, in order", async () => {
+    await page.goto(`${url}/`);
+    await page.waitForSelector('tr[data-dag="web_long"]');
+    await page.click('tr[data-dag="web_long"] label.switch');
+    await page.click('tr[data-dag="web_long"] button[data-action="trigger"]');
+    const toast = await page.waitForSelector('.toast:has-text("Triggered web_long")');
+    const runId = /(manual__\d{8}-\d{6})/.exec((await toast.textContent()) ?? "")?.[1] as string;
+    assert.equal(await runEnds("web_long", runId), "success");
+    await page.goto(`${url}/dags/web_long/runs/${runId}/tasks/chatty/logs`);
+    await page.waitForFunction(() =>
+      /line 03000 of 03000/.test(document.getElementById("log")?.textContent ?? ""),
+    );
+    const numbers = async () =>
+      [...((await page.textContent("#log")) ?? "").matchAll(/line (\d{5}) of 03000/g)].map((m) =>
+        Number(m[1]),
+      );
+    const tail = await numbers();
+    assert.ok(tail.length > 0 && !tail.includes(1), `opens on the tail (from line ${tail[0]})`);
+    assert.match((await page.textContent("#log-earlier")) ?? "", /Show earlier lines \(\d+ kB before\)/);
+    await screenshot(page, "30-log-tail");
+    let clicks = 0;
+    while (await page.isVisible("#log-earlier")) {
+      assert.ok(++clicks <= 10, "at most 10 windows of 64 kB");
+      const shown = (await numbers()).length;
+      await page.click("#log-earlier");
+      await page.waitForFunction(
+        (n) =>
+          (document.getElementById("log")?.textContent?.match(/line \d{5} of 03000/g)?.length ?? 0) > n &&
+          !(document.getElementById("log-earlier") as HTMLButtonElement).disabled,
+        shown,
+      );
+    }
+    assert.ok(clicks >= 2, `${clicks} windows loaded before the tail's`);
+    assert.deepEqual(
+      await numbers(),
+      Array.from({ length: 3000 }, (_, i) => i + 1),
+      "every line once, in order",
+    );
   });
 
   test("HTML in a description and in a log line is shown as text, never run", async () => {

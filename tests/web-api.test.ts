@@ -95,6 +95,17 @@ describe("web API: DAGs and runs", () => {
     assert.equal(notObject.status, 400);
     const badDate = await admin.api("POST", "/dags/sched_chain/runs", { logicalDate: "yesterday" });
     assert.equal(badDate.status, 400);
+    // A date still to come: refused, by the preview too, naming it (no run dated in the future).
+    for (const r of [
+      await admin.api("POST", "/dags/sched_chain/runs", { logicalDate: "2999-01-01T00:00:00Z" }),
+      await admin.api("GET", "/dags/sched_chain/triggerPreview?logicalDate=2999-01-01T00:00:00Z"),
+    ]) {
+      assert.equal(r.status, 400);
+      assert.match(
+        (await json<{ error: string }>(r)).error,
+        /cannot be dated in the future: logical date 2999-01-01/,
+      );
+    }
   });
 
   test("unpause, run it: the grid, the run with its task instances, tries, logs by offset", async () => {

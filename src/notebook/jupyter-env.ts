@@ -36,8 +36,10 @@ export interface JupyterPaths {
   readonly kernelspecFile: string;
   /** `<root>/.venv/bin/jupyter`, installed by `make install`. */
   readonly jupyterBin: string;
-  /** `<root>/node_modules/tslab/bin/tslab`, the kernel's entry point. */
+  /** `<root>/node_modules/tslab/bin/tslab`, tslab's own command (installed by npm). */
   readonly tslabBin: string;
+  /** `<root>/dist/notebook/kernel.js`, the kernel's entry point: tslab's kernel, its status made truthful. */
+  readonly kernelEntry: string;
 }
 
 /** Computes the paths; touches nothing on disk. */
@@ -55,6 +57,7 @@ export function jupyterPaths(root: string): JupyterPaths {
     kernelspecFile: join(dataDir, "kernels", "tslab", "kernel.json"),
     jupyterBin: join(absRoot, ".venv", "bin", "jupyter"),
     tslabBin: join(absRoot, "node_modules", "tslab", "bin", "tslab"),
+    kernelEntry: join(absRoot, "dist", "notebook", "kernel.js"),
   };
 }
 
@@ -110,13 +113,14 @@ export const KERNEL_MALLOC_ENV: Readonly<Record<string, string>> = {
 };
 
 /**
- * The kernelspec runs tslab with the very Node that runs windflow (`process.execPath`), not whatever `node`
- * is first on the PATH, so the kernel gets the same Node version and the native addons (zeromq) match; its
- * `env` sets malloc's thresholds (KERNEL_MALLOC_ENV).
+ * The kernelspec runs tslab's kernel with the very Node that runs windflow (`process.execPath`), not whatever
+ * `node` is first on the PATH, so the kernel gets the same Node version and the native addons (zeromq) match;
+ * through windflow's entry point (src/notebook/kernel.ts: tslab's kernel whose status says busy while a cell
+ * runs); its `env` sets malloc's thresholds (KERNEL_MALLOC_ENV).
  */
 export function tslabKernelspec(root: string): TslabKernelspec {
   return {
-    argv: [process.execPath, jupyterPaths(root).tslabBin, "kernel", "--config-path", "{connection_file}"],
+    argv: [process.execPath, jupyterPaths(root).kernelEntry, "--config-path", "{connection_file}"],
     display_name: "TypeScript",
     language: "typescript",
     env: { ...KERNEL_MALLOC_ENV },
@@ -134,6 +138,14 @@ export function writeKernelspec(root: string): { path: string; written: boolean 
     throw new WindflowError(`the TypeScript kernel is not installed: ${paths.tslabBin} is missing`, {
       hint: "Run `npm install` (or `make install`) in the project folder.",
     });
+  }
+  if (!existsSync(paths.kernelEntry)) {
+    throw new WindflowError(
+      `windflow is not built: the kernel's entry point ${paths.kernelEntry} is missing`,
+      {
+        hint: "Run `make build` (or `make install`) in the project folder.",
+      },
+    );
   }
   const content = `${JSON.stringify(tslabKernelspec(root), null, 2)}\n`;
   let current: string | undefined;

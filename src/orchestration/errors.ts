@@ -71,6 +71,26 @@ export class DateError extends WindflowError {
   }
 }
 
+/**
+ * A manual run asked for a logical date still to come (issue 11 §2: "no run is dated in the future"). A run's
+ * logical date says which moment it is about; one in the future would show as a last run that has not happened
+ * and end before its own date. Airflow holds such a run until its date (`allow_trigger_in_future`, off by
+ * default); windflow refuses it at once, with what to do instead.
+ */
+export class FutureLogicalDateError extends WindflowError {
+  constructor(
+    readonly logicalDate: Date,
+    readonly now: Date,
+  ) {
+    super(
+      `a run cannot be dated in the future: logical date ${logicalDate.toISOString()} is after now (${now.toISOString()})`,
+      {
+        hint: "leave the logical date out to date the run now, as Trigger does, or give a moment that has passed",
+      },
+    );
+  }
+}
+
 /** A state change that the state machine does not allow (see `state.ts`). A bug in the caller, not the user. */
 export class IllegalTransitionError extends WindflowError {
   constructor(

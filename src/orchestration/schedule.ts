@@ -18,7 +18,7 @@
 import { timestamp } from "../util/timestamp.js";
 import { type Cron, nextCronTick, parseCron, prevCronTick } from "./cron.js";
 import { type Duration, formatDuration, parseDuration } from "./duration.js";
-import { DateError, DurationError } from "./errors.js";
+import { DateError, DurationError, FutureLogicalDateError } from "./errors.js";
 import type { DagSpec, DataInterval, ScheduleSpec } from "./types.js";
 
 /**
@@ -224,6 +224,16 @@ export function manualRun(now: Date = new Date(), logicalDate?: Date | string): 
     stamp: timestamp(date),
     dataInterval: { start: date, end: date },
   };
+}
+
+/**
+ * `manualRun` for a run to be created now (a trigger, its preview): a logical date given must not be after `now`
+ * (a `FutureLogicalDateError`). The second `now` is truncated to (a trigger with no date) counts as now.
+ */
+export function manualRunNow(now: Date, logicalDate?: Date | string): ManualRun {
+  const run = manualRun(now, logicalDate);
+  if (run.logicalDate.getTime() > now.getTime()) throw new FutureLogicalDateError(run.logicalDate, now);
+  return run;
 }
 
 /**

@@ -258,7 +258,7 @@ export const EN = {
 
   // --- models -----------------------------------------------------------------------------------------------
   "models.intro":
-    "Test: the last rows of the features in time order (10 % by default), never trained on nor used to choose the epoch. Validation: the rows just before them, on which early stopping chose the epoch (optimistic). Baseline: always predicting the training mean. Rows: training + validation + test.",
+    "Test: the last rows of the features in time order (10 % by default), never trained on nor used to choose the epoch. Validation: the rows just before them, on which early stopping chose the epoch (optimistic). Baseline: always predicting the training mean. Rows: training + validation + test. A model is named after the logical date of the run that trained it (a scheduled run's interval start, in the past); created is when it was trained.",
   "models.colModel": "model",
   "models.colCreated": "created",
   "models.colTestRmse": "test RMSE",
@@ -523,7 +523,7 @@ export const FR: Record<MessageKey, string> = {
   "predictions.truncated": "(les premières seulement)",
 
   "models.intro":
-    "Test : les dernières lignes des features dans l'ordre du temps (10 % par défaut), jamais vues à l'entraînement ni pour choisir l'époque. Validation : les lignes juste avant, sur lesquelles l'early stopping a choisi l'époque (score optimiste). Référence : toujours prédire la moyenne d'entraînement. Lignes : entraînement + validation + test.",
+    "Test : les dernières lignes des features dans l'ordre du temps (10 % par défaut), jamais vues à l'entraînement ni pour choisir l'époque. Validation : les lignes juste avant, sur lesquelles l'early stopping a choisi l'époque (score optimiste). Référence : toujours prédire la moyenne d'entraînement. Lignes : entraînement + validation + test. Un modèle porte la date logique de l'exécution qui l'a entraîné (le début de l'intervalle d'une exécution planifiée, dans le passé) ; « créé le » dit quand il a été entraîné.",
   "models.colModel": "modèle",
   "models.colCreated": "créé le",
   "models.colTestRmse": "RMSE test",

@@ -7,7 +7,7 @@ import { relative } from "node:path";
 import MarkdownIt from "markdown-it";
 import { tryLogState } from "../orchestration/executor/log-reader.js";
 import { topologicalOrder } from "../orchestration/graph.js";
-import { describeSchedule, manualRun } from "../orchestration/schedule.js";
+import { describeSchedule, manualRunNow } from "../orchestration/schedule.js";
 import { outputsFor, runsAhead } from "../orchestration/scheduler/trigger.js";
 import type {
   DagRecord,
@@ -251,7 +251,7 @@ export function triggerPreview(
   waitsFor: WaitJson[];
   maxActiveRuns: number;
 } {
-  const run = manualRun(options.at, options.logicalDate);
+  const run = manualRunNow(options.at, options.logicalDate);
   return {
     dagId: dag.dagId,
     runId: run.runId,

@@ -6,7 +6,8 @@
  * predictions (`writeDated`: the content, then latest's copy), the model registry (`saveToRegistry`: the staged
  * folder, then the `latest` pointer) and the SQLite metadata store under `windflow dags trigger`. Every one ends
  * with an error that names the file and says the disk is full, no stack trace, no temporary left behind, and the
- * previous outputs as they were; once space is freed, the same step succeeds.
+ * previous outputs as they were; once space is freed, the same step succeeds. And the same tmpfs remounted
+ * read-only: `features`, `train` and `predict` say so, naming the folder, before any work.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -233,5 +234,35 @@ describe("adversarial: a full disk, on a real tmpfs", () => {
       store.close();
     }
     assert.ok(existsSync(join(home, "windflow.db")));
+  });
+
+  // chmod cannot make a folder read-only for root (the tests run as root in CI): a file system mounted read-only
+  // can. checkWritable (util/atomic.ts) must say so before any work, for each step that writes.
+  test("a read-only file system (the tmpfs remounted ro): features, train and predict name the folder and say it is read-only before any work; nothing written", (t) => {
+    if (!onTmpfs(t)) return;
+    free();
+    const dir = join(MNT, "read-only");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "kept.txt"), "kept");
+    execFileSync("mount", ["-o", "remount,ro", MNT]);
+    try {
+      // The inputs do not exist: the read-only output is said first (before reading, training or predicting).
+      const missing = join(WORK, "no-such-input.parquet");
+      for (const [args, named] of [
+        [["features", "--input", join(WORK, "no-such.csv"), "--output", join(dir, "features.parquet")], dir],
+        [["train", "--features", missing, "--models", join(dir, "models")], dir],
+        [["predict", "--features", missing, "--model", missing, "--output", join(dir, "predictions")], dir],
+      ] as const) {
+        const r = cli([...args]);
+        assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /the file system is read-only/, `${args[0]}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(named), `${args[0]} names ${named}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /no-such|not found|does not exist/i, `${args[0]}: the output first`);
+        assert.doesNotMatch(r.stderr, /^\s+at |panicked/m, `${args[0]}: no stack trace, no Rust panic`);
+      }
+    } finally {
+      execFileSync("mount", ["-o", "remount,rw", MNT]);
+    }
+    assert.deepEqual(readdirSync(dir), ["kept.txt"], "nothing written");
   });
 });

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { WindflowError } from "../../errors.js";
 import { jsonProblem, mergeParams } from "../context.js";
-import { manualRun, runsDue } from "../schedule.js";
+import { manualRunNow, runsDue } from "../schedule.js";
 import { RecordNotFoundError } from "../store/errors.js";
 import { runTasksOf } from "../store/records.js";
 import type { DagRecord, DagRunRecord, MetadataStore } from "../store/store.js";
@@ -144,7 +144,7 @@ export function triggerDag(store: MetadataStore, dagId: string, options: Trigger
   const now = options.now ?? new Date();
   const conf = options.conf ?? {};
   mergeParams(dag.spec, conf);
-  const manual = manualRun(now, options.logicalDate);
+  const manual = manualRunNow(now, options.logicalDate);
   const run = store.createRun(
     {
       dagId,
