@@ -179,7 +179,7 @@ void (async () => {
 
   // 4. The orchestrator: hand-off between tasks and trigger-to-first-task on a 50-task chain of no-op tasks,
   //    through the real scheduler, executor and store. Cold (a process started per try) is the anchor; warm
-  //    ([scheduler] warm_task_processes = 2, the default) is what `windflow scheduler` runs.
+  //    ([scheduler] warm_task_processes = 3, the default) is what `windflow scheduler` runs.
   if (!skip.has("handoff")) {
     const cold = tsx("bench/handoff.ts", "--tasks", "50", "--warm", "0");
     const warm = tsx("bench/handoff.ts", "--tasks", "50", "--warm", String(DEFAULT_WARM));

@@ -4,7 +4,7 @@
  *
  * Only what defining the commands needs is imported up front (commander, paths, constants); each command
  * imports its library when it runs (`await import(...)`), so `windflow --version` or `windflow scheduler`
- * does not load polars, TensorFlow.js or the Jupyter client (tests/cli.test.ts checks which modules
+ * does not load polars, TensorFlow.js or the Jupyter client (tests/light-start.test.ts checks which modules
  * `--version` loads).
  */
 import { existsSync, readdirSync } from "node:fs";
