@@ -2,7 +2,8 @@
  * The actions by hand (src/orchestration/scheduler/actions.ts) against a real scheduler, real task processes
  * and a real SQLite store: a try that never yields and has no timeout is stopped (the scheduler kills its
  * process, the try ends failed "stopped by alice", no retry); clearing it runs it and its downstream again
- * (new tries, the finished run queued again); marks; what each action refuses. Waits use deadlines.
+ * (new tries, the finished run queued again); marks; what each action refuses; stop and mark-success through the
+ * CLI too. Waits use deadlines.
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
@@ -17,7 +18,7 @@ import { syncDagFolder } from "../src/orchestration/scheduler/dag-processor.js";
 import { setDagPaused, triggerDag, wakeScheduler } from "../src/orchestration/scheduler/trigger.js";
 import { RecordNotFoundError } from "../src/orchestration/store/errors.js";
 import type { TaskInstanceKey } from "../src/orchestration/store/store.js";
-import { type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
+import { cli, type SchedulerEnv, schedulerEnv, until } from "./helpers/scheduler-env.js";
 
 const envs: SchedulerEnv[] = [];
 after(() => {
@@ -86,6 +87,38 @@ describe("actions by hand with a live scheduler", () => {
       [1],
       "after never ran before: its first try now",
     );
+  });
+
+  test("through the CLI: tasks stop ends a running hung try (the scheduler kills its process), tasks mark-success then passes it", async () => {
+    const e = await home();
+    const { run } = triggerDag(e.store, "sched_actions");
+    const key = (taskId: string): TaskInstanceKey => ({ dagId: "sched_actions", runId: run.runId, taskId });
+    const scheduler = e.runScheduler({ mode: "until-idle" });
+    const running = await until("stuck's first try to run", () => {
+      const ti = e.store.getTaskInstance(key("stuck"));
+      return ti?.state === "running" && ti.pid !== null ? ti : undefined;
+    });
+    const stop = await cli(["tasks", "stop", "sched_actions", "stuck", run.runId, "--by", "erin"], e.env);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(stop.stdout, `sched_actions/${run.runId}/stuck: running -> stopped by erin\n`);
+    const report = await scheduler;
+    assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+    assert.equal(isProcessAlive(running.pid as number), false, "the scheduler killed the process");
+    assert.deepEqual(
+      e.store.listTries(key("stuck")).map((t) => [t.tryNumber, t.state, t.error]),
+      [[1, "failed", "stopped by erin"]],
+    );
+    const marked = await cli(
+      ["tasks", "mark-success", "sched_actions", "stuck", run.runId, "--by", "erin"],
+      e.env,
+    );
+    assert.equal(marked.code, 0, marked.stderr);
+    assert.equal(marked.stdout, `sched_actions/${run.runId}/stuck: failed -> marked success by erin\n`);
+    const stuck = e.store.getTaskInstance(key("stuck"));
+    assert.deepEqual([stuck?.state, stuck?.setBy, stuck?.error], ["success", "erin", null]);
+    const again = await cli(["tasks", "mark-success", "sched_actions", "stuck", run.runId], e.env);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /cannot mark success .*\/stuck: it is success/);
   });
 
   test("clearing a running try kills its process and runs a new one; mark success / failed; refusals name the state", async () => {
