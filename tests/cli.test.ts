@@ -92,6 +92,31 @@ describe("windflow CLI", () => {
     assert.equal(train.code, 0, train.err);
     assert.match(train.err, /validation: RMSE \d/);
     assert.match(train.out.trim(), /models\/\d{8}-\d{6}$/);
+    // The backend said once, in one line (native when installed: make test's install builds it); TensorFlow's own
+    // start-up lines (cpu_feature_guard, oneDNN...) kept off the screen.
+    assert.equal(train.err.match(/TensorFlow\.js backend: /g)?.length, 1, train.err);
+    assert.match(train.err, /TensorFlow\.js backend: tensorflow/);
+    assert.doesNotMatch(train.err, /cpu_feature_guard|oneDNN|This TensorFlow binary|I tensorflow\//);
+    // --backend forces one; a name that is no backend is refused by the parser, naming the choices.
+    const onWasm = windflow(
+      "train",
+      "--features",
+      p("train.parquet"),
+      "--models",
+      p("models-wasm"),
+      "--epochs",
+      "1",
+      "--backend",
+      "wasm",
+    );
+    assert.equal(onWasm.code, 0, onWasm.err);
+    assert.match(onWasm.err, /TensorFlow\.js backend: wasm/);
+    const bogus = windflow("train", "--features", p("train.parquet"), "--backend", "gpu");
+    assert.equal(bogus.code, 1);
+    assert.match(
+      bogus.err,
+      /option '--backend <name>' argument 'gpu' is invalid\. Allowed choices are tensorflow, wasm, cpu/,
+    );
     const features = windflow(
       "features",
       "--prediction",
