@@ -104,6 +104,16 @@ async function queuedTry(
 
 const STORE_FREE = { WINDFLOW__BULLMQ__SHARED_HOME: "false" };
 
+/** Whether a process still exists (signal 0). */
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** A store-free worker in this process, its home an empty folder of its own. */
 const storeFreeWorker = (e: SchedulerEnv, externalCommand?: readonly string[]) =>
   startWorker({
@@ -194,6 +204,48 @@ describe("the BullMQ executor with windflow workers", () => {
       } finally {
         scheduler.stop("test end");
         await done.catch(() => {});
+      }
+    });
+
+  for (const storeFree of [false, true])
+    test(`${storeFree ? "store-free: " : ""}a try stuck in synchronous code whose worker is killed -9 is killed once its clean-up time is over; its retry starts after it, on the other worker`, async () => {
+      const e = bullmqHome(storeFree ? "spin-free" : "spin", {
+        WINDFLOW__BULLMQ__CONCURRENCY: "1",
+        WINDFLOW__BULLMQ__LOCK_DURATION: "3s",
+        WINDFLOW__CORE__KILLED_TASK_CLEANUP_TIME: "1s",
+        WINDFLOW__BULLMQ__SHARED_HOME: String(!storeFree),
+      });
+      e.install("bullmq-spin.ts");
+      assert.deepEqual((await syncDagFolder(e.config, e.store)).errors, []);
+      setDagPaused(e.store, "bullmq_spin", false);
+      const { run } = triggerDag(e.store, "bullmq_spin");
+      const homes = storeFree ? [workerHome(), workerHome()] : [undefined, undefined];
+      const workers = [await spawnWorker(e, "a", homes[0]), await spawnWorker(e, "b", homes[1])];
+      const scheduler = e.scheduler();
+      const done = scheduler.run({ mode: "until-idle", timeoutMs: HANG_GUARD_MS });
+      try {
+        const first = await until("spin's first try looping", () => {
+          const line = e.marks(run.runId).find((l) => l.startsWith("spin 1 start"));
+          return line ? Number(line.split(" ")[3]) : undefined;
+        });
+        const victim = await until("the worker running it", () =>
+          workers.find((w) => new RegExp(`\\bprocess ${first}\\b`).test(w.output()) || w.child.pid === first),
+        );
+        victim.child.kill("SIGKILL");
+        await victim.exit;
+        // Its stdin closed, but the loop never lets it see that: the watchdog thread kills it (1 s + 1 s).
+        await until("the stuck try's process to end", () => (isAlive(first) ? undefined : true));
+        const report = await done;
+        assert.equal(report.stoppedBy, "idle", e.lines.join("\n"));
+        assert.equal(e.store.getRun(run)?.state, "success", e.lines.join("\n"));
+        const spin = e.store.getTaskInstance({ ...run, taskId: "spin" });
+        assert.deepEqual([spin?.state, spin?.tryNumber, spin?.returnValue], ["success", 2, "try 2"]);
+        const second = e.marks(run.runId).find((l) => l.startsWith("spin 2 start"));
+        assert.match(second ?? "", /first-alive=false$/, "never twice at once: the first try was gone");
+      } finally {
+        scheduler.stop("test end");
+        await done.catch(() => {});
+        for (const w of workers) w.child.kill("SIGTERM");
       }
     });
 

@@ -10,6 +10,8 @@
  * - **A worker killed -9** leaves its try processes without their parent: each watches its stdin, a pipe
  *   from the worker, and stops its try when it closes (`WINDFLOW_STOP_WITH_PARENT`): the try records a
  *   retryable `TaskKilledError`, the scheduler retries it per the task's retries, on whichever worker is alive.
+ *   A try stuck in synchronous code cannot see its stdin close: a watchdog thread kills its process once the
+ *   worker has been gone for `[core] killed_task_cleanup_time` + 1 s (stop-with-parent.ts).
  * - **Kill.** The scheduler sets the try's cancel flag in Redis; the worker polls it every
  *   `cancelPollMs`: SIGTERM to the try's process group, SIGKILL after `[core] killed_task_cleanup_time` + 1 s.
  * - **SIGTERM / SIGINT** (`stop`): takes no new job and waits for the running tries to end (BullMQ's
@@ -216,6 +218,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           WINDFLOW_HOME: config.home,
           WINDFLOW_EXPECT_TRY: String(tryNumber),
           WINDFLOW_STOP_WITH_PARENT: "1",
+          WINDFLOW_PARENT_GONE_KILL_MS: String(config.core.killed_task_cleanup_time + 1000),
         },
         detached: true,
         stdio: ["pipe", fd, fd],
@@ -398,6 +401,7 @@ async function runStoreFree(
         WINDFLOW_HOME: config.home,
         WINDFLOW_TRY_EVENTS_FD: "3",
         WINDFLOW_STOP_WITH_PARENT: "1",
+        WINDFLOW_PARENT_GONE_KILL_MS: String(config.core.killed_task_cleanup_time + 1000),
       },
       detached: true,
       stdio: ["pipe", "pipe", "pipe", "pipe"],

@@ -31,6 +31,7 @@ import { listConfiguredDagFiles, loadDag, loadDagFile } from "../loader.js";
 import { taskOptions } from "../task-options.js";
 import type { Json, JsonObject } from "../types.js";
 import { loadedTask } from "./run-task.js";
+import { stopWithParent } from "./stop-with-parent.js";
 import { errorInfo, runTry, type TryReport, tryReport } from "./try-runner.js";
 
 export { EXTERNAL_EXIT_CODES } from "../external-contract.js";
@@ -198,11 +199,7 @@ if (require.main === module) {
   const stop = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const)
     process.on(signal, () => stop.abort(`received ${signal}`));
-  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1") {
-    process.stdin.on("close", () => stop.abort("its worker is gone"));
-    process.stdin.on("error", () => {});
-    process.stdin.resume();
-  }
+  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1") stopWithParent(() => stop.abort("its worker is gone"));
   const fd = Number(process.env.WINDFLOW_TRY_EVENTS_FD);
   const events =
     Number.isInteger(fd) && fd > 2 ? (e: object) => writeSync(fd, `${JSON.stringify(e)}\n`) : undefined;

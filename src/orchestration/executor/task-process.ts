@@ -6,16 +6,15 @@
  */
 import { settleFileWrites } from "../../util/exit.js";
 import { tasksRunMain } from "./run-task.js";
+import { stopWithParent } from "./stop-with-parent.js";
 
 if (require.main === module) {
   // Set by `windflow worker` (bullmq-worker.ts): the try its job was added for, and a pipe on stdin whose end
-  // means the worker died (killed -9): stop the try as a SIGTERM would, so that it is retried elsewhere.
+  // means the worker died (killed -9): stop the try as a SIGTERM would, so that it is retried elsewhere (and kill
+  // it if it is still there after its clean-up time: stop-with-parent.ts).
   const expect = process.env.WINDFLOW_EXPECT_TRY;
-  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1") {
-    process.stdin.on("close", () => process.kill(process.pid, "SIGTERM"));
-    process.stdin.on("error", () => {});
-    process.stdin.resume();
-  }
+  if (process.env.WINDFLOW_STOP_WITH_PARENT === "1")
+    stopWithParent(() => process.kill(process.pid, "SIGTERM"));
   tasksRunMain(process.argv.slice(2), expect ? { expectTry: Number(expect) } : {}).then(
     // Exit now, even if a stopped task left work behind (timers, sockets): the try is over and recorded.
     // (Once the DAG file's compiled code is in tsx's cache for the next process: settleFileWrites.)
