@@ -154,9 +154,13 @@ describe("JupyterLab in Chromium", () => {
           cell(
             [
               'console.log("second cell running");',
-              `const go = ${JSON.stringify(go)};`,
               'const { existsSync } = await import("node:fs");',
-              "for (let i = 0; i < 3600 && !existsSync(go); i++) await new Promise((r) => setTimeout(r, 50));",
+              "const wait = async (f: string) => {",
+              "  for (let i = 0; i < 3600 && !existsSync(f); i++) await new Promise((r) => setTimeout(r, 50));",
+              "};",
+              `await wait(${JSON.stringify(`${go}-1`)});`,
+              'console.log("after the completion");',
+              `await wait(${JSON.stringify(`${go}-2`)});`,
               '"second cell done"',
             ].join("\n"),
           ),
@@ -183,19 +187,21 @@ describe("JupyterLab in Chromium", () => {
       await page.keyboard.press("End");
       await page.keyboard.press("Tab");
       await page.waitForSelector(".jp-Completer", { timeout: 60_000 });
+      // The completion's reply (shell) can reach the page before its idle (iopub): the cell prints a line once the
+      // test lets it, after the reply; what the kernel published for the completion is on iopub before that line.
+      writeFileSync(`${go}-1`, "");
+      await page.waitForSelector('.jp-OutputArea-output:has-text("after the completion")', {
+        timeout: 120_000,
+      });
       await screenshot(page, "jupyterlab-status-busy-after-completion");
-      // Whatever the kernel published for the completion has arrived by now (its reply came after its status).
-      assert.match(
-        (await status().textContent()) ?? "",
-        /Busy/,
-        "after the completion's reply, the cell still runs",
-      );
+      assert.match((await status().textContent()) ?? "", /Busy/, "after the completion, the cell still runs");
       await page.keyboard.press("Escape");
     } catch (error) {
       await screenshot(page, "jupyterlab-status-FAILED");
       throw error;
     } finally {
-      writeFileSync(go, "");
+      writeFileSync(`${go}-1`, "");
+      writeFileSync(`${go}-2`, "");
     }
     await page.waitForSelector('.jp-OutputArea-output:has-text("second cell done")', { timeout: 120_000 });
     await status().filter({ hasText: "Idle" }).waitFor({ timeout: 120_000 });

@@ -333,6 +333,8 @@ describe("running notebooks on a real Jupyter server", () => {
       await second.done;
       rmSync(join(go, ".."), { recursive: true, force: true });
       // Without the patch (tslab's own kernel), measured: "after kernel_info: idle", the request's idle came last.
+      // (The first mark reads busy either way here: the second cell prints before the first cell's idle arrives;
+      // jupyterlab-browser.test.ts shows that case in JupyterLab, and kernel-status.test.ts on tslab's classes.)
       assert.deepEqual(seen, ["second cell running: busy", "after kernel_info: busy"]);
       await until("the kernel idle once both cells are done", () =>
         kernel.status === "idle" ? true : undefined,

@@ -30,6 +30,8 @@ interface TslabServer {
   handleShellMessage(sock: unknown, ...frames: unknown[]): Promise<void>;
   handleExecute(sock: unknown, msg: TslabMessage): Promise<void>;
   [RUNNING]?: TslabMessage | undefined;
+  /** zeromq's publisher socket (its `closed` is true once tslab has closed it). */
+  iopub?: { readonly closed?: boolean };
 }
 
 /** What is used of tslab's `JupyterHandlerImpl`: the body of a cell's execution, run in its turn. */
@@ -93,7 +95,8 @@ export function makeKernelStatusTruthful(jupyter: TslabJupyterModule): void {
     } finally {
       // This message's `idle` is out; a cell still running (or the next one, already started) is not idle.
       const running = this[RUNNING];
-      if (running) this.publishStatus("busy", running);
+      // Not after a shutdown request (tslab closed its sockets while a cell ran: a restart of a stuck cell).
+      if (running && this.iopub?.closed !== true) this.publishStatus("busy", running);
     }
   };
   server[PATCHED] = true;
