@@ -35,6 +35,19 @@ async function home(): Promise<SchedulerEnv> {
   return e;
 }
 
+/** A home whose sched_actions run is started by a scheduler (until idle) and whose `stuck` try is running. */
+async function stuckRunning() {
+  const e = await home();
+  const { run } = triggerDag(e.store, "sched_actions");
+  const key = (taskId: string): TaskInstanceKey => ({ dagId: "sched_actions", runId: run.runId, taskId });
+  const scheduler = e.runScheduler({ mode: "until-idle" });
+  const running = await until("stuck's first try to run", () => {
+    const ti = e.store.getTaskInstance(key("stuck"));
+    return ti?.state === "running" && ti.pid !== null ? ti : undefined;
+  });
+  return { e, run, key, scheduler, running };
+}
+
 const states = (e: SchedulerEnv, runId: string) =>
   Object.fromEntries(
     e.store.listTaskInstances({ dagId: "sched_actions", runId }).map((ti) => [ti.taskId, ti.state]),
@@ -42,14 +55,7 @@ const states = (e: SchedulerEnv, runId: string) =>
 
 describe("actions by hand with a live scheduler", () => {
   test("stop kills a hung try without timeout (failed, stopped by alice, no retry); clear runs it and its downstream again", async () => {
-    const e = await home();
-    const { run } = triggerDag(e.store, "sched_actions");
-    const key = (taskId: string): TaskInstanceKey => ({ dagId: "sched_actions", runId: run.runId, taskId });
-    const first = e.runScheduler({ mode: "until-idle" });
-    const running = await until("stuck's first try to run", () => {
-      const ti = e.store.getTaskInstance(key("stuck"));
-      return ti?.state === "running" && ti.pid !== null ? ti : undefined;
-    });
+    const { e, run, key, scheduler: first, running } = await stuckRunning();
     const result = stopTaskInstance(e.store, key("stuck"), { by: "alice" });
     assert.deepEqual(result.changed, [{ taskId: "stuck", from: "running" }]);
     wakeScheduler(e.home);
@@ -90,14 +96,7 @@ describe("actions by hand with a live scheduler", () => {
   });
 
   test("through the CLI: tasks stop ends a running hung try (the scheduler kills its process), tasks mark-success then passes it", async () => {
-    const e = await home();
-    const { run } = triggerDag(e.store, "sched_actions");
-    const key = (taskId: string): TaskInstanceKey => ({ dagId: "sched_actions", runId: run.runId, taskId });
-    const scheduler = e.runScheduler({ mode: "until-idle" });
-    const running = await until("stuck's first try to run", () => {
-      const ti = e.store.getTaskInstance(key("stuck"));
-      return ti?.state === "running" && ti.pid !== null ? ti : undefined;
-    });
+    const { e, run, key, scheduler, running } = await stuckRunning();
     const stop = await cli(["tasks", "stop", "sched_actions", "stuck", run.runId, "--by", "erin"], e.env);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(stop.stdout, `sched_actions/${run.runId}/stuck: running -> stopped by erin\n`);
@@ -122,14 +121,7 @@ describe("actions by hand with a live scheduler", () => {
   });
 
   test("clearing a running try kills its process and runs a new one; mark success / failed; refusals name the state", async () => {
-    const e = await home();
-    const { run } = triggerDag(e.store, "sched_actions");
-    const key = (taskId: string): TaskInstanceKey => ({ dagId: "sched_actions", runId: run.runId, taskId });
-    const scheduler = e.runScheduler({ mode: "until-idle" });
-    const running = await until("stuck's first try to run", () => {
-      const ti = e.store.getTaskInstance(key("stuck"));
-      return ti?.state === "running" && ti.pid !== null ? ti : undefined;
-    });
+    const { e, run, key, scheduler, running } = await stuckRunning();
     assert.throws(
       () => clearTaskInstance(e.store, key("after"), { by: "bob", downstream: false }),
       (err: unknown) =>
