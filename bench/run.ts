@@ -55,6 +55,50 @@ function nativeAvailable(): boolean {
     return false;
   }
 }
+/**
+ * `windflow dags test train` from the build in a home of its own on one backend, on `data`: the DAG's wall time
+ * from spawn to exit, its train_model task's duration and test RMSE (from the task's log).
+ */
+function trainDag(backend: string, data: string, home: string): Measure {
+  mkdirSync(home, { recursive: true });
+  const conf = {
+    dataPath: data,
+    featuresPath: join(home, "features.parquet"),
+    modelsDir: join(home, "models"),
+  };
+  const start = performance.now();
+  const out = execFileSync(
+    process.execPath,
+    [join(root, "dist/cli/main.js"), "dags", "test", "train", "--json", "--conf", JSON.stringify(conf)],
+    {
+      cwd: home,
+      env: {
+        ...process.env,
+        WINDFLOW_HOME: home,
+        WINDFLOW__CORE__DAGS_FOLDER: join(root, "dags"),
+        WINDFLOW__MODEL__BACKEND: backend,
+      },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      maxBuffer: 1e7,
+    },
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const report = JSON.parse(out) as {
+    state: string;
+    tasks: { taskId: string; durationMs: number; tries: { logs: string[] }[] }[];
+  };
+  if (report.state !== "success") throw new Error(`bench: the train DAG on ${backend} ended ${report.state}`);
+  const train = report.tasks.find((t) => t.taskId === "train_model");
+  const logs = train?.tries.at(-1)?.logs ?? [];
+  const rmse = logs.map((l) => /^test RMSE ([\d.]+)/.exec(l)?.[1]).find(Boolean);
+  return {
+    seconds,
+    rssMB: Number.NaN,
+    trainModelSeconds: (train?.durationMs ?? Number.NaN) / 1000,
+    testRmse: Number(rmse),
+  };
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 function best(runs: Measure[]): Measure {
   return {
@@ -153,6 +197,50 @@ void (async () => {
         );
       }
       results.pipelineRatios = ratios;
+      // The train DAG itself, as a trainee runs it (`windflow dags test train` from the build, a process of its own
+      // per backend): the whole DAG's wall time (process start, prepare_features, train_model) and its train_model
+      // task's, against the whole Python pipeline (features + train + predict) measured above.
+      console.log(
+        "train DAG (`windflow dags test train`, the build, the embedded defaults) vs the whole Python pipeline:",
+      );
+      const dags: Record<string, Measure> = {};
+      for (const backend of backends) {
+        const m = trainDag(backend, file, join(work, `dag-${backend}`));
+        dags[backend] = m;
+        const task = m.trainModelSeconds as number;
+        console.log(
+          `  ${backend.padEnd(10)} DAG ${m.seconds.toFixed(1).padStart(5)} s (${(m.seconds / py.seconds).toFixed(2)}x), train_model task ${task.toFixed(1).padStart(5)} s (${(task / py.seconds).toFixed(2)}x; target <= ${targets[backend]}x), test RMSE ${(m.testRmse as number).toFixed(3)}`,
+        );
+      }
+      results.trainDag = dags;
+      // Accuracy over seeds (issue 10: a mean over 3 seeds, with the spread): the model on the first backend with
+      // seeds 42-44 on the features file made above, the course's tree with random_state 0-2, on the same test rows.
+      const features = join(work, backends[0] as string, "features.parquet");
+      const ourSeeds = [42, 43, 44].map((seed) =>
+        tsxOn(backends[0] as string, "bench/train-seed.ts", features, String(seed), testFraction),
+      );
+      const treeSeeds = [0, 1, 2].map((seed) =>
+        child(python, [
+          "tests/oracle/course_model.py",
+          features,
+          "--test-fraction",
+          testFraction,
+          "--seed",
+          String(seed),
+        ]),
+      );
+      const spread = (xs: number[]) => {
+        const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+        return { mean, min: Math.min(...xs), max: Math.max(...xs) };
+      };
+      const ourRmse = spread(ourSeeds.map((m) => v(m).rmse));
+      const treeRmse = spread(treeSeeds.map((m) => m.rmse as number));
+      const span = (s: { mean: number; min: number; max: number }) =>
+        `${s.mean.toFixed(3)} (${s.min.toFixed(3)} .. ${s.max.toFixed(3)})`;
+      console.log(
+        `test RMSE over 3 seeds, same ${ourSeeds[0]?.test ? (ourSeeds[0].test as { rows: number }).rows : "?"} test rows: windflow (${backends[0]}, seeds 42-44) ${span(ourRmse)}; the course's tree (random_state 0-2) ${span(treeRmse)}: ${(ourRmse.mean / treeRmse.mean).toFixed(2)}x (target < 1x)`,
+      );
+      results.seeds = { windflow: ourSeeds, tree: treeSeeds, ratio: ourRmse.mean / treeRmse.mean };
       // What each backend's kernels reach on this CPU, and what training makes of it.
       const through: Record<string, Measure> = {};
       for (const backend of backends) through[backend] = tsx("bench/throughput.ts", backend);

@@ -3,7 +3,7 @@
 // - ceiling: GFLOP/s of a 1024 x 1024 float32 matrix product (2 n^3 operations), the best of 5 after a warm-up:
 //   what the backend's matmul kernel reaches at best on this machine;
 // - training: samples/s of the `train` DAG's model (createModel's defaults: 135 features and their ranks,
-//   270 -> 128 -> 64 -> 1) on random rows, batch TRAIN_DEFAULTS.batchSize, 3 epochs after a warm-up epoch, trained
+//   270 -> 64 -> 32 -> 1) on random rows, batch TRAIN_DEFAULTS.batchSize, 3 epochs after a warm-up epoch, trained
 //   as trainModel does (FlatTrainer), and the GFLOP/s that makes (a dense layer costs 2 in x out per sample forward
 //   and twice that backward: 6 in x out); then the same through layers' model.fit (fitSamplesPerSecond);
 // Prints one JSON line.
