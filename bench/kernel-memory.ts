@@ -64,8 +64,19 @@ function cmdline(pid: number): string {
   }
 }
 
-/** The resident memory of every tslab kernel started under this process, each with its own descendants. */
-function kernelTreesRss(): number {
+/**
+ * Whether a command line is a notebook kernel's: windflow's kernelspec starts tslab through
+ * `dist/notebook/kernel.js --config-path FILE` (kernel.ts); tslab's own is `tslab kernel --config-path FILE`.
+ */
+function isKernel(command: string): boolean {
+  return /\/notebook\/kernel\.js --config-path |tslab.* kernel /.test(command);
+}
+
+/**
+ * The resident memory of every tslab kernel started under this process: the kernels' own processes (`kernel`),
+ * and each with its descendants (`tree`: the scheduler and task processes a notebook's engine starts).
+ */
+function kernelTreesRss(): { kernel: number; tree: number } {
   const parent = parents();
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of parent) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
@@ -74,28 +85,35 @@ function kernelTreesRss(): number {
     ...(children.get(pid) ?? []).flatMap((c) => descendants(c)),
   ];
   const mine = descendants(process.pid);
-  let total = 0;
+  let tree = 0;
+  let kernel = 0;
   for (const pid of mine) {
-    if (!/tslab.* kernel /.test(cmdline(pid))) continue;
-    for (const p of descendants(pid)) total += rssBytes(p);
+    if (!isKernel(cmdline(pid))) continue;
+    kernel += rssBytes(pid);
+    for (const p of descendants(pid)) tree += rssBytes(p);
   }
-  return total;
+  return { kernel, tree };
 }
 
 /** Samples every `intervalMs`; `peak` since the last `reset`. */
 class Sampler {
+  /** Peak of the kernels' trees since the last `reset`. */
   peak = 0;
+  /** Peak of the kernels' own processes since the last `reset`. */
+  kernelPeak = 0;
   private timer: NodeJS.Timeout;
   constructor(intervalMs = 200) {
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
   sample(): number {
-    const rss = kernelTreesRss();
-    this.peak = Math.max(this.peak, rss);
-    return rss;
+    const { kernel, tree } = kernelTreesRss();
+    this.peak = Math.max(this.peak, tree);
+    this.kernelPeak = Math.max(this.kernelPeak, kernel);
+    return tree;
   }
   reset(): void {
     this.peak = 0;
+    this.kernelPeak = 0;
   }
   stop(): void {
     clearInterval(this.timer);
@@ -117,7 +135,10 @@ interface NotebookMemory {
   name: string;
   ok: boolean;
   failure?: string;
+  /** The kernel's process tree (with the task processes its engine starts). */
   peakMB: number;
+  /** The kernel's own process. */
+  kernelPeakMB: number;
   cells: CellMemory[];
 }
 
@@ -132,12 +153,21 @@ async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemor
         sampler.sample();
         if (!byPath.has(event.path)) {
           sampler.reset();
-          byPath.set(event.path, { name: basename(event.path), ok: false, peakMB: 0, cells: [] });
+          byPath.set(event.path, {
+            name: basename(event.path),
+            ok: false,
+            peakMB: 0,
+            kernelPeakMB: 0,
+            cells: [],
+          });
         }
         cellPeak = sampler.peak;
         return;
       }
       const rss = sampler.sample();
+      // A cell ran, so a kernel runs: none found means this bench no longer recognises its command line.
+      if (rss === 0)
+        throw new Error("bench: no notebook kernel process found under this process (see isKernel)");
       const entry = byPath.get(event.path) as NotebookMemory;
       const source = sourceOf(event.path, event.result.cellIndex);
       entry.cells.push({
@@ -148,10 +178,17 @@ async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemor
         peakMB: Math.max(sampler.peak, cellPeak) / MB,
       });
       entry.peakMB = sampler.peak / MB;
+      entry.kernelPeakMB = sampler.kernelPeak / MB;
     },
   });
   return results.map((r) => {
-    const entry = byPath.get(r.path) ?? { name: basename(r.path), ok: false, peakMB: 0, cells: [] };
+    const entry = byPath.get(r.path) ?? {
+      name: basename(r.path),
+      ok: false,
+      peakMB: 0,
+      kernelPeakMB: 0,
+      cells: [],
+    };
     entry.ok = r.ok;
     if (r.failure) entry.failure = `cell ${r.failure.cellIndex}: ${r.failure.message.split("\n")[0]}`;
     return entry;
@@ -273,11 +310,12 @@ void (async () => {
       .map((f) => join(project, "notebooks", f));
     const notebooks = await measure(paths, sampler);
     const lines = [
-      `notebook kernels' resident memory (process tree, sampled every 0.2 s), ${basename(data)}:`,
+      `notebook kernels' resident memory (sampled every 0.2 s), ${basename(data)}: the kernel's process tree (its`,
+      "engine's task processes included), and the kernel process alone:",
     ];
     for (const n of notebooks) {
       lines.push(
-        `  ${n.name.padEnd(32)} peak ${n.peakMB.toFixed(0).padStart(5)} MB  ${n.ok ? "ok" : `FAILED ${n.failure}`}`,
+        `  ${n.name.padEnd(32)} peak ${n.peakMB.toFixed(0).padStart(5)} MB, kernel alone ${n.kernelPeakMB.toFixed(0).padStart(5)} MB  ${n.ok ? "ok" : `FAILED ${n.failure}`}`,
       );
       for (const c of n.cells)
         lines.push(

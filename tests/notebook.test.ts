@@ -79,7 +79,7 @@ describe("project-local Jupyter environment", () => {
       argv: [process.execPath, entry, "--config-path", "{connection_file}"],
       display_name: "TypeScript",
       language: "typescript",
-      env: { MALLOC_MMAP_THRESHOLD_: "1048576", MALLOC_TRIM_THRESHOLD_: "1048576" },
+      env: { MALLOC_MMAP_THRESHOLD_: "32768", MALLOC_TRIM_THRESHOLD_: "32768" },
     });
     assert.deepEqual(tslabKernelspec(fake).argv[1], entry);
 
