@@ -107,7 +107,7 @@ export interface TslabKernelspec {
  * 1 MB) in its own mapping, given back when the frame is freed: a process that read the full-size data file and
  * dropped it holds 77-79 MB instead of 351-379 MB with a 1 MB threshold, 122-158 MB instead of 577-627 MB after
  * each of three feature preparations; the trim threshold gives back a heap's free top over 32 KB. The cost:
- * polars' steps about 20 % slower (a mapping per block).
+ * three feature preparations 12-19 % slower (a mapping per block).
  */
 export const KERNEL_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: "32768",
