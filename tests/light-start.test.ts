@@ -32,7 +32,7 @@ const HEAVY = [
  * and `export ... from`, not `import type` / `export type` (erased) nor `await import(...)` (loaded when a
  * command runs). Returns package specifiers and the chain of files that leads to each.
  */
-function staticPackages(entry: string): Map<string, string[]> {
+function staticPackages(entry: string, options: { builtins?: boolean } = {}): Map<string, string[]> {
   const packages = new Map<string, string[]>();
   const seen = new Set<string>();
   const visit = (file: string, chain: string[]) => {
@@ -42,7 +42,7 @@ function staticPackages(entry: string): Map<string, string[]> {
     const re = /^(?:import|export)\s+(?!type\b)(?:[^;]*?\sfrom\s+)?"([^"]+)";/gms;
     for (const m of text.matchAll(re)) {
       const spec = m[1] as string;
-      if (spec.startsWith("node:")) continue;
+      if (spec.startsWith("node:") && !options.builtins) continue;
       if (!spec.startsWith(".")) {
         if (!packages.has(spec)) packages.set(spec, [...chain, file]);
         continue;
@@ -66,6 +66,25 @@ after(() => tmp.cleanup());
 describe("light start", () => {
   test("the import graph reader sees a heavy import (the check can fail)", () => {
     assert.ok(heavyOf(join(SRC, "index.ts")).some((h) => h.startsWith("nodejs-polars")));
+  });
+
+  test("a task process loads node:crypto only when it needs it (3 ms of a cold hand-off)", () => {
+    const taskProcess = join(SRC, "orchestration", "executor", "task-process.ts");
+    const builtins = staticPackages(taskProcess, { builtins: true });
+    assert.ok(
+      builtins.has("node:fs"),
+      "the reader sees the builtins a task process imports (the check can fail)",
+    );
+    assert.equal(
+      builtins.has("node:crypto"),
+      false,
+      `node:crypto imported at start via ${builtins.get("node:crypto")?.join(" -> ")}`,
+    );
+    assert.ok(
+      staticPackages(join(SRC, "orchestration", "executor", "bullmq.ts"), { builtins: true }).has(
+        "node:crypto",
+      ),
+    );
   });
 
   test("windflow/dag loads the authoring API only", () => {

@@ -2,7 +2,6 @@
  * What both store implementations share, so that they cannot drift apart: the checks on what is written,
  * and the effect of a state change on a task instance or run record (the fields the store sets itself).
  */
-import { createHash } from "node:crypto";
 import { jsonProblem } from "../context.js";
 import {
   manualRunTransition,
@@ -32,6 +31,8 @@ import {
 
 /** sha256 (hex) of the spec's JSON form: equal specs, equal hashes. */
 export function specHash(spec: DagSpec): string {
+  // node:crypto on first use (the scheduler's DAG processor): a task process loads the store and never hashes.
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
   return createHash("sha256").update(toJSON(spec)).digest("hex");
 }
 
