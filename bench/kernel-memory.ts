@@ -142,6 +142,15 @@ interface NotebookMemory {
   cells: CellMemory[];
 }
 
+/** A notebook's entry before its first cell's figures. */
+const notMeasured = (path: string): NotebookMemory => ({
+  name: basename(path),
+  ok: false,
+  peakMB: 0,
+  kernelPeakMB: 0,
+  cells: [],
+});
+
 async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemory[]> {
   const byPath = new Map<string, NotebookMemory>();
   let cellPeak = 0;
@@ -153,13 +162,7 @@ async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemor
         sampler.sample();
         if (!byPath.has(event.path)) {
           sampler.reset();
-          byPath.set(event.path, {
-            name: basename(event.path),
-            ok: false,
-            peakMB: 0,
-            kernelPeakMB: 0,
-            cells: [],
-          });
+          byPath.set(event.path, notMeasured(event.path));
         }
         cellPeak = sampler.peak;
         return;
@@ -182,13 +185,7 @@ async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemor
     },
   });
   return results.map((r) => {
-    const entry = byPath.get(r.path) ?? {
-      name: basename(r.path),
-      ok: false,
-      peakMB: 0,
-      kernelPeakMB: 0,
-      cells: [],
-    };
+    const entry = byPath.get(r.path) ?? notMeasured(r.path);
     entry.ok = r.ok;
     if (r.failure) entry.failure = `cell ${r.failure.cellIndex}: ${r.failure.message.split("\n")[0]}`;
     return entry;
