@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,7 +29,7 @@ import {
 import { type JupyterServer, startJupyterServer, withJupyterServer } from "../src/notebook/server.js";
 import { tempNotebookDir } from "./helpers/notebook-fixtures.js";
 import { descendantPids, survivors } from "./helpers/notebook-procs.js";
-import { until } from "./helpers/scheduler-env.js";
+import { HANG_GUARD_MS, until } from "./helpers/scheduler-env.js";
 
 const root = findProjectRoot(__dirname);
 const SETUP_NOTEBOOK = join(root, "notebooks", "00-setup-check.ipynb");
@@ -133,7 +134,14 @@ describe("running notebooks on a real Jupyter server", () => {
   const notebooks = tempNotebookDir(root);
   const connect = () => {
     assert.ok(server, "the Jupyter server did not start (see the before hook's error)");
-    return { serverUrl: server.url, token: server.token, serverRootDir: server.rootDir, timeoutMs: 60_000 };
+    // The runner's own guards come before the test's (HANG_GUARD_MS): a stuck step fails naming itself.
+    return {
+      serverUrl: server.url,
+      token: server.token,
+      serverRootDir: server.rootDir,
+      timeoutMs: 120_000,
+      kernelStartTimeoutMs: 120_000,
+    };
   };
 
   before(
@@ -142,7 +150,7 @@ describe("running notebooks on a real Jupyter server", () => {
       server = await startJupyterServer({ root });
       console.log(`jupyter server ready in ${Date.now() - started} ms at ${server.url}`);
     },
-    { timeout: 60_000 },
+    { timeout: HANG_GUARD_MS },
   );
 
   after(
@@ -153,10 +161,10 @@ describe("running notebooks on a real Jupyter server", () => {
       await server.stop();
       assert.deepEqual(await survivors(pids), [], "the server and its kernels must be gone");
     },
-    { timeout: 60_000 },
+    { timeout: HANG_GUARD_MS },
   );
 
-  test("the setup notebook runs green and prints the 138 columns", { timeout: 60_000 }, async () => {
+  test("the setup notebook runs green and prints the 138 columns", { timeout: HANG_GUARD_MS }, async () => {
     const source = readFileSync(SETUP_NOTEBOOK, "utf8");
     const events: CellEvent[] = [];
     const output = join(notebooks.dir, "00-setup-check.out.ipynb");
@@ -188,7 +196,7 @@ describe("running notebooks on a real Jupyter server", () => {
   });
 
   test("a type error in cell 2 fails there with the compiler's message: types flow from the package", {
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   }, async () => {
     const path = notebooks.write("type-error.ipynb", [
       'import { COLUMNS } from "windflow";',
@@ -216,7 +224,7 @@ describe("running notebooks on a real Jupyter server", () => {
   });
 
   test("a runtime error in cell 3 fails there with its message; later cells do not run", {
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   }, async () => {
     const path = notebooks.write("runtime-error.ipynb", [
       { markdown: "# A notebook that throws" },
@@ -242,7 +250,9 @@ describe("running notebooks on a real Jupyter server", () => {
     assert.doesNotMatch(printed(result), /after the error/);
   });
 
-  test("a cell running past its timeout is interrupted and reported", { timeout: 60_000 }, async () => {
+  test("a cell running past its timeout is interrupted and reported", {
+    timeout: HANG_GUARD_MS,
+  }, async () => {
     // The endless cell comes first: whatever the machine's load, it is the one that runs past the budget (a
     // cell before it could too, on a busy machine, since the kernel's first cell compiles its TypeScript setup).
     const path = notebooks.write("endless.ipynb", ["while (true) {}", '"not reached"']);
@@ -258,7 +268,7 @@ describe("running notebooks on a real Jupyter server", () => {
   });
 
   test("runNotebooks runs each notebook on its own kernel and writes each executed copy", {
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   }, async () => {
     const good = notebooks.write("good.ipynb", ["const x = 20;", "x * 2"]);
     const bad = notebooks.write("bad.ipynb", ["x * 2"]);
@@ -281,7 +291,7 @@ describe("running notebooks on a real Jupyter server", () => {
   // src/notebook/kernel.ts; tests/kernel-status.test.ts has the cases on tslab's classes. Here, the kernel the
   // kernelspec starts, as JupyterLab's client (@jupyterlab/services) sees its status.
   test("Run All: the kernel's status is busy while the second cell runs, and while a kernel_info request is answered mid-cell", {
-    timeout: 180_000,
+    timeout: HANG_GUARD_MS,
   }, async () => {
     assert.ok(server, "the Jupyter server did not start (see the before hook's error)");
     const { KernelManager, ServerConnection } = await import("@jupyterlab/services");
@@ -362,7 +372,7 @@ describe("server start-up errors", () => {
   });
 
   test("a server that dies before it is ready is reported with its last output", {
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   }, async (t) => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
@@ -377,9 +387,116 @@ describe("server start-up errors", () => {
   });
 });
 
+describe("a Jupyter server that does not answer", () => {
+  test("a session request left unanswered fails after the kernel start guard, naming the step", {
+    timeout: HANG_GUARD_MS,
+  }, async (t) => {
+    // Answers every poll of @jupyterlab/services with an empty list, and never answers the session request.
+    const held: ServerResponse[] = [];
+    const fake = createHttpServer((request, response) => {
+      if (request.method === "POST" && request.url?.startsWith("/api/sessions")) {
+        held.push(response);
+        return;
+      }
+      response.writeHead(200, { "content-type": "application/json" }).end("[]");
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    t.after(() => {
+      fake.closeAllConnections();
+      fake.close();
+    });
+    const port = (fake.address() as AddressInfo).port;
+    const dir = tempNotebookDir(root);
+    t.after(() => dir.remove());
+    const notebook = dir.write("unanswered.ipynb", ["1 + 1"]);
+    const started = Date.now();
+    await assert.rejects(
+      runNotebook(notebook, {
+        serverUrl: `http://127.0.0.1:${port}/`,
+        token: "t",
+        serverRootDir: root,
+        kernelStartTimeoutMs: 1_500,
+      }),
+      (e: unknown) =>
+        e instanceof WindflowError &&
+        /did not answer the request for a tslab kernel/.test(e.message) &&
+        /within 1500 ms/.test(e.message),
+    );
+    assert.equal(held.length, 1, "the session was asked for once");
+    assert.ok(Date.now() - started < 60_000, "the guard, not the test's timeout, ended the wait");
+  });
+
+  test("a shutdown left unanswered is waited for up to its guard, said on stderr, and the run's own error kept", {
+    timeout: HANG_GUARD_MS,
+  }, async (t) => {
+    // Starts a session whose kernel never answers (its websocket is refused), and never answers the shutdown.
+    const kernel = {
+      id: "k-1",
+      name: "tslab",
+      last_activity: new Date().toISOString(),
+      execution_state: "starting",
+      connections: 0,
+    };
+    const deletes: ServerResponse[] = [];
+    const fake = createHttpServer((request, response) => {
+      const json = (body: unknown, status = 200) =>
+        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (request.method === "POST" && request.url?.startsWith("/api/sessions")) {
+        let body = "";
+        request.on("data", (chunk) => (body += chunk));
+        request.on("end", () => {
+          const asked = JSON.parse(body) as { path: string; name: string; type: string };
+          json({ id: "s-1", path: asked.path, name: asked.name, type: asked.type, kernel }, 201);
+        });
+        return;
+      }
+      if (request.method === "DELETE") {
+        deletes.push(response);
+        return;
+      }
+      if (request.url?.startsWith("/api/kernels/k-1")) return json(kernel);
+      json([]);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    t.after(() => {
+      fake.closeAllConnections();
+      fake.close();
+    });
+    const port = (fake.address() as AddressInfo).port;
+    const dir = tempNotebookDir(root);
+    t.after(() => dir.remove());
+    const notebook = dir.write("never-shut.ipynb", ["1 + 1"]);
+    const said: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      said.push(String(chunk));
+      return write.call(process.stderr, chunk, ...rest);
+    }) as typeof process.stderr.write;
+    t.after(() => {
+      process.stderr.write = write;
+    });
+    const started = Date.now();
+    await assert.rejects(
+      runNotebook(notebook, {
+        serverUrl: `http://127.0.0.1:${port}/`,
+        token: "t",
+        serverRootDir: root,
+        kernelStartTimeoutMs: 1_500,
+        shutdownTimeoutMs: 1_000,
+      }),
+      (e: unknown) =>
+        e instanceof WindflowError &&
+        /did not answer its first kernel_info request within 1500 ms/.test(e.message),
+    );
+    assert.equal(deletes.length, 1, "the session's shutdown was asked for");
+    assert.match(said.join(""), /did not confirm within 1000 ms that it shut down kernel k-1; going on/);
+    assert.ok(Date.now() - started < 60_000, "the guards, not the test's timeout, ended the waits");
+  });
+});
+
 describe("cleanup", () => {
   test("withJupyterServer stops the server and its kernels when the caller throws", {
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
   }, async () => {
     let pids: number[] = [];
     await assert.rejects(
