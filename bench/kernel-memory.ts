@@ -47,13 +47,18 @@ function parents(): Map<number, number> {
   return map;
 }
 
-function rssBytes(pid: number): number {
+/** A memory field of /proc/PID/status, in bytes (0 once the process is gone). */
+function statusBytes(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon"): number {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match ? Number(match[1]) * 1024 : 0;
   } catch {
     return 0;
   }
+}
+
+function rssBytes(pid: number): number {
+  return statusBytes(pid, "VmRSS");
 }
 
 function cmdline(pid: number): string {
@@ -76,7 +81,7 @@ function isKernel(command: string): boolean {
  * The resident memory of every tslab kernel started under this process: the kernels' own processes (`kernel`),
  * and each with its descendants (`tree`: the scheduler and task processes a notebook's engine starts).
  */
-function kernelTreesRss(): { kernel: number; tree: number } {
+function kernelTreesRss(): { kernel: number; tree: number; kernelHwm: number; kernelAnon: number } {
   const parent = parents();
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of parent) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
@@ -87,12 +92,16 @@ function kernelTreesRss(): { kernel: number; tree: number } {
   const mine = descendants(process.pid);
   let tree = 0;
   let kernel = 0;
+  let kernelHwm = 0;
+  let kernelAnon = 0;
   for (const pid of mine) {
     if (!isKernel(cmdline(pid))) continue;
     kernel += rssBytes(pid);
+    kernelHwm += statusBytes(pid, "VmHWM");
+    kernelAnon += statusBytes(pid, "RssAnon");
     for (const p of descendants(pid)) tree += rssBytes(p);
   }
-  return { kernel, tree };
+  return { kernel, tree, kernelHwm, kernelAnon };
 }
 
 /** Samples every `intervalMs`; `peak` since the last `reset`. */
@@ -101,19 +110,30 @@ class Sampler {
   peak = 0;
   /** Peak of the kernels' own processes since the last `reset`. */
   kernelPeak = 0;
+  /**
+   * The kernel's own high-water mark (VmHWM: the kernel's true peak, which a 0.2 s sample can miss inside a long
+   * synchronous step) and the peak of its anonymous memory (RssAnon: VmRSS without the pages of files it maps, such
+   * as the shared libraries and the data file polars reads, which the page cache shares between kernels).
+   */
+  kernelHwm = 0;
+  kernelAnonPeak = 0;
   private timer: NodeJS.Timeout;
   constructor(intervalMs = 200) {
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
   sample(): number {
-    const { kernel, tree } = kernelTreesRss();
+    const { kernel, tree, kernelHwm, kernelAnon } = kernelTreesRss();
     this.peak = Math.max(this.peak, tree);
     this.kernelPeak = Math.max(this.kernelPeak, kernel);
+    this.kernelHwm = Math.max(this.kernelHwm, kernelHwm);
+    this.kernelAnonPeak = Math.max(this.kernelAnonPeak, kernelAnon);
     return tree;
   }
   reset(): void {
     this.peak = 0;
     this.kernelPeak = 0;
+    this.kernelHwm = 0;
+    this.kernelAnonPeak = 0;
   }
   stop(): void {
     clearInterval(this.timer);
@@ -139,6 +159,9 @@ interface NotebookMemory {
   peakMB: number;
   /** The kernel's own process. */
   kernelPeakMB: number;
+  /** The kernel's own high-water mark (VmHWM) and the peak of its anonymous memory (see Sampler). */
+  kernelHwmMB: number;
+  kernelAnonPeakMB: number;
   cells: CellMemory[];
 }
 
@@ -148,6 +171,8 @@ const notMeasured = (path: string): NotebookMemory => ({
   ok: false,
   peakMB: 0,
   kernelPeakMB: 0,
+  kernelHwmMB: 0,
+  kernelAnonPeakMB: 0,
   cells: [],
 });
 
@@ -182,6 +207,8 @@ async function measure(paths: string[], sampler: Sampler): Promise<NotebookMemor
       });
       entry.peakMB = sampler.peak / MB;
       entry.kernelPeakMB = sampler.kernelPeak / MB;
+      entry.kernelHwmMB = sampler.kernelHwm / MB;
+      entry.kernelAnonPeakMB = sampler.kernelAnonPeak / MB;
     },
   });
   return results.map((r) => {
@@ -312,7 +339,7 @@ void (async () => {
     ];
     for (const n of notebooks) {
       lines.push(
-        `  ${n.name.padEnd(32)} peak ${n.peakMB.toFixed(0).padStart(5)} MB, kernel alone ${n.kernelPeakMB.toFixed(0).padStart(5)} MB  ${n.ok ? "ok" : `FAILED ${n.failure}`}`,
+        `  ${n.name.padEnd(32)} peak ${n.peakMB.toFixed(0).padStart(5)} MB, kernel alone ${n.kernelPeakMB.toFixed(0).padStart(5)} MB (high-water mark ${n.kernelHwmMB.toFixed(0).padStart(5)}, anonymous ${n.kernelAnonPeakMB.toFixed(0).padStart(5)})  ${n.ok ? "ok" : `FAILED ${n.failure}`}`,
       );
       for (const c of n.cells)
         lines.push(
