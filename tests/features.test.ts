@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import pl from "nodejs-polars";
 import { loadDataset } from "../src/data/load.js";
-import { SENSOR_COLUMNS } from "../src/data/schema.js";
+import { COLUMNS, SENSOR_COLUMNS } from "../src/data/schema.js";
 import { synthesizeCsv } from "../src/data/synthetic.js";
 import { SchemaError, WindflowError } from "../src/errors.js";
 import { prepareFeaturesSteps, runSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
@@ -19,6 +19,7 @@ import {
   FILL_RULES,
   preparedColumns,
   prepareFeatures,
+  prepareFeaturesConsuming,
   prepareFeaturesWithIO,
 } from "../src/features/prepare.js";
 import { collectGarbageSoon } from "../src/util/gc.js";
@@ -319,6 +320,49 @@ describe("errors name the column", () => {
       (e: unknown) => e instanceof WindflowError && /data generator/.test(e.hint ?? ""),
     );
     assert.ok(!existsSync(join(dir, "f.parquet")));
+  });
+});
+
+describe("prepareFeaturesConsuming (prepareFeaturesWithIO's way: the data given up)", () => {
+  test("the same frame as prepareFeatures, both modes; each used column is dropped from the data as it goes", async () => {
+    const csv = join(dir, "consuming.csv");
+    // Holes, NaN and missing targets across the chunks of columns; a year boundary; each date twice (two turbines).
+    writeFileSync(
+      csv,
+      punchHoles(synthesizeCsv({ seed: 17, start: "2017-12-31T18:00:00+01:00", days: 2 }), slicesHoles()),
+    );
+    for (const options of [training, prediction]) {
+      const expected = prepareFeatures(await loadDataset(csv), options);
+      const data = await loadDataset(csv);
+      const seen: string[][] = [];
+      const got = await prepareFeaturesConsuming(data, options, () => seen.push(data.columns));
+      assert.ok(
+        got.frameEqual(expected, true),
+        `mode ${options.trainingMode}: same values, order and dtypes`,
+      );
+      assert.deepEqual(got.columns, preparedColumns(options.trainingMode));
+      const used = preparedColumns(options.trainingMode);
+      assert.deepEqual(
+        data.columns,
+        COLUMNS.filter((c) => !used.includes(c)),
+        "the data keeps only the columns the features do not use",
+      );
+      assert.ok(seen.length >= 3, `it went a chunk at a time (${seen.length} steps)`);
+      assert.ok(
+        seen.every((columns, i) => i === 0 || columns.length < (seen[i - 1] as string[]).length),
+        "the data shrank at each step",
+      );
+    }
+  });
+
+  test("a sensor column that is not numbers fails before any column is dropped", async () => {
+    const data = frame([{ Date_time: "2017-05-01T12:00:00+02:00" }]).withColumn(pl.Series("P_avg", ["12,5"]));
+    const before = data.columns;
+    await assert.rejects(
+      prepareFeaturesConsuming(data, training),
+      (e: unknown) => e instanceof SchemaError && /P_avg has values that are not numbers/.test(e.message),
+    );
+    assert.deepEqual(data.columns, before);
   });
 });
 

@@ -29,6 +29,7 @@ import { DATE_FORMAT, loadDataset } from "../data/load.js";
 import { COLUMNS, DATE_COLUMN, SENSOR_COLUMNS, TARGET, TURBINE_COLUMN } from "../data/schema.js";
 import { SchemaError, WindflowError } from "../errors.js";
 import { parquetFile, type Reader, withIO } from "../io/with-io.js";
+import { collectGarbageSoon } from "../util/gc.js";
 
 /** The date features, appended after the sensor columns in this order. Int32. */
 export const DATE_FEATURES = ["year", "month", "season"] as const;
@@ -69,17 +70,17 @@ export function preparedColumns(trainingMode: boolean): string[] {
 }
 
 /**
- * Steps 4 and 6 as one expression per rule. Each `pl.col([...])` expands to its columns pairwise
+ * Steps 4 and 6 as one expression per rule (`input` gives a rule's columns, as one or more expressions). Each `pl.col([...])` expands to its columns pairwise
  * (`pl.col(["a", "b"]).fillNull(pl.col(["a", "b"]).mean())` fills `a` with the mean of `a`): a few multi-column
  * expressions instead of 133 single ones, which cost ~100 ms of nodejs-polars overhead per select.
  */
-function fillExprs(columns: readonly string[]): pl.Expr[] {
+function fillExprs(columns: readonly string[], input: (names: readonly string[]) => pl.Expr[]): pl.Expr[] {
   const rule = (names: readonly string[]) => names.filter((c) => columns.includes(c));
   const { forwardFill, mean, median, rollingMean } = FILL_RULES;
   const ruled = new Set<string>([...forwardFill, ...mean, ...median, ...rollingMean]);
   const others = columns.filter((c) => !ruled.has(c));
   const group = (names: readonly string[], fill: (c: pl.Expr) => pl.Expr) =>
-    names.length === 0 ? [] : [fill(pl.col([...names])).fillNull(0)];
+    names.length === 0 ? [] : input(names).map((c) => fill(c).fillNull(0));
   return [
     ...group(rule(forwardFill), (c) => c.forwardFill()),
     ...group(rule(mean), (c) => c.fillNull(c.mean())),
@@ -144,6 +145,68 @@ function utcDate(data: pl.DataFrame, source: string): pl.Expr {
  * or a date is missing or unparsable.
  */
 export function prepareFeatures(data: pl.DataFrame, options: PrepareOptions): pl.DataFrame {
+  const plan = featurePlan(data, options);
+  try {
+    return plan.assemble([
+      data
+        .lazy()
+        .select(...fillExprs(plan.kept, plan.input))
+        .collectSync(),
+    ]);
+  } catch (error) {
+    throw numericError(data, plan.kept, plan.source) ?? error;
+  }
+}
+
+/** Columns filled per select by `prepareFeaturesConsuming`: the data it still holds shrinks between them. */
+const CONSUMED_PER_STEP = 34;
+
+/**
+ * `prepareFeatures` for a caller that gives `data` up (a step that read it for this alone, as
+ * `prepareFeaturesWithIO`): the same features, made a few columns at a time, each column dropped from `data` (in
+ * place) and collected once its features are made. The data and all of its features never exist at once (issue 11:
+ * a notebook kernel's peak, and a features task's). `data` is left with the columns the features do not use.
+ */
+export async function prepareFeaturesConsuming(
+  data: pl.DataFrame,
+  options: PrepareOptions,
+  onProgress?: (columnsDone: number, columns: number) => void,
+): Promise<pl.DataFrame> {
+  const plan = featurePlan(data, options);
+  const parts: pl.DataFrame[] = [];
+  const inner = (data as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
+  try {
+    for (let i = 0; i < plan.kept.length; i += CONSUMED_PER_STEP) {
+      const names = plan.kept.slice(i, i + CONSUMED_PER_STEP);
+      parts.push(
+        data
+          .lazy()
+          .select(...fillExprs(names, plan.input))
+          .collectSync(),
+      );
+      for (const name of names) inner.dropInPlace(name);
+      // The dropped columns' memory goes back once their wrappers are collected (util/gc.ts).
+      await collectGarbageSoon();
+      onProgress?.(i + names.length, plan.kept.length);
+    }
+  } catch (error) {
+    throw numericError(data, plan.kept, plan.source) ?? error;
+  }
+  return plan.assemble(parts);
+}
+
+/** What both ways of preparing features share: the checked input, the rows' new order, the columns' expressions. */
+interface FeaturePlan {
+  source: string;
+  /** The columns the features are made of (the target first in training mode), in the course's order. */
+  kept: readonly string[];
+  /** A rule's columns as Float64, NaN made missing where there is any, in the rows' new order (see fillExprs). */
+  input(names: readonly string[]): pl.Expr[];
+  /** The filled columns (in any grouping), with the date features, in the output's order. */
+  assemble(filled: readonly pl.DataFrame[]): pl.DataFrame;
+}
+
+function featurePlan(data: pl.DataFrame, options: PrepareOptions): FeaturePlan {
   const { trainingMode } = options;
   const source = options.source ?? "the input data";
   const columns = data.columns;
@@ -171,35 +234,70 @@ export function prepareFeatures(data: pl.DataFrame, options: PrepareOptions): pl
 
   const sensors = FEATURE_COLUMNS.slice(0, -DATE_FEATURES.length);
   const kept = trainingMode ? [TARGET, ...sensors] : sensors;
-  const date = pl.col(DATE_COLUMN);
+  let withNan: string[];
   try {
-    // Sensor columns as Float64 (strict: text that is not a number fails), NaN as missing like in pandas; the
-    // dropped columns go now, as they take no part in the rules (the sort has less to move).
-    const numbers = pl.col(kept).cast(pl.Float64, true);
-    const nanCounts = data.select(numbers.isNan().sum()).row(0) as number[];
-    const withNan = kept.filter((_, i) => (nanCounts[i] ?? 0) > 0);
-    let df = data.withColumn(dates).lazy().select(numbers, date);
-    if (withNan.length > 0) df = df.withColumns(pl.col(withNan).fillNan(null));
-    // 1. Target.
-    if (trainingMode) df = df.filter(pl.col(TARGET).isNotNull());
-    // 3. Stable sort by date: ties keep their input order. (Step 2 is computed below from the sorted dates:
-    // the values are the same, and the course's column order is restored by the last select.)
-    df = df.sort({ by: DATE_COLUMN, maintainOrder: true });
-    // 2, 4, 5, 6. Date features of the UTC instant, fill rules and zero fill, then the output order (which
-    // drops Date_time).
-    const month = date.dt.month().cast(pl.Int32);
-    return df
-      .select(
-        ...fillExprs(kept),
-        date.dt.year().cast(pl.Int32).alias("year"),
-        month.alias("month"),
-        month.rem(12).add(3).div(3).floor().cast(pl.Int32).alias("season"),
-      )
-      .select(pl.col(preparedColumns(trainingMode)))
-      .collectSync();
+    // Sensor columns as Float64 (strict: text that is not a number fails here, before any work), NaN as missing
+    // like in pandas; the dropped columns take no part in the rules.
+    const nanCounts = data.select(pl.col(kept).cast(pl.Float64, true).isNan().sum()).row(0) as number[];
+    withNan = kept.filter((_, i) => (nanCounts[i] ?? 0) > 0);
   } catch (error) {
     throw numericError(data, kept, source) ?? error;
   }
+  // 1. Target, and 3. stable sort by date (ties keep their input order), as ONE gather of each column, inside
+  // the expression that fills it: the order is computed on the dates and row numbers alone, and no sorted copy of
+  // the whole frame exists beside the data (filtering then sorting the frame made two full copies while the data
+  // was alive: issue 11, a notebook kernel's memory). (Step 2 is computed from the sorted dates: the values are
+  // the same, and the course's column order is restored by the last select.)
+  const ROW = "__windflow_row";
+  const KEEP = "__windflow_keep";
+  const keys = [dates];
+  // A target that is NaN counts as missing (NaN is missing, as pandas reads it).
+  if (trainingMode)
+    keys.push(
+      data
+        .select(pl.col(TARGET).cast(pl.Float64, true).fillNan(null).isNotNull().alias(KEEP))
+        .getColumn(KEEP),
+    );
+  let rows = pl.DataFrame(keys).lazy().withRowIndex(ROW);
+  if (trainingMode) rows = rows.filter(pl.col(KEEP));
+  // As plain numbers: nodejs-polars 0.24's gather crashes the process when given a Series.
+  const order = Array.from(
+    rows
+      .sort({ by: [DATE_COLUMN, ROW] })
+      .select(ROW)
+      .collectSync()
+      .getColumn(ROW)
+      .toArray() as Iterable<number>,
+  );
+  const nan = new Set(withNan);
+  return {
+    source,
+    kept,
+    input: (names) =>
+      [names.filter((c) => nan.has(c)), names.filter((c) => !nan.has(c))]
+        .filter((part) => part.length > 0)
+        .map((part) => {
+          const numeric = pl.col([...part]).cast(pl.Float64, true);
+          return (nan.has(part[0] as string) ? numeric.fillNan(null) : numeric).gather(order);
+        }),
+    assemble(filled) {
+      // 2. Date features of the UTC instant, in the rows' new order; then the output order (which drops Date_time).
+      const date = pl.col(DATE_COLUMN).gather(order);
+      const month = date.dt.month().cast(pl.Int32);
+      const dateFeatures = pl
+        .DataFrame([dates])
+        .lazy()
+        .select(
+          date.dt.year().cast(pl.Int32).alias("year"),
+          month.alias("month"),
+          month.rem(12).add(3).div(3).floor().cast(pl.Int32).alias("season"),
+        )
+        .collectSync();
+      return pl
+        .concat([...filled, dateFeatures], { how: "horizontal" })
+        .select(...preparedColumns(trainingMode));
+    },
+  };
 }
 
 /** Slow path after a failure: the first sensor column that does not convert to numbers, as a SchemaError. */
@@ -251,8 +349,9 @@ export async function prepareFeaturesWithIO(
   };
   let shape = { rows: 0, columns: [] as string[] };
   const step = withIO(
-    ([data]: [pl.DataFrame]) => {
-      const features = prepareFeatures(data, { source: dataPath, ...options });
+    async ([data]: [pl.DataFrame]) => {
+      // The data was read for this step alone: its columns go as their features are made.
+      const features = await prepareFeaturesConsuming(data, { source: dataPath, ...options });
       // An empty features file would train or predict on nothing, and replace a good file.
       if (features.height === 0)
         throw new WindflowError(
