@@ -546,6 +546,41 @@ describe("trainModel", () => {
     }
   });
 
+  test("consumeFeatures: the same model from a frame given up, whose columns are gone before the first epoch", async () => {
+    // 33 features: three groups of columns (modelInputs copies 16 at a time).
+    const wide = () => {
+      const r = uniform(11);
+      const noise = Object.fromEntries(
+        Array.from({ length: 30 }, (_, j) => [`n${j}`, Float64Array.from({ length: 300 }, () => r())]),
+      );
+      return pl.concat([linearFrame(300, 3), pl.DataFrame(noise)], { how: "horizontal" });
+    };
+    const options = { ...quiet, hiddenUnits: [8], epochs: 2, batchSize: 32 };
+    const a = await trainModel(wide(), options);
+    const given = wide();
+    const widths: number[] = [];
+    const b = await trainModel(given, {
+      ...options,
+      consumeFeatures: true,
+      onEpoch: () => {
+        widths.push(given.width);
+      },
+    });
+    try {
+      const weights = (r: TrainResult) => r.model.getWeights().map((w) => Array.from(w.dataSync()));
+      assert.deepEqual(weights(b), weights(a));
+      const strip = (r: TrainResult) => r.metadata.training.history.map(({ seconds: _, ...e }) => e);
+      assert.deepEqual(strip(b), strip(a));
+      assert.deepEqual(b.metadata.metrics, a.metadata.metrics);
+      assert.deepEqual(b.metadata.features, a.metadata.features);
+      assert.deepEqual(widths, [0, 0], "no column of the frame is left while training");
+      assert.equal(wide().width, 34, "the control: a frame not given up keeps its columns");
+    } finally {
+      a.model.dispose();
+      b.model.dispose();
+    }
+  });
+
   test("early stopping stops after `patience` worse epochs and restores the best weights", async () => {
     // Training rows (the first 260): y = 2x. Validation rows (the next 25%) and test rows (the last 10%): y = -2x.
     // Learning the training relation makes the validation loss worse, so the best epoch comes early and the last

@@ -264,6 +264,13 @@ export interface TrainOptions extends CreateModelOptions, SplitOptions {
   log?: (line: string) => void;
   /** sha256 of the data file, recorded in the metadata. @default null */
   dataSha256?: string | null;
+  /**
+   * The caller gives the features frame up (a step that read it for this alone, as `trainModelWithIO`): each
+   * column is dropped from it (in place) once copied into the model's inputs, and collected, so the frame and the
+   * inputs never exist whole at once (issue 11: a train task's peak, and notebook 04's kernel). The frame is left
+   * without columns. @default false
+   */
+  consumeFeatures?: boolean;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -504,11 +511,6 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   // Frames the caller dropped before training (a notebook's intermediate steps) still hold native memory until a
   // collection runs: free them before the model's inputs are built (util/gc.ts).
   await collectGarbageSoon();
-  const backend = await ensureBackend({
-    ...(options.backend ? { prefer: options.backend } : {}),
-    ...(options.log ? { log: options.log } : {}),
-  });
-  if (backend.backend === "wasm") speedUpWasmMatMul();
 
   // polars -> the model's inputs as ONE row-major Float32Array, rows x inputs (the standardised features, then
   // with rankInputs their ranks: the layers model's `features` and `ranks` side by side), built a column at a
@@ -517,10 +519,26 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   // matrices and their shuffled copies another 700 MB). This matrix is the only copy of the data while training.
   const yColumn = numericColumns(features, [target], "target")[0] as Float64Array;
   const d = featureNames.length;
-  const { x, scaler, ranker } = modelInputs(features, featureNames, split.train, {
+  // With consumeFeatures, each group of columns leaves the frame once in the matrix, and is collected.
+  const dropped = options.consumeFeatures
+    ? async (names: readonly string[]) => {
+        const frame = (features as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
+        for (const name of names) frame.dropInPlace(name);
+        await collectGarbageSoon();
+      }
+    : undefined;
+  const { x, scaler, ranker } = await modelInputs(features, featureNames, split.train, {
     clip,
     quantiles: rankInputs ? (options.quantiles ?? TRAIN_DEFAULTS.quantiles) : null,
+    ...(dropped ? { afterGroup: dropped } : {}),
   });
+  await dropped?.([target]);
+  // TensorFlow is loaded once the inputs are built: its library and the features are not in memory at once.
+  const backend = await ensureBackend({
+    ...(options.backend ? { prefer: options.backend } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  if (backend.backend === "wasm") speedUpWasmMatMul();
   const width = rankInputs ? 2 * d : d;
   const targetScaler = new StandardScaler({ clip }).fitColumns([target], [yColumn.subarray(0, split.train)]);
   const targetHistogram = histogram(yColumn.subarray(0, split.train));
@@ -700,12 +718,17 @@ const GROUP = 16;
  * (QuantileTransformer, same rows). Built a few columns at a time so that only those exist as float64 at once;
  * the scalers fit each column on its own anyway (same parameters as one fit on all the columns).
  */
-export function modelInputs(
+export async function modelInputs(
   frame: pl.DataFrame,
   names: readonly string[],
   trainRows: number,
-  options: { clip: "range" | null; quantiles: number | null },
-): { x: Float32Array; width: number; scaler: ScalerParams; ranker: QuantileParams | null } {
+  options: {
+    clip: "range" | null;
+    quantiles: number | null;
+    /** Called once a group's columns are in the matrix (trainModel's consumeFeatures drops them). */
+    afterGroup?: (names: readonly string[]) => Promise<void>;
+  },
+): Promise<{ x: Float32Array; width: number; scaler: ScalerParams; ranker: QuantileParams | null }> {
   const rows = frame.height;
   const d = names.length;
   const width = options.quantiles === null ? d : 2 * d;
@@ -739,6 +762,7 @@ export function modelInputs(
       q.transformColumns(columns, { out: x, stride: width, offset: d + j0 });
       ranker.references.push(...q.toJSON().references);
     }
+    await options.afterGroup?.(group);
   }
   return { x, width, scaler, ranker };
 }

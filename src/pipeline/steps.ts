@@ -92,10 +92,14 @@ export async function trainModelWithIO(
       return [dir];
     },
   };
-  const step = withIO(([features]: [pl.DataFrame], o: TrainOptions) => trainModel(features, o), {
-    readers: [trainingFeatures],
-    writer: registry,
-  });
+  // The features were read for this step alone: they go as they enter the model's inputs (consumeFeatures).
+  const step = withIO(
+    ([features]: [pl.DataFrame], o: TrainOptions) => trainModel(features, { ...o, consumeFeatures: true }),
+    {
+      readers: [trainingFeatures],
+      writer: registry,
+    },
+  );
   const dataSha256 = options.dataSha256 ?? (existsSync(featuresPath) ? await sha256File(featuresPath) : null);
   await step([featuresPath], resolve(modelsDir), { ...options, dataSha256 });
   return saved as TrainWithIOResult;
