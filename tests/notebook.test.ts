@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -387,6 +387,25 @@ describe("server start-up errors", () => {
   });
 });
 
+/** Starts a fake Jupyter server on a free port (closed after the test) and writes a one-cell notebook for it. */
+async function listenWithNotebook(
+  t: { after(fn: () => void): void },
+  fake: HttpServer,
+  name: string,
+): Promise<{ url: string; notebook: string }> {
+  await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    fake.closeAllConnections();
+    fake.close();
+  });
+  const dir = tempNotebookDir(root);
+  t.after(() => dir.remove());
+  return {
+    url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/`,
+    notebook: dir.write(name, ["1 + 1"]),
+  };
+}
+
 describe("a Jupyter server that does not answer", () => {
   test("a session request left unanswered fails after the kernel start guard, naming the step", {
     timeout: HANG_GUARD_MS,
@@ -400,19 +419,11 @@ describe("a Jupyter server that does not answer", () => {
       }
       response.writeHead(200, { "content-type": "application/json" }).end("[]");
     });
-    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-    t.after(() => {
-      fake.closeAllConnections();
-      fake.close();
-    });
-    const port = (fake.address() as AddressInfo).port;
-    const dir = tempNotebookDir(root);
-    t.after(() => dir.remove());
-    const notebook = dir.write("unanswered.ipynb", ["1 + 1"]);
+    const { url, notebook } = await listenWithNotebook(t, fake, "unanswered.ipynb");
     const started = Date.now();
     await assert.rejects(
       runNotebook(notebook, {
-        serverUrl: `http://127.0.0.1:${port}/`,
+        serverUrl: url,
         token: "t",
         serverRootDir: root,
         kernelStartTimeoutMs: 1_500,
@@ -457,15 +468,7 @@ describe("a Jupyter server that does not answer", () => {
       if (request.url?.startsWith("/api/kernels/k-1")) return json(kernel);
       json([]);
     });
-    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
-    t.after(() => {
-      fake.closeAllConnections();
-      fake.close();
-    });
-    const port = (fake.address() as AddressInfo).port;
-    const dir = tempNotebookDir(root);
-    t.after(() => dir.remove());
-    const notebook = dir.write("never-shut.ipynb", ["1 + 1"]);
+    const { url, notebook } = await listenWithNotebook(t, fake, "never-shut.ipynb");
     const said: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
@@ -478,7 +481,7 @@ describe("a Jupyter server that does not answer", () => {
     const started = Date.now();
     await assert.rejects(
       runNotebook(notebook, {
-        serverUrl: `http://127.0.0.1:${port}/`,
+        serverUrl: url,
         token: "t",
         serverRootDir: root,
         kernelStartTimeoutMs: 1_500,
