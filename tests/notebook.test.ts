@@ -440,34 +440,7 @@ describe("a Jupyter server that does not answer", () => {
   test("a shutdown left unanswered is waited for up to its guard, said on stderr, and the run's own error kept", {
     timeout: HANG_GUARD_MS,
   }, async (t) => {
-    // Starts a session whose kernel never answers (its websocket is refused), and never answers the shutdown.
-    const kernel = {
-      id: "k-1",
-      name: "tslab",
-      last_activity: new Date().toISOString(),
-      execution_state: "starting",
-      connections: 0,
-    };
-    const deletes: ServerResponse[] = [];
-    const fake = createHttpServer((request, response) => {
-      const json = (body: unknown, status = 200) =>
-        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-      if (request.method === "POST" && request.url?.startsWith("/api/sessions")) {
-        let body = "";
-        request.on("data", (chunk) => (body += chunk));
-        request.on("end", () => {
-          const asked = JSON.parse(body) as { path: string; name: string; type: string };
-          json({ id: "s-1", path: asked.path, name: asked.name, type: asked.type, kernel }, 201);
-        });
-        return;
-      }
-      if (request.method === "DELETE") {
-        deletes.push(response);
-        return;
-      }
-      if (request.url?.startsWith("/api/kernels/k-1")) return json(kernel);
-      json([]);
-    });
+    const { fake, deletes } = sessionServer({ answerShutdown: false });
     const { url, notebook } = await listenWithNotebook(t, fake, "never-shut.ipynb");
     const said: string[] = [];
     const write = process.stderr.write;
@@ -494,8 +467,76 @@ describe("a Jupyter server that does not answer", () => {
     assert.equal(deletes.length, 1, "the session's shutdown was asked for");
     assert.match(said.join(""), /did not confirm within 1000 ms that it shut down kernel k-1; going on/);
     assert.ok(Date.now() - started < 60_000, "the guards, not the test's timeout, ended the waits");
+    // The request left unanswered is abandoned, so it keeps no process alive.
+    await until(
+      "the unanswered shutdown request to be abandoned",
+      () => ((deletes[0] as ServerResponse).closed ? true : undefined),
+      30_000,
+    );
+  });
+
+  test("a session the server starts after the guard is shut down once it comes", {
+    timeout: HANG_GUARD_MS,
+  }, async (t) => {
+    const { fake, deletes } = sessionServer({ sessionAfterMs: 2_500, answerShutdown: true });
+    const { url, notebook } = await listenWithNotebook(t, fake, "late.ipynb");
+    await assert.rejects(
+      runNotebook(notebook, {
+        serverUrl: url,
+        token: "t",
+        serverRootDir: root,
+        kernelStartTimeoutMs: 1_000,
+        shutdownTimeoutMs: 5_000,
+      }),
+      (e: unknown) =>
+        e instanceof WindflowError && /did not answer the request for a tslab kernel/.test(e.message),
+    );
+    assert.equal(deletes.length, 0, "no shutdown before the session exists");
+    await until("the late session's shutdown", () => (deletes.length === 1 ? true : undefined), 30_000);
   });
 });
+
+/**
+ * A fake Jupyter server whose sessions start (after `sessionAfterMs`) with a kernel that never answers (its
+ * websocket is refused); shutdowns (DELETE) are recorded, and answered or left hanging.
+ */
+function sessionServer(options: { sessionAfterMs?: number; answerShutdown: boolean }): {
+  fake: HttpServer;
+  deletes: ServerResponse[];
+} {
+  const kernel = {
+    id: "k-1",
+    name: "tslab",
+    last_activity: new Date().toISOString(),
+    execution_state: "starting",
+    connections: 0,
+  };
+  const deletes: ServerResponse[] = [];
+  const fake = createHttpServer((request, response) => {
+    const json = (body: unknown, status = 200) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (request.method === "POST" && request.url?.startsWith("/api/sessions")) {
+      let body = "";
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        const asked = JSON.parse(body) as { path: string; name: string; type: string };
+        setTimeout(
+          () => json({ id: "s-1", path: asked.path, name: asked.name, type: asked.type, kernel }, 201),
+          options.sessionAfterMs ?? 0,
+        );
+      });
+      return;
+    }
+    if (request.method === "DELETE") {
+      deletes.push(response);
+      if (options.answerShutdown) response.writeHead(204).end();
+      return;
+    }
+    if (request.url?.startsWith("/api/kernels/k-1")) return json(kernel);
+    json([]);
+  });
+  return { fake, deletes };
+}
 
 describe("cleanup", () => {
   test("withJupyterServer stops the server and its kernels when the caller throws", {

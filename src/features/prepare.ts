@@ -175,22 +175,20 @@ export async function prepareFeaturesConsuming(
   const plan = featurePlan(data, options);
   const parts: pl.DataFrame[] = [];
   const inner = (data as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
-  try {
-    for (let i = 0; i < plan.kept.length; i += CONSUMED_PER_STEP) {
-      const names = plan.kept.slice(i, i + CONSUMED_PER_STEP);
-      parts.push(
-        data
-          .lazy()
-          .select(...fillExprs(names, plan.input))
-          .collectSync(),
-      );
-      for (const name of names) inner.dropInPlace(name);
-      // The dropped columns' memory goes back once their wrappers are collected (util/gc.ts).
-      await collectGarbageSoon();
-      onProgress?.(i + names.length, plan.kept.length);
-    }
-  } catch (error) {
-    throw numericError(data, plan.kept, plan.source) ?? error;
+  for (let i = 0; i < plan.kept.length; i += CONSUMED_PER_STEP) {
+    const names = plan.kept.slice(i, i + CONSUMED_PER_STEP);
+    // The columns were checked numeric by featurePlan: an error here is polars' own, passed on as it is
+    // (prepareFeatures' slow path would look for columns already dropped).
+    parts.push(
+      data
+        .lazy()
+        .select(...fillExprs(names, plan.input))
+        .collectSync(),
+    );
+    for (const name of names) inner.dropInPlace(name);
+    // The dropped columns' memory goes back once their wrappers are collected (util/gc.ts).
+    await collectGarbageSoon();
+    onProgress?.(i + names.length, plan.kept.length);
   }
   return plan.assemble(parts);
 }

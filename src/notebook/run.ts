@@ -334,15 +334,30 @@ async function withKernel<T>(
   // Required here, not at the top: @jupyterlab/services takes 0.1-0.6 s to load, and every `windflow` import
   // paid it (a DAG file's task, the DAG processor).
   const { KernelManager, ServerConnection, SessionManager } = services();
+  // Every request of this run can be abandoned once the run is over: a request the server never answers (waited for
+  // up to a guard below) must not keep the caller's process alive.
+  const requests = new AbortController();
   const serverSettings = ServerConnection.makeSettings({
     baseUrl: options.serverUrl,
     ...(options.token === undefined ? {} : { token: options.token }),
+    fetch: (input: RequestInfo | URL, init?: RequestInit) =>
+      fetch(input, {
+        ...init,
+        signal: init?.signal ? AbortSignal.any([init.signal, requests.signal]) : requests.signal,
+      }),
   });
   const unmute = muteServicesDebug();
   const kernelManager = new KernelManager({ serverSettings });
   const sessionManager = new SessionManager({ serverSettings, kernelManager });
+  const release = (): void => {
+    sessionManager.dispose();
+    kernelManager.dispose();
+    requests.abort();
+    unmute();
+  };
   let session: Session.ISessionConnection | undefined;
   let death: ReturnType<typeof watchDeath> | undefined;
+  let lateStart: Promise<Session.ISessionConnection> | undefined;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   try {
     const kernelStarted = Date.now();
@@ -352,11 +367,8 @@ async function withKernel<T>(
     const starting = startSession(sessionManager, relDir, path, kernelName);
     const started = await withDeadline(starting, startTimeoutMs);
     if (started === "timeout") {
-      // Shut down whatever kernel the late answer brings; the error below is what the caller needs.
-      void starting.then(
-        (late) => shutdownQuietly(late, shutdownTimeoutMs),
-        () => undefined,
-      );
+      // The error below is what the caller needs now; the kernel a late answer brings is shut down after it.
+      lateStart = starting;
       throw new WindflowError(
         `the Jupyter server did not answer the request for a ${kernelName} kernel for ${path} within ${startTimeoutMs} ms`,
         {
@@ -383,10 +395,22 @@ async function withKernel<T>(
   } finally {
     death?.dispose();
     await shutdownQuietly(session, shutdownTimeoutMs);
-    sessionManager.dispose();
-    kernelManager.dispose();
-    unmute();
+    if (lateStart === undefined) release();
+    else void shutdownLate(lateStart, shutdownTimeoutMs).finally(release);
   }
+}
+
+/**
+ * The session a start request brings after its guard (the caller has its error already): waited for, bounded, and
+ * shut down, with the managers that made it alive until then (disposing them would fail the late start's own
+ * bookkeeping, and the session's id with it).
+ */
+async function shutdownLate(starting: Promise<Session.ISessionConnection>, timeoutMs: number): Promise<void> {
+  const late = await withDeadline(
+    starting.catch(() => undefined),
+    timeoutMs,
+  );
+  if (late !== "timeout") await shutdownQuietly(late, timeoutMs);
 }
 
 export interface RunNotebooksOptions extends Omit<RunNotebookOptions, "outputPath"> {
@@ -750,6 +774,8 @@ function watchDeath(kernel: Kernel.IKernelConnection): { promise: Promise<"died"
 
 /** `promise`'s value, or "timeout" after `timeoutMs` (the promise is left to settle on its own). */
 async function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | "timeout"> {
+  // No limit (Node's timers would fire an infinite delay after 1 ms).
+  if (!Number.isFinite(timeoutMs)) return promise;
   const controller = new AbortController();
   const timeout = sleep(timeoutMs, "timeout" as const, { signal: controller.signal }).catch(
     () => "timeout" as const,
