@@ -16,7 +16,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Kernel, KernelMessage, Session, SessionManager } from "@jupyterlab/services";
 import { WindflowError } from "../errors.js";
 
@@ -32,6 +31,7 @@ function services(): typeof import("@jupyterlab/services") {
 }
 
 import { writeFileAtomicSync } from "../util/atomic.js";
+import { withDeadline } from "../util/deadline.js";
 import { findProjectRoot } from "./jupyter-env.js";
 import { type JupyterServer, type StartJupyterServerOptions, startJupyterServer } from "./server.js";
 
@@ -770,21 +770,6 @@ function watchDeath(kernel: Kernel.IKernelConnection): { promise: Promise<"died"
       if (onStatus) kernel.statusChanged.disconnect(onStatus);
     },
   };
-}
-
-/** `promise`'s value, or "timeout" after `timeoutMs` (the promise is left to settle on its own). */
-async function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | "timeout"> {
-  // No limit (Node's timers would fire an infinite delay after 1 ms).
-  if (!Number.isFinite(timeoutMs)) return promise;
-  const controller = new AbortController();
-  const timeout = sleep(timeoutMs, "timeout" as const, { signal: controller.signal }).catch(
-    () => "timeout" as const,
-  );
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    controller.abort();
-  }
 }
 
 /** `promise`'s value, "died" if the kernel dies first, or "timeout" after `timeoutMs`. */

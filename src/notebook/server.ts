@@ -27,6 +27,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { WindflowError } from "../errors.js";
+import { withDeadline } from "../util/deadline.js";
 import { findProjectRoot, jupyterEnv, jupyterPaths, writeKernelspec } from "./jupyter-env.js";
 
 export interface StartJupyterServerOptions {
@@ -341,8 +342,7 @@ function unhook(): void {
 }
 
 async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  const timeout = sleep(ms, false, { ref: false });
-  return Promise.race([promise.then(() => true), timeout]);
+  return (await withDeadline(promise, ms)) !== "timeout";
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {
