@@ -12,7 +12,7 @@ import { loadDataset } from "../src/data/load.js";
 import { COLUMNS, SENSOR_COLUMNS } from "../src/data/schema.js";
 import { synthesizeCsv } from "../src/data/synthetic.js";
 import { SchemaError, WindflowError } from "../src/errors.js";
-import { prepareFeaturesSteps, runSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
+import { chain, prepareFeaturesSteps, runSteps, sameAsPrepareFeatures } from "../src/features/explain.js";
 import {
   DATE_FEATURES,
   FEATURE_COLUMNS,
@@ -411,19 +411,60 @@ describe("prepareFeaturesSteps (the notebooks' step by step)", () => {
       await collectGarbageSoon();
     };
     const refs: WeakRef<pl.DataFrame>[] = [];
-    const steps = await runSteps(data, { trainingMode: true }, false, (f) => refs.push(new WeakRef(f)));
+    const widths: number[] = [];
+    await runSteps(data, { trainingMode: true }, false, (f) => {
+      refs.push(new WeakRef(f));
+      widths.push(f.width);
+    });
     await collect();
-    assert.equal(refs.length, 9, "a frame per step");
-    assert.deepEqual(
-      refs.flatMap((r, i) => (r.deref() === undefined ? [] : [steps.steps[i]?.step])),
-      [],
-      "whole frames still alive",
-    );
-    // The check can fail: a frame the caller keeps stays alive.
+    assert.ok(refs.length > 9, `frames for the steps of each group of columns (${refs.length})`);
+    assert.equal(refs.filter((r) => r.deref() !== undefined).length, 0, "frames still alive");
+    // No frame holds the whole data beside the caller's: a group of 24 columns, the date, the target and
+    // the three date features at most (the data has 138 columns).
+    assert.ok(Math.max(...widths) <= 24 + 2 + 3, `widest frame: ${Math.max(...widths)} columns`);
+    // The check can fail: a frame kept stays alive.
+    let held: pl.DataFrame | undefined;
     const kept: WeakRef<pl.DataFrame>[] = [];
-    const held = await runSteps(data, { trainingMode: true }, true, (f) => kept.push(new WeakRef(f)));
+    await runSteps(data, { trainingMode: true }, false, (f) => {
+      held ??= f;
+      kept.push(new WeakRef(f));
+    });
     await collect();
-    assert.equal(kept.at(-1)?.deref(), held.last);
-    assert.equal(kept.slice(0, -1).filter((r) => r.deref() !== undefined).length, 0);
+    assert.equal(kept[0]?.deref(), held);
+    assert.equal(kept.slice(1).filter((r) => r.deref() !== undefined).length, 0);
+  });
+
+  test("the steps made a group of columns at a time are the steps made on the whole frame", async () => {
+    const csv = join(dir, "steps-groups.csv");
+    writeFileSync(
+      csv,
+      punchHoles(synthesizeCsv({ seed: 15, start: "2017-12-31T12:00:00+01:00", days: 2 }), slicesHoles()),
+    );
+    const data = await loadDataset(csv);
+    for (const trainingMode of [true, false]) {
+      const steps = (await runSteps(data, { trainingMode }, false)).steps;
+      for (const [i, s] of steps.entries()) {
+        const whole = (await chain(data, { trainingMode }, s.step)).parts[i];
+        assert.ok(whole, `step ${s.step}`);
+        const what = `mode ${trainingMode}, step ${s.step}`;
+        assert.deepEqual([s.step, s.rule, s.height], [whole.step, whole.rule, whole.height], what);
+        assert.deepEqual(s.columns, whole.columns, what);
+        assert.ok(s.head.frameEqual(whole.head, true), `${what}: head`);
+        assert.equal(s.example === null, whole.example === null, `${what}: example or not`);
+        if (s.example && whole.example) {
+          const shown = s.example.before.columns;
+          assert.deepEqual(shown, whole.columns.slice(0, 8), `${what}: the example's columns`);
+          assert.ok(
+            s.example.before.frameEqual(whole.example.before.select(...shown), true),
+            `${what}: before`,
+          );
+          assert.ok(s.example.after.frameEqual(whole.example.after.select(...shown), true), `${what}: after`);
+        }
+      }
+      assert.ok(
+        steps.some((s) => s.step === "6" && s.example !== null && s.columns.length > 8),
+        "a last step with more columns than an example shows (the case worth testing)",
+      );
+    }
   });
 });

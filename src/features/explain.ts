@@ -24,12 +24,17 @@ export interface PrepareStep {
    * and the whole frame of every step would hold several copies of the data (750 MB on the course file).
    */
   head: pl.DataFrame;
-  /** A few consecutive rows of `columns` where the step changed a value: before and after it (null: none). */
+  /**
+   * A few consecutive rows where the step changed a value, before and after it, of its first columns (at most
+   * EXAMPLE_COLUMNS of `columns`; the rows are where the first one changed); null: none.
+   */
   example: { before: pl.DataFrame; after: pl.DataFrame } | null;
 }
 
 /** Rows shown in an example. */
 const EXAMPLE_ROWS = 6;
+/** Columns shown in an example, at most (the first ones the step acted on). */
+const EXAMPLE_COLUMNS = 8;
 /** Rows kept of each step's frame. */
 const HEAD_ROWS = 10;
 
@@ -67,17 +72,26 @@ export async function prepareFeaturesSteps(
   options: { trainingMode: boolean },
 ): Promise<PrepareStep[]> {
   const { steps } = await runSteps(data, options, false);
-  // The last steps' whole frames are garbage now, in native memory V8 does not see (util/gc.ts).
+  // The last steps' frames are garbage now, in native memory V8 does not see (util/gc.ts).
   await collectGarbageSoon();
   return steps;
 }
 
+/** Data columns per group, beside the date and the target (see runSteps): each group's frames are tens of MB. */
+const GROUP_COLUMNS = 24;
+
 /**
- * The steps, and with `keepLast` the last step's whole frame (for sameAsPrepareFeatures); `onFrame` sees each
- * step's whole frame (for tests). Only the frame before the current step
- * and the current one are alive at a time: each step's frame is dropped once the next one is made, and collected
- * then (polars' columns are native memory V8 does not count, and their finalizers run on a later turn: hence
- * async). Holding every step's frame until the end took 750 MB more at the peak on the course file (issue 11).
+ * The steps, and with `keepLast` the last step's whole frame (for sameAsPrepareFeatures); `onFrame` sees every
+ * frame made (for tests).
+ *
+ * The caller keeps `data` (a notebook's variable): a whole frame per step beside it took the kernel from 520 MB to
+ * 1,000 MB on the course file (issue 11). The rules act on each column alone once the rows are chosen and sorted,
+ * and the rows are chosen and sorted by the date and the target alone: so the steps run on groups of
+ * GROUP_COLUMNS columns (with the date and the target) one after the other, and each step's first rows, counts and
+ * columns are put together from the groups'. Each fill rule's example is then made on the date, the target and
+ * the rule's first EXAMPLE_COLUMNS columns alone (the rows shown depend on the first column only). A frame is
+ * dropped once the next one is made, and collected then (polars' columns are native memory V8 does not count,
+ * and their finalizers run on a later turn: hence async).
  */
 export async function runSteps(
   data: pl.DataFrame,
@@ -85,8 +99,87 @@ export async function runSteps(
   keepLast: boolean,
   onFrame?: (frame: pl.DataFrame) => void,
 ): Promise<{ steps: PrepareStep[]; last?: pl.DataFrame }> {
-  const { trainingMode } = options;
+  const keys = [DATE_COLUMN, TARGET].filter((c) => data.columns.includes(c));
+  const others = data.columns.filter((c) => !keys.includes(c));
+  const groups: string[][] = [];
+  for (let i = 0; i < others.length || i === 0; i += GROUP_COLUMNS)
+    groups.push(others.slice(i, i + GROUP_COLUMNS));
+  // Each step's columns in the order of the whole frame's: the steps on no rows.
+  const template = (await chain(data.head(0), options, null)).parts;
+  const parts: StepPart[][] = [];
+  const lasts: pl.DataFrame[] = [];
+  for (const group of groups) {
+    const run = await chain(data.select(...keys, ...group), options, null, onFrame);
+    parts.push(run.parts);
+    if (keepLast) lasts.push(run.last);
+    await collectGarbageSoon();
+  }
   const steps: PrepareStep[] = [];
+  for (const [i, shape] of template.entries()) {
+    const order = shape.head.columns;
+    const ofGroups = parts.map((p) => p[i] as StepPart);
+    const head = joined(ofGroups.map((p) => p.head)).select(...order);
+    const acted = new Set(ofGroups.flatMap((p) => p.columns));
+    // In the rule's own order (a fill rule's, or step 3's: date then turbine), then the frame's.
+    const columns = [...new Set([...shape.columns, ...order])].filter((c) => acted.has(c));
+    let example: PrepareStep["example"] = null;
+    if (shape.examples && columns.length > 0) {
+      const shown = columns.slice(0, EXAMPLE_COLUMNS).filter((c) => !keys.includes(c));
+      const run = await chain(data.select(...keys, ...shown), options, shape.step, onFrame);
+      example = run.parts[i]?.example ?? null;
+      await collectGarbageSoon();
+    }
+    steps.push({
+      step: shape.step,
+      rule: shape.rule,
+      columns,
+      height: ofGroups[0]?.height ?? 0,
+      width: head.width,
+      head,
+      example,
+    });
+  }
+  if (!keepLast) return { steps };
+  // Not even in the returned object unless asked: the caller's awaited promise would keep it alive.
+  return { steps, last: joined(lasts).select(...(template.at(-1)?.head.columns ?? [])) };
+}
+
+/** Frames of the same rows side by side, each column once (the date and the target are in every group). */
+function joined(frames: readonly pl.DataFrame[]): pl.DataFrame {
+  const seen = new Set<string>();
+  const fresh = frames.map((f) => {
+    const own = f.columns.filter((c) => !seen.has(c));
+    for (const c of own) seen.add(c);
+    return f.select(...own);
+  });
+  return pl.concat(fresh, { how: "horizontal" });
+}
+
+/** A step as one run of the rules sees it (see runSteps). */
+interface StepPart {
+  step: string;
+  rule: string;
+  columns: string[];
+  height: number;
+  head: pl.DataFrame;
+  /** Whether the step shows an example (the fill rules and the last step). */
+  examples: boolean;
+  example: PrepareStep["example"];
+}
+
+/**
+ * The rules, one after the other, on `data` (all of it or a group of its columns): each step's first rows,
+ * counts and columns, and the example of step `exampleStep` (only that one: a search for the changed rows reads a
+ * whole column). Exported for tests: on the whole frame, it is what runSteps' groups must add up to.
+ */
+export async function chain(
+  data: pl.DataFrame,
+  options: { trainingMode: boolean },
+  exampleStep: string | null,
+  onFrame?: (frame: pl.DataFrame) => void,
+): Promise<{ parts: StepPart[]; last: pl.DataFrame }> {
+  const { trainingMode } = options;
+  const parts: StepPart[] = [];
   const add = (
     step: string,
     rule: string,
@@ -95,14 +188,14 @@ export async function runSteps(
     previous?: pl.DataFrame,
   ) => {
     onFrame?.(frame);
-    steps.push({
+    parts.push({
       step,
       rule,
       columns,
       height: frame.height,
-      width: frame.width,
       head: detached(frame.head(HEAD_ROWS)),
-      example: previous ? exampleOf(previous, frame, columns) : null,
+      examples: previous !== undefined,
+      example: previous && exampleStep === step ? exampleOf(previous, frame, columns) : null,
     });
     return frame;
   };
@@ -121,7 +214,6 @@ export async function runSteps(
     trainingMode ? [TARGET] : [],
     trainingMode ? df.filter(pl.col(TARGET).isNotNull()) : df.columns.includes(TARGET) ? df.drop(TARGET) : df,
   );
-  await collectGarbageSoon();
   const month = pl.col(DATE_COLUMN).dt.month().cast(pl.Int32);
   df = add(
     "2",
@@ -133,7 +225,6 @@ export async function runSteps(
       month.rem(12).add(3).div(3).floor().cast(pl.Int32).alias("season"),
     ),
   );
-  await collectGarbageSoon();
   df = add(
     "3",
     "sort every row by date, stably (rows of the same instant keep their order)",
@@ -152,7 +243,6 @@ export async function runSteps(
     ],
   ];
   for (const [step, rule, columns, fill] of fills) {
-    await collectGarbageSoon();
     const present = columns.filter((c) => df.columns.includes(c));
     const before = df;
     df = add(step, rule, present, df.withColumns(fill(pl.col([...present]))), before);
@@ -163,7 +253,6 @@ export async function runSteps(
     [],
     df.select(...preparedColumns(trainingMode).filter((c) => df.columns.includes(c))),
   );
-  await collectGarbageSoon();
   const before = df;
   const values = df.columns.filter((c) => !["year", "month", "season"].includes(c));
   df = add(
@@ -173,8 +262,7 @@ export async function runSteps(
     df.withColumns(pl.col(values).fillNull(0)),
     before,
   );
-  // Not even in the returned object unless asked: the caller's awaited promise would keep it alive.
-  return keepLast ? { steps, last: df } : { steps };
+  return { parts, last: df };
 }
 
 /** The frame `prepareFeaturesSteps` ends with, checked against `prepareFeatures` (for tests and doubters). */
