@@ -28,6 +28,7 @@ import {
   cosine,
   createModel,
   EarlyStopping,
+  modelInputs,
   predict,
   SplitError,
   splitRows,
@@ -266,6 +267,54 @@ describe("writing into a wider matrix (modelInputs)", () => {
     windflowError(
       () => ranks.transformColumns([a, b], { out: new Float32Array(8), stride: 5, offset: 0 }),
       /cannot write/,
+    );
+  });
+
+  test("modelInputs, made in tiles of rows and groups of columns, is the matrix written from whole columns", async () => {
+    // 40,000 rows: two blocks of 16,384 and a part; 37 features: two groups of 16 and a part.
+    const rows = 40_000;
+    const d = 37;
+    const r = uniform(5);
+    const names = Array.from({ length: d }, (_, j) => `f${j}`);
+    const columns = names.map((_, j) => Float64Array.from({ length: rows }, () => r() * (j + 1) + j));
+    const frame = () => pl.DataFrame(Object.fromEntries(names.map((n, j) => [n, columns[j]])));
+    const trainRows = 30_000;
+    const training = columns.map((c) => c.subarray(0, trainRows));
+    for (const quantiles of [null, 50]) {
+      const scaler = new StandardScaler({ clip: "range" }).fitColumns(names, training);
+      const width = quantiles === null ? d : 2 * d;
+      const expected = new Float32Array(rows * width);
+      scaler.transformColumns(columns, { out: expected, stride: width, offset: 0 });
+      if (quantiles !== null)
+        new QuantileTransformer({ quantiles })
+          .fitColumns(names, training)
+          .transformColumns(columns, { out: expected, stride: width, offset: d });
+      const given = frame();
+      const groups: string[][] = [];
+      const built = await modelInputs(given, names, trainRows, {
+        clip: "range",
+        quantiles,
+        afterGroup: async (group) => {
+          groups.push([...group]);
+        },
+      });
+      assert.equal(built.width, width);
+      assert.deepEqual(built.scaler, scaler.toJSON(), `quantiles ${quantiles}`);
+      assert.equal(built.x.length, expected.length);
+      const first = built.x.findIndex((v, i) => v !== expected[i]);
+      assert.equal(first, -1, `quantiles ${quantiles}: first difference at ${first}`);
+      assert.deepEqual(
+        groups.map((g) => g.length),
+        [16, 16, 5],
+      );
+    }
+    // A value that is not finite is named by its row in the whole column, not in its block.
+    const broken = columns.map((c) => c.slice());
+    (broken[20] as Float64Array)[20_000] = Number.NaN;
+    const bad = pl.DataFrame(Object.fromEntries(names.map((n, j) => [n, broken[j]])));
+    await assert.rejects(
+      modelInputs(bad, names, trainRows, { clip: null, quantiles: null }),
+      /column f20 has the value NaN at row 20000/,
     );
   });
 });

@@ -56,7 +56,7 @@ import { WindflowError } from "../errors.js";
 import { collectGarbageSoon } from "../util/gc.js";
 import { type Progress, progress } from "../util/progress.js";
 import { type BackendName, ensureBackend } from "./backend.js";
-import { numericColumns } from "./frame.js";
+import { assertFinite, numericColumns } from "./frame.js";
 import {
   type EpochReport,
   histogram,
@@ -709,14 +709,23 @@ function meanSquaredError(predicted: Float32Array, actual: Float32Array, [lo, hi
   return sum / actual.length;
 }
 
-/** Feature columns read from polars and written into the model's inputs together (see modelInputs). */
+/** Feature columns read from polars and turned into inputs together (see modelInputs). */
 const GROUP = 16;
+/** Rows of a block of the inputs while they are built (see modelInputs): 16 MB of the matrix on the course file. */
+const BLOCK_ROWS = 16_384;
 
 /**
  * The model's inputs for every row of `frame` as one row-major Float32Array of `rows x width`: the standardised
  * `names` (StandardScaler fitted on the first `trainRows` rows), then, unless `quantiles` is null, their ranks
- * (QuantileTransformer, same rows). Built a few columns at a time so that only those exist as float64 at once;
- * the scalers fit each column on its own anyway (same parameters as one fit on all the columns).
+ * (QuantileTransformer, same rows). The scalers fit each column on its own (same parameters as one fit on all the
+ * columns).
+ *
+ * Built in two passes, so that the frame (when `afterGroup` drops its columns) and the matrix are never whole at
+ * once (issue 11: a notebook kernel's peak): a row-major matrix is touched in every page by its first column, so
+ * writing it from the frame's columns made it whole while the frame still was. First, GROUP columns at a time,
+ * each column is read from polars as float64, fitted, and written as float32 into tiles of BLOCK_ROWS rows (the
+ * group's inputs side by side), and the group is given to `afterGroup`; then, a block of rows at a time, the
+ * matrix's rows are copied from the tiles, which are dropped.
  */
 export async function modelInputs(
   frame: pl.DataFrame,
@@ -725,14 +734,14 @@ export async function modelInputs(
   options: {
     clip: "range" | null;
     quantiles: number | null;
-    /** Called once a group's columns are in the matrix (trainModel's consumeFeatures drops them). */
+    /** Called once a group's columns are in the tiles (trainModel's consumeFeatures drops them). */
     afterGroup?: (names: readonly string[]) => Promise<void>;
   },
 ): Promise<{ x: Float32Array; width: number; scaler: ScalerParams; ranker: QuantileParams | null }> {
   const rows = frame.height;
   const d = names.length;
-  const width = options.quantiles === null ? d : 2 * d;
-  const x = new Float32Array(rows * width);
+  const ranks = options.quantiles !== null;
+  const width = ranks ? 2 * d : d;
   const scaler: ScalerParams = {
     type: "StandardScaler",
     columns: [...names],
@@ -742,27 +751,62 @@ export async function modelInputs(
     max: [],
     clip: options.clip,
   };
-  const ranker: QuantileParams | null =
-    options.quantiles === null ? null : { type: "QuantileTransformer", columns: [...names], references: [] };
-  // Columns GROUP at a time: a row's GROUP values land side by side (one cache line), where a column at a time
-  // would touch a cache line per value of the matrix.
+  const ranker: QuantileParams | null = ranks
+    ? { type: "QuantileTransformer", columns: [...names], references: [] }
+    : null;
+  const blocks = Math.ceil(rows / BLOCK_ROWS);
+  const block = (b: number): [number, number] => [b * BLOCK_ROWS, Math.min(rows, (b + 1) * BLOCK_ROWS)];
+  // tiles[g][b]: group g's inputs (its standardised columns, then their ranks) for the rows of block b.
+  const tiles: (Float32Array | null)[][] = [];
   for (let j0 = 0; j0 < d; j0 += GROUP) {
     const group = names.slice(j0, j0 + GROUP);
+    const k = group.length;
     const columns = numericColumns(frame, group);
+    // Here, on whole columns: the blocks below would name a row by its place in its block.
+    for (const [j, c] of columns.entries()) assertFinite(group[j] as string, c);
     const training = columns.map((c) => c.subarray(0, trainRows));
     const fitted = new StandardScaler({ clip: options.clip }).fitColumns(group, training);
-    fitted.transformColumns(columns, { out: x, stride: width, offset: j0 });
     const p = fitted.toJSON();
     scaler.mean.push(...p.mean);
     scaler.scale.push(...p.scale);
     scaler.min.push(...p.min);
     scaler.max.push(...p.max);
-    if (ranker && options.quantiles !== null) {
-      const q = new QuantileTransformer({ quantiles: options.quantiles }).fitColumns(group, training);
-      q.transformColumns(columns, { out: x, stride: width, offset: d + j0 });
-      ranker.references.push(...q.toJSON().references);
+    const q =
+      ranker && options.quantiles !== null
+        ? new QuantileTransformer({ quantiles: options.quantiles }).fitColumns(group, training)
+        : null;
+    if (ranker && q) ranker.references.push(...q.toJSON().references);
+    const stride = ranks ? 2 * k : k;
+    const own: Float32Array[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const [r0, r1] = block(b);
+      const part = columns.map((c) => c.subarray(r0, r1));
+      const tile = new Float32Array((r1 - r0) * stride);
+      fitted.transformColumns(part, { out: tile, stride, offset: 0 });
+      q?.transformColumns(part, { out: tile, stride, offset: k });
+      own.push(tile);
     }
+    tiles.push(own);
     await options.afterGroup?.(group);
+  }
+  const x = new Float32Array(rows * width);
+  for (let b = 0; b < blocks; b++) {
+    const [r0, r1] = block(b);
+    for (const [g, own] of tiles.entries()) {
+      const tile = own[b] as Float32Array;
+      own[b] = null;
+      const j0 = g * GROUP;
+      const k = Math.min(GROUP, d - j0);
+      const stride = ranks ? 2 * k : k;
+      for (let r = r0; r < r1; r++) {
+        const from = (r - r0) * stride;
+        const to = r * width + j0;
+        for (let j = 0; j < k; j++) x[to + j] = tile[from + j] as number;
+        if (ranks) for (let j = 0; j < k; j++) x[to + d + j] = tile[from + k + j] as number;
+      }
+    }
+    // The copied tiles' memory goes back at a collection; one every few blocks.
+    if (b % 4 === 3) await collectGarbageSoon();
   }
   return { x, width, scaler, ranker };
 }
