@@ -56,6 +56,7 @@ export {
   type PrepareOptions,
   preparedColumns,
   prepareFeatures,
+  prepareFeaturesConsuming,
   prepareFeaturesWithIO,
   ROLLING_WINDOW,
 } from "./features/prepare.js";

@@ -348,6 +348,14 @@ describe("prepareFeaturesConsuming (prepareFeaturesWithIO's way: the data given 
         "the data keeps only the columns the features do not use",
       );
       assert.ok(seen.length >= 3, `it went a chunk at a time (${seen.length} steps)`);
+      // Used again (a notebook's cell run twice), the data given up says so and what to do, in every step.
+      const givenUp = (e: unknown) =>
+        e instanceof WindflowError &&
+        /the input data was given up to prepareFeaturesConsuming, which took its columns/.test(e.message) &&
+        /load the data again \(loadDataset\)/.test(e.hint ?? "");
+      assert.throws(() => prepareFeatures(data, options), givenUp);
+      await assert.rejects(prepareFeaturesConsuming(data, options), givenUp);
+      await assert.rejects(prepareFeaturesSteps(data, options), /the data was given up/);
       assert.ok(
         seen.every((columns, i) => i === 0 || columns.length < (seen[i - 1] as string[]).length),
         "the data shrank at each step",

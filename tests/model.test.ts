@@ -624,6 +624,21 @@ describe("trainModel", () => {
       assert.deepEqual(b.metadata.features, a.metadata.features);
       assert.deepEqual(widths, [0, 0], "no column of the frame is left while training");
       assert.equal(wide().width, 34, "the control: a frame not given up keeps its columns");
+      // The test rows, scored by metadata.metrics: the features' last 10 %, kept whole with consumeFeatures.
+      assert.equal(a.metadata.training.testRows, 30);
+      assert.ok(a.test.frameEqual(wide().tail(30), true), "the test rows are the last ones");
+      assert.ok(b.test.frameEqual(a.test, true), "kept whole when the features are given up");
+      assert.deepEqual(
+        Array.from(predict(b.model, b.metadata, b.test.drop("Ba_avg"))),
+        Array.from(predict(a.model, a.metadata, a.test.drop("Ba_avg"))),
+      );
+      // Used again, the features given up say so and what to do.
+      const givenUp = (e: unknown) =>
+        e instanceof WindflowError &&
+        /the features frame was given up to trainModel \(consumeFeatures\)/.test(e.message) &&
+        /prepare the features again/.test(e.hint ?? "");
+      await assert.rejects(trainModel(given, options), givenUp);
+      assert.throws(() => predict(b.model, b.metadata, given), givenUp);
     } finally {
       a.model.dispose();
       b.model.dispose();

@@ -5,6 +5,7 @@
  * all the steps in one lazy query.
  */
 import pl from "nodejs-polars";
+import { checkNotGivenUp, ownedCopy } from "../data/frames.js";
 import { DATE_COLUMN, TARGET } from "../data/schema.js";
 import { collectGarbageSoon } from "../util/gc.js";
 import { FILL_RULES, preparedColumns, prepareFeatures, ROLLING_WINDOW } from "./prepare.js";
@@ -38,14 +39,6 @@ const EXAMPLE_COLUMNS = 8;
 /** Rows kept of each step's frame. */
 const HEAD_ROWS = 10;
 
-/**
- * A copy of a small frame that owns its memory: `head()` and `slice()` are views that keep the whole frame's
- * buffers alive; written to Arrow IPC and read back, only the rows shown remain.
- */
-function detached(frame: pl.DataFrame): pl.DataFrame {
-  return pl.readIPC(frame.writeIPC());
-}
-
 /** The first window of rows where `before` and `after` differ in `columns` (same row order), or null. */
 function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[]): PrepareStep["example"] {
   if (before.height !== after.height || columns.length === 0) return null;
@@ -58,8 +51,8 @@ function exampleOf(before: pl.DataFrame, after: pl.DataFrame, columns: string[])
   if (first < 0) return null;
   const start = Math.max(0, first - 2);
   return {
-    before: detached(before.select(...columns).slice(start, EXAMPLE_ROWS)),
-    after: detached(after.select(...columns).slice(start, EXAMPLE_ROWS)),
+    before: ownedCopy(before.select(...columns).slice(start, EXAMPLE_ROWS)),
+    after: ownedCopy(after.select(...columns).slice(start, EXAMPLE_ROWS)),
   };
 }
 
@@ -99,6 +92,7 @@ export async function runSteps(
   keepLast: boolean,
   onFrame?: (frame: pl.DataFrame) => void,
 ): Promise<{ steps: PrepareStep[]; last?: pl.DataFrame }> {
+  checkNotGivenUp(data, "the data");
   const keys = [DATE_COLUMN, TARGET].filter((c) => data.columns.includes(c));
   const others = data.columns.filter((c) => !keys.includes(c));
   const groups: string[][] = [];
@@ -193,7 +187,7 @@ export async function chain(
       rule,
       columns,
       height: frame.height,
-      head: detached(frame.head(HEAD_ROWS)),
+      head: ownedCopy(frame.head(HEAD_ROWS)),
       examples: previous !== undefined,
       example: previous && exampleStep === step ? exampleOf(previous, frame, columns) : null,
     });

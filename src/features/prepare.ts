@@ -25,6 +25,7 @@
  */
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
+import { checkNotGivenUp, markGivenUp } from "../data/frames.js";
 import { DATE_FORMAT, loadDataset } from "../data/load.js";
 import { COLUMNS, DATE_COLUMN, SENSOR_COLUMNS, TARGET, TURBINE_COLUMN } from "../data/schema.js";
 import { SchemaError, WindflowError } from "../errors.js";
@@ -145,6 +146,7 @@ function utcDate(data: pl.DataFrame, source: string): pl.Expr {
  * or a date is missing or unparsable.
  */
 export function prepareFeatures(data: pl.DataFrame, options: PrepareOptions): pl.DataFrame {
+  checkNotGivenUp(data, options.source ?? "the input data");
   const plan = featurePlan(data, options);
   try {
     return plan.assemble([
@@ -172,7 +174,13 @@ export async function prepareFeaturesConsuming(
   options: PrepareOptions,
   onProgress?: (columnsDone: number, columns: number) => void,
 ): Promise<pl.DataFrame> {
+  checkNotGivenUp(data, options.source ?? "the input data");
   const plan = featurePlan(data, options);
+  markGivenUp(
+    data,
+    "prepareFeaturesConsuming",
+    "load the data again (loadDataset) to use it once more: prepareFeaturesConsuming keeps only the features",
+  );
   const parts: pl.DataFrame[] = [];
   const inner = (data as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
   for (let i = 0; i < plan.kept.length; i += CONSUMED_PER_STEP) {

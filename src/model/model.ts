@@ -51,6 +51,7 @@
  */
 import type * as TF from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
+import { checkNotGivenUp, markGivenUp, ownedCopy } from "../data/frames.js";
 import { Rng } from "../data/random.js";
 import { WindflowError } from "../errors.js";
 import { collectGarbageSoon } from "../util/gc.js";
@@ -288,6 +289,12 @@ export const TRAIN_DEFAULTS = {
 export interface TrainResult {
   model: TF.LayersModel;
   metadata: ModelMetadata;
+  /**
+   * The held-out test rows of the features (the last `testFraction`, target included), on which `metadata.metrics`
+   * were scored: to look at the model's predictions. A view of the features' rows; with `consumeFeatures`, a copy
+   * of its own (the features are gone).
+   */
+  test: pl.DataFrame;
 }
 
 export interface SplitOptions {
@@ -496,6 +503,7 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
       throw new WindflowError(`${name} must be a positive integer, got ${value}`);
   }
 
+  checkNotGivenUp(features, "the features frame");
   const columns = features.columns;
   if (!columns.includes(target)) {
     throw new WindflowError(`the features frame has no target column ${target}`, {
@@ -519,6 +527,14 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   // matrices and their shuffled copies another 700 MB). This matrix is the only copy of the data while training.
   const yColumn = numericColumns(features, [target], "target")[0] as Float64Array;
   const d = featureNames.length;
+  // The test rows before the columns go (a copy of its own then: a view would keep every column's buffer alive).
+  const test = options.consumeFeatures ? ownedCopy(features.slice(testStart, split.test)) : features.slice(testStart, split.test);
+  if (options.consumeFeatures)
+    markGivenUp(
+      features,
+      "trainModel (consumeFeatures)",
+      "prepare the features again to train once more, or train without consumeFeatures to keep them",
+    );
   // With consumeFeatures, each group of columns leaves the frame once in the matrix, and is collected.
   const dropped = options.consumeFeatures
     ? async (names: readonly string[]) => {
@@ -683,7 +699,7 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
     createdAt: new Date().toISOString(),
     windflowVersion: windflowVersion(),
   };
-  return { model, metadata };
+  return { model, metadata, test };
 }
 
 /** Cosine annealing from `start` (epoch 1) to `end` (epoch `epochs`). */
@@ -872,6 +888,7 @@ export function predict(
   metadata: PredictionSpec,
   features: pl.DataFrame,
 ): Float32Array {
+  checkNotGivenUp(features, "the features frame");
   const expected = new Set(metadata.features);
   const present = features.columns;
   const presentSet = new Set(present);

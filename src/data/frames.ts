@@ -1,0 +1,33 @@
+/**
+ * Helpers for polars frames, whose columns are native memory: a copy that owns its rows, and frames a step
+ * gave up (issue 11: steps that drop their input's columns as they go, so that a notebook kernel never holds
+ * the input and the output whole at once).
+ */
+import pl from "nodejs-polars";
+import { WindflowError } from "../errors.js";
+
+/**
+ * A copy of a frame that owns its memory: `head()`, `tail()` and `slice()` are views that keep the whole frame's
+ * buffers alive (and see its columns dropped); written to Arrow IPC and read back, only the rows kept remain.
+ */
+export function ownedCopy(frame: pl.DataFrame): pl.DataFrame {
+  return pl.readIPC(frame.writeIPC());
+}
+
+/** Frames whose columns a step took, with what took them and what to do (see markGivenUp). */
+const givenUp = new WeakMap<pl.DataFrame, { to: string; hint: string }>();
+
+/**
+ * Records that `frame`'s columns were taken by `to` (and what to do to use the data again): a later use of it
+ * by checkNotGivenUp is refused with that, rather than with "column missing" (a notebook's cell run again).
+ */
+export function markGivenUp(frame: pl.DataFrame, to: string, hint: string): void {
+  givenUp.set(frame, { to, hint });
+}
+
+/** Throws a WindflowError if `frame` (`what`: "the data", "the features") was given up to a step. */
+export function checkNotGivenUp(frame: pl.DataFrame, what: string): void {
+  const by = givenUp.get(frame);
+  if (by)
+    throw new WindflowError(`${what} was given up to ${by.to}, which took its columns`, { hint: by.hint });
+}
