@@ -528,7 +528,9 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   const yColumn = numericColumns(features, [target], "target")[0] as Float64Array;
   const d = featureNames.length;
   // The test rows before the columns go (a copy of its own then: a view would keep every column's buffer alive).
-  const test = options.consumeFeatures ? ownedCopy(features.slice(testStart, split.test)) : features.slice(testStart, split.test);
+  const test = options.consumeFeatures
+    ? ownedCopy(features.slice(testStart, split.test))
+    : features.slice(testStart, split.test);
   if (options.consumeFeatures)
     markGivenUp(
       features,
