@@ -84,8 +84,8 @@ const GROUP_COLUMNS = 24;
  * columns are put together from the groups'. Each fill rule's example is then made on the date, the target and
  * the rule's first EXAMPLE_COLUMNS columns alone (the rows shown depend on the first column only). A group's
  * frames are dropped as the next ones are made, and collected once the group is done (polars' columns are native
- * memory V8 does not count, and their finalizers run on a later turn: hence async); a collection per step cost
- * twice the time for no gain at this size.
+ * memory V8 does not count, and their finalizers run on a later turn: hence async). A collection after each step
+ * too took 2.4 s instead of 1.6 s on the course file, for about 20 MB less at the peak.
  */
 export async function runSteps(
   data: pl.DataFrame,
