@@ -11,6 +11,21 @@ export class WindflowError extends Error {
     this.name = new.target.name;
     this.hint = options.hint;
   }
+
+  /**
+   * How `console.log`, `console.error` and `util.inspect` print it: the sentence, the hint and the cause, without
+   * windflow's stack frames. A notebook cell that fails is printed so by tslab, and the frames (windflow's compiled
+   * files, tslab's, Node's vm) tell a trainee nothing; `stack` keeps them, for the task logs. (The symbol is Node's
+   * `util.inspect.custom`, by its global name: this module has no import.)
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const cause = this.cause instanceof Error ? this.cause.message : this.cause;
+    return [
+      `${this.name}: ${this.message}`,
+      ...(this.hint ? [`  hint: ${this.hint}`] : []),
+      ...(cause === undefined ? [] : [`  cause: ${String(cause)}`]),
+    ].join("\n");
+  }
 }
 
 /** A data file does not follow the dataset schema. `line` is 1-based, counting the header as line 1. */

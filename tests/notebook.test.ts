@@ -250,6 +250,31 @@ describe("running notebooks on a real Jupyter server", () => {
     assert.doesNotMatch(printed(result), /after the error/);
   });
 
+  test("a windflow error prints its sentence and hint, without stack frames, awaited or not", {
+    timeout: HANG_GUARD_MS,
+  }, async () => {
+    const awaited = notebooks.write("windflow-error-awaited.ipynb", [
+      'import { loadDataset } from "windflow";\nawait loadDataset("/no/such/file.csv");',
+    ]);
+    // Thrown from windflow's compiled code in a cell without await: Node's vm prepends that source line to the
+    // stack (its DecorateErrorStack), which must not show either.
+    const thrown = notebooks.write("windflow-error-sync.ipynb", [
+      'import { splitRows } from "windflow";\nsplitRows(-1);',
+    ]);
+    for (const [path, sentence, hint] of [
+      [awaited, /WindflowError: \/no\/such\/file.csv: no such file/, /\n {2}hint: run `make dataset`/],
+      [thrown, /SplitError: .*the row count must be a whole number/, null],
+    ] as const) {
+      const result = await runNotebook(path, connect());
+      assert.equal(result.ok, false, path);
+      const shown = `${printed(result)}\n${result.failure?.message ?? ""}`;
+      assert.match(shown, sentence);
+      if (hint) assert.match(shown, hint);
+      assert.doesNotMatch(shown, /^\s+at /m, `no stack frame: ${shown}`);
+      assert.doesNotMatch(shown, /dist[\\/]|\^$/m, `no windflow source line: ${shown}`);
+    }
+  });
+
   test("a cell running past its timeout is interrupted and reported", {
     timeout: HANG_GUARD_MS,
   }, async () => {
