@@ -32,7 +32,7 @@ NATIVE_TF ?= 1
 NATIVE_TF_STAMP := $(if $(filter 0,$(NATIVE_TF)),,node_modules/.native-tf)
 
 # The fast lane: tests that start no process and open no server (tests/helpers/pure-guard.ts enforces it).
-FAST_TESTS := $(patsubst %,tests/%.test.ts,adversarial/guessing-pure adversarial/inputs-pure adversarial/logs-pure atomic backend config danfo errors features i18n io load log-follow model model-backends notebooks-fr pipeline safe-next synthetic \
+FAST_TESTS := $(patsubst %,tests/%.test.ts,adversarial/guessing-pure adversarial/inputs-pure adversarial/logs-pure atomic backend config danfo errors features figures i18n io load log-follow model model-backends notebooks-fr pipeline safe-next synthetic \
   orchestration-dag orchestration-loader orchestration-readiness orchestration-schedule orchestration-state \
   orchestration-test-run scheduler-decide store-contract store-sqlite light-start check-layers airflow-export kernel-status)
 

@@ -217,6 +217,10 @@ describe("the lab's notebooks run headless on the TypeScript kernel", () => {
       );
     assert.equal(plots("01-explore").length, 2, "power curve and pitch vs wind");
     assert.equal(plots("02-features").length, 2, "predicted vs actual and the loss per epoch");
+    const figure = (
+      plots("02-features")[0] as { data: Record<string, { layout: { title: { text: string } } }> }
+    ).data["application/vnd.plotly.v1+json"];
+    assert.match(figure?.layout.title.text ?? "", /Predicted vs actual pitch angle \(.*test rows\)/);
     assert.equal(plots("04-orchestration").length, 1);
     assert.equal(plots("05-going-further").length, 1);
     const text = (name: string) =>

@@ -76,12 +76,17 @@ export function pitchVsWind(data: pl.DataFrame, options: { sample?: number } = {
   };
 }
 
-/** Predicted against actual values, with the diagonal (a perfect model). */
+/**
+ * Predicted against actual values, with the diagonal (a perfect model). `rows` names the rows (default "test
+ * rows": the held-out ones `trainModel` returns); beyond `sample` (5,000) rows, evenly spaced ones are drawn and the
+ * title says how many of how many.
+ */
 export function predictedVsActual(
   actual: ArrayLike<number>,
   predicted: ArrayLike<number>,
-  options: { sample?: number } = {},
+  options: { sample?: number; rows?: string } = {},
 ): Figure {
+  const rows = options.rows ?? "test rows";
   const n = Math.min(actual.length, predicted.length);
   const step = Math.max(1, Math.ceil(n / (options.sample ?? 5000)));
   const x: number[] = [];
@@ -99,7 +104,7 @@ export function predictedVsActual(
         mode: "markers",
         x,
         y,
-        name: "validation rows",
+        name: rows,
         marker: { size: 4, opacity: 0.5 },
       },
       {
@@ -112,12 +117,19 @@ export function predictedVsActual(
       },
     ],
     layout: {
-      title: { text: `Predicted vs actual pitch angle (${x.length} validation rows)` },
+      title: {
+        text: `Predicted vs actual pitch angle (${x.length < n ? `${count(x.length)} of ${count(n)}` : count(n)} ${rows})`,
+      },
       xaxis: { title: { text: "actual Ba_avg (deg)" } },
       yaxis: { title: { text: "predicted Ba_avg (deg)" } },
       height: 450,
     },
   };
+}
+
+/** A count with thousands separated, as the titles show it (21,563). */
+function count(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
 /** Training and validation loss per epoch (the model's `training.history`). */
