@@ -639,6 +639,14 @@ describe("trainModel", () => {
         /prepare the features again/.test(e.hint ?? "");
       await assert.rejects(trainModel(given, options), givenUp);
       assert.throws(() => predict(b.model, b.metadata, given), givenUp);
+      // A training that fails before it takes a column leaves the frame whole, and not given up.
+      const broken = wide().withColumns(pl.lit(Number.NaN).alias("n0"));
+      for (let i = 0; i < 2; i++)
+        await assert.rejects(
+          trainModel(broken, { ...options, consumeFeatures: true }),
+          /column n0 has the value NaN at row 0/,
+        );
+      assert.equal(broken.width, 34);
     } finally {
       a.model.dispose();
       b.model.dispose();

@@ -14,15 +14,22 @@ export function ownedCopy(frame: pl.DataFrame): pl.DataFrame {
   return pl.readIPC(frame.writeIPC());
 }
 
-/** Frames whose columns a step took, with what took them and what to do (see markGivenUp). */
+/** Frames whose columns a step took, with what took them and what to do (see giveUpColumns). */
 const givenUp = new WeakMap<pl.DataFrame, { to: string; hint: string }>();
 
 /**
- * Records that `frame`'s columns were taken by `to` (and what to do to use the data again): a later use of it
- * by checkNotGivenUp is refused with that, rather than with "column missing" (a notebook's cell run again).
+ * Drops `names` from `frame` in place (polars' `drop_in_place`: the frame the caller holds loses them, and their
+ * memory goes once collected, util/gc.ts), for a step `to` that takes its input's columns as it goes. The frame is
+ * recorded as given up from its first dropped column on, not before (a step that fails earlier leaves it whole and
+ * usable): a later use of it by checkNotGivenUp is refused with `to` and `hint` (what to do to use the data
+ * again), rather than with "column missing" (a notebook's cell run again).
  */
-export function markGivenUp(frame: pl.DataFrame, to: string, hint: string): void {
+export function giveUpColumns(frame: pl.DataFrame, names: readonly string[], to: string, hint: string): void {
+  if (names.length === 0) return;
   givenUp.set(frame, { to, hint });
+  // nodejs-polars 0.24 has drop_in_place on its native frame only.
+  const native = (frame as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
+  for (const name of names) native.dropInPlace(name);
 }
 
 /** Throws a WindflowError if `frame` (`what`: "the data", "the features") was given up to a step. */

@@ -25,7 +25,7 @@
  */
 import { resolve } from "node:path";
 import pl from "nodejs-polars";
-import { checkNotGivenUp, markGivenUp } from "../data/frames.js";
+import { checkNotGivenUp, giveUpColumns } from "../data/frames.js";
 import { DATE_FORMAT, loadDataset } from "../data/load.js";
 import { COLUMNS, DATE_COLUMN, SENSOR_COLUMNS, TARGET, TURBINE_COLUMN } from "../data/schema.js";
 import { SchemaError, WindflowError } from "../errors.js";
@@ -176,13 +176,7 @@ export async function prepareFeaturesConsuming(
 ): Promise<pl.DataFrame> {
   checkNotGivenUp(data, options.source ?? "the input data");
   const plan = featurePlan(data, options);
-  markGivenUp(
-    data,
-    "prepareFeaturesConsuming",
-    "load the data again (loadDataset) to use it once more: prepareFeaturesConsuming keeps only the features",
-  );
   const parts: pl.DataFrame[] = [];
-  const inner = (data as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
   for (let i = 0; i < plan.kept.length; i += CONSUMED_PER_STEP) {
     const names = plan.kept.slice(i, i + CONSUMED_PER_STEP);
     // The columns were checked numeric by featurePlan: an error here is polars' own, passed on as it is
@@ -193,7 +187,12 @@ export async function prepareFeaturesConsuming(
         .select(...fillExprs(names, plan.input))
         .collectSync(),
     );
-    for (const name of names) inner.dropInPlace(name);
+    giveUpColumns(
+      data,
+      names,
+      "prepareFeaturesConsuming",
+      "load the data again (loadDataset) to use it once more: prepareFeaturesConsuming keeps only the features",
+    );
     // The dropped columns' memory goes back once their wrappers are collected (util/gc.ts).
     await collectGarbageSoon();
     onProgress?.(i + names.length, plan.kept.length);

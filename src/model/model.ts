@@ -51,7 +51,7 @@
  */
 import type * as TF from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
-import { checkNotGivenUp, markGivenUp, ownedCopy } from "../data/frames.js";
+import { checkNotGivenUp, giveUpColumns, ownedCopy } from "../data/frames.js";
 import { Rng } from "../data/random.js";
 import { WindflowError } from "../errors.js";
 import { collectGarbageSoon } from "../util/gc.js";
@@ -531,17 +531,15 @@ export async function trainModel(features: pl.DataFrame, options: TrainOptions =
   const test = options.consumeFeatures
     ? ownedCopy(features.slice(testStart, split.test))
     : features.slice(testStart, split.test);
-  if (options.consumeFeatures)
-    markGivenUp(
-      features,
-      "trainModel (consumeFeatures)",
-      "prepare the features again to train once more, or train without consumeFeatures to keep them",
-    );
   // With consumeFeatures, each group of columns leaves the frame once in the matrix, and is collected.
   const dropped = options.consumeFeatures
     ? async (names: readonly string[]) => {
-        const frame = (features as unknown as { inner(): { dropInPlace(name: string): unknown } }).inner();
-        for (const name of names) frame.dropInPlace(name);
+        giveUpColumns(
+          features,
+          names,
+          "trainModel (consumeFeatures)",
+          "prepare the features again to train once more, or train without consumeFeatures to keep them",
+        );
         await collectGarbageSoon();
       }
     : undefined;
