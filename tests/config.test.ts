@@ -31,19 +31,21 @@ after(() => {
 
 describe("config", () => {
   test("defaults: home under the project, paths under the home and the root", () => {
-    const config = loadConfig({ env: {} });
-    assert.equal(config.root, root);
-    assert.equal(config.home, join(root, ".windflow"));
     assert.equal(windflowHome({ env: {} }), join(root, ".windflow"));
-    assert.equal(config.core.dags_folder, join(root, "dags"));
+    // A project of its own: the working copy's .windflow/windflow.cfg (written by `make demo`) is not a default.
+    const project = tempHome();
+    const config = loadConfig({ env: {}, root: project });
+    assert.equal(config.root, project);
+    assert.equal(config.home, join(project, ".windflow"));
+    assert.equal(config.core.dags_folder, join(project, "dags"));
     assert.equal(config.core.load_examples, false);
     assert.equal(config.core.parallelism, 4);
     assert.equal(config.core.default_task_execution_timeout, null);
     assert.equal(config.core.max_xcom_size, 65536);
     assert.equal(config.scheduler.dag_dir_list_interval, 30_000);
     assert.equal(config.scheduler.dag_file_processor_timeout, 50_000);
-    assert.equal(config.database.path, join(root, ".windflow", "windflow.db"));
-    assert.equal(config.logging.base_log_folder, join(root, ".windflow", "logs"));
+    assert.equal(config.database.path, join(project, ".windflow", "windflow.db"));
+    assert.equal(config.logging.base_log_folder, join(project, ".windflow", "logs"));
     assert.equal(config.webserver.host, "127.0.0.1");
     assert.equal(config.webserver.port, 8080);
     assert.ok(config.entries.every((e) => e.source.kind === "default" && e.from === "default"));
